@@ -1,0 +1,118 @@
+//! The one error type of the core, and its contract codes.
+
+use super::status::Status;
+
+/// Everything that can go wrong in a call, with the contract's `code`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// No execution with this id is held.
+    #[error("no execution with id {id:?}")]
+    NotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// The id (of an execution or a target) is taken.
+    #[error("{what} {id:?} already exists")]
+    AlreadyExists {
+        /// `"execution"` or `"target"`.
+        what: &'static str,
+        /// The taken id.
+        id: String,
+    },
+    /// An argument is malformed; `field` names it.
+    #[error("invalid argument `{field}`: {reason}")]
+    InvalidArgument {
+        /// The offending field, e.g. `request.id` or `query.pageSize`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The move is not legal from the execution's current status.
+    #[error("cannot {action} execution {id:?}: {why}")]
+    InvalidTransition {
+        /// The execution's id.
+        id: String,
+        /// The attempted move (`start`, `complete`, …).
+        action: &'static str,
+        /// Why not, e.g. `it is completed`.
+        why: String,
+    },
+    /// `create` named a target with no registered handler.
+    #[error("unknown target {target_id:?}: no handler is registered for it")]
+    UnknownTarget {
+        /// The unregistered target.
+        target_id: String,
+    },
+}
+
+impl Error {
+    /// The contract's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "NOT_FOUND",
+            Error::AlreadyExists { .. } => "ALREADY_EXISTS",
+            Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            Error::InvalidTransition { .. } => "INVALID_TRANSITION",
+            Error::UnknownTarget { .. } => "UNKNOWN_TARGET",
+        }
+    }
+
+    /// Shorthand for an [`Error::InvalidArgument`].
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::InvalidArgument {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for an [`Error::InvalidTransition`] from `status`.
+    pub fn transition(id: &str, action: &'static str, status: Status) -> Error {
+        Error::InvalidTransition {
+            id: id.to_owned(),
+            action,
+            why: format!("it is {status}"),
+        }
+    }
+
+    /// Shorthand for an [`Error::NotFound`].
+    pub fn not_found(id: &str) -> Error {
+        Error::NotFound { id: id.to_owned() }
+    }
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_messages_name_the_culprit() {
+        let e = Error::invalid("query.pageSize", "must be an integer from 1 to 1000");
+        assert_eq!(e.code(), "INVALID_ARGUMENT");
+        assert!(e.to_string().contains("query.pageSize"));
+        let e = Error::transition("job-1", "complete", Status::Pending);
+        assert_eq!(e.code(), "INVALID_TRANSITION");
+        assert_eq!(
+            e.to_string(),
+            "cannot complete execution \"job-1\": it is pending"
+        );
+        assert_eq!(Error::not_found("x").code(), "NOT_FOUND");
+        assert_eq!(
+            Error::UnknownTarget {
+                target_id: "t".into()
+            }
+            .code(),
+            "UNKNOWN_TARGET"
+        );
+        assert_eq!(
+            Error::AlreadyExists {
+                what: "target",
+                id: "t".into()
+            }
+            .code(),
+            "ALREADY_EXISTS"
+        );
+    }
+}

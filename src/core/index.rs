@@ -1,0 +1,342 @@
+//! Ordered indexes over creation sequence numbers, one per combination of
+//! filters, so that a page costs O(log n + page size) whatever is held.
+//!
+//! Every execution is in the 8 sets named by masking its
+//! `(status, type, target)` triple (`None` = not filtered on). A query picks
+//! the sets for its filter values; a query with several statuses or types
+//! reads the union of a few sets. Each set is an order-statistic B-tree
+//! (`indexset`), so "the k-th matching item" is a rank lookup, not a scan.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use indexset::BTreeSet;
+
+use super::query::{Order, Start};
+use super::status::Status;
+
+/// Node size of the order-statistic sets: small, since many sets stay small.
+const NODE_SIZE: usize = 64;
+
+/// Which executions a set holds: `None` fields match anything.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IndexKey {
+    status: Option<Status>,
+    kind: Option<Rc<str>>,
+    target: Option<Rc<str>>,
+}
+
+/// The filter combinations of one execution.
+fn keys(status: Status, kind: &Rc<str>, target: &Rc<str>, with_status_only: bool) -> Vec<IndexKey> {
+    let mut out = Vec::with_capacity(8);
+    for s in [Some(status), None] {
+        if with_status_only && s.is_none() {
+            continue;
+        }
+        for k in [Some(kind.clone()), None] {
+            for t in [Some(target.clone()), None] {
+                out.push(IndexKey {
+                    status: s,
+                    kind: k.clone(),
+                    target: t,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// All the sets.
+#[derive(Default)]
+pub struct Indexes {
+    sets: HashMap<IndexKey, BTreeSet<u64>>,
+}
+
+/// One page read from the indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSeqs {
+    /// The page's creation sequence numbers, in order.
+    pub seqs: Vec<u64>,
+    /// How many executions match the filter.
+    pub total: u64,
+    /// Whether more matching items follow this page.
+    pub has_next: bool,
+}
+
+impl Indexes {
+    /// Adds an execution to its 8 sets.
+    pub fn insert(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
+        for key in keys(status, kind, target, false) {
+            self.sets
+                .entry(key)
+                .or_insert_with(|| BTreeSet::with_maximum_node_size(NODE_SIZE))
+                .insert(seq);
+        }
+    }
+
+    /// Takes an execution out of its 8 sets.
+    pub fn remove(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
+        for key in keys(status, kind, target, false) {
+            self.remove_from(key, seq);
+        }
+    }
+
+    /// Moves an execution between the status-keyed sets.
+    pub fn move_status(
+        &mut self,
+        seq: u64,
+        from: Status,
+        to: Status,
+        kind: &Rc<str>,
+        target: &Rc<str>,
+    ) {
+        for key in keys(from, kind, target, true) {
+            self.remove_from(key, seq);
+        }
+        for key in keys(to, kind, target, true) {
+            self.sets
+                .entry(key)
+                .or_insert_with(|| BTreeSet::with_maximum_node_size(NODE_SIZE))
+                .insert(seq);
+        }
+    }
+
+    fn remove_from(&mut self, key: IndexKey, seq: u64) {
+        if let Some(set) = self.sets.get_mut(&key) {
+            set.remove(&seq);
+            if set.is_empty() {
+                self.sets.remove(&key);
+            }
+        }
+    }
+
+    /// How many sets exist (memory checks in tests).
+    pub fn set_count(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// Reads one page of the executions matching the filter.
+    ///
+    /// `statuses`/`kinds` of `None` do not filter; `Some(&[])` matches nothing.
+    pub fn page(
+        &self,
+        statuses: Option<&[Status]>,
+        kinds: Option<&[String]>,
+        target: Option<&str>,
+        order: Order,
+        start: Start,
+        size: usize,
+    ) -> PageSeqs {
+        let sets = self.select(statuses, kinds, target);
+        let total: u64 = sets.iter().map(|s| s.len() as u64).sum();
+        let mut seqs = Vec::with_capacity(size.min(total as usize));
+        let has_next = match start {
+            Start::Offset(offset) => {
+                if offset < total {
+                    // Position of the first item in ascending order.
+                    let rank = match order {
+                        Order::Asc => offset,
+                        Order::Desc => total - 1 - offset,
+                    };
+                    if let Some(first) = select_union(&sets, rank) {
+                        merge(&sets, order, first, true, size, &mut seqs);
+                    }
+                }
+                offset.saturating_add(seqs.len() as u64) < total
+            }
+            Start::After(after) => {
+                merge(&sets, order, after, false, size + 1, &mut seqs);
+                let more = seqs.len() > size;
+                seqs.truncate(size);
+                more
+            }
+        };
+        PageSeqs {
+            seqs,
+            total,
+            has_next,
+        }
+    }
+
+    fn select(
+        &self,
+        statuses: Option<&[Status]>,
+        kinds: Option<&[String]>,
+        target: Option<&str>,
+    ) -> Vec<&BTreeSet<u64>> {
+        let status_keys: Vec<Option<Status>> = match statuses {
+            None => vec![None],
+            Some(list) => dedup(list.iter().copied().map(Some)),
+        };
+        let kind_keys: Vec<Option<Rc<str>>> = match kinds {
+            None => vec![None],
+            Some(list) => dedup(list.iter().map(|k| Some(Rc::from(k.as_str())))),
+        };
+        let target_key: Option<Rc<str>> = target.map(Rc::from);
+        let mut sets = Vec::new();
+        for s in &status_keys {
+            for k in &kind_keys {
+                let key = IndexKey {
+                    status: *s,
+                    kind: k.clone(),
+                    target: target_key.clone(),
+                };
+                if let Some(set) = self.sets.get(&key) {
+                    sets.push(set);
+                }
+            }
+        }
+        sets
+    }
+}
+
+fn dedup<T: PartialEq>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// The value at ascending position `rank` of the union of disjoint sets.
+fn select_union(sets: &[&BTreeSet<u64>], rank: u64) -> Option<u64> {
+    if let [only] = sets {
+        return only.get_index(rank as usize).copied();
+    }
+    // Smallest v with #{x ≤ v} > rank: binary search over the value range.
+    let mut lo = sets.iter().filter_map(|s| s.first().copied()).min()?;
+    let mut hi = sets.iter().filter_map(|s| s.last().copied()).max()?;
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let at_most_mid: u64 = sets.iter().map(|s| s.rank(&(mid + 1)) as u64).sum();
+        if at_most_mid > rank {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(lo)
+}
+
+/// Appends up to `limit` items of the union in `order`, starting at `from`
+/// (included when `inclusive`).
+fn merge(
+    sets: &[&BTreeSet<u64>],
+    order: Order,
+    from: u64,
+    inclusive: bool,
+    limit: usize,
+    out: &mut Vec<u64>,
+) {
+    use std::ops::Bound::{Excluded, Included, Unbounded};
+    let mut iters: Vec<std::iter::Peekable<Box<dyn Iterator<Item = u64> + '_>>> = sets
+        .iter()
+        .map(|set| {
+            let it: Box<dyn Iterator<Item = u64> + '_> = match (order, inclusive) {
+                (Order::Asc, true) => Box::new(set.range((Included(from), Unbounded)).copied()),
+                (Order::Asc, false) => Box::new(set.range((Excluded(from), Unbounded)).copied()),
+                (Order::Desc, true) => {
+                    Box::new(set.range((Unbounded, Included(from))).rev().copied())
+                }
+                (Order::Desc, false) => {
+                    Box::new(set.range((Unbounded, Excluded(from))).rev().copied())
+                }
+            };
+            it.peekable()
+        })
+        .collect();
+    while out.len() < limit {
+        let mut best: Option<(usize, u64)> = None;
+        for (i, it) in iters.iter_mut().enumerate() {
+            if let Some(&v) = it.peek() {
+                let better = match (best, order) {
+                    (None, _) => true,
+                    (Some((_, b)), Order::Asc) => v < b,
+                    (Some((_, b)), Order::Desc) => v > b,
+                };
+                if better {
+                    best = Some((i, v));
+                }
+            }
+        }
+        let Some((i, v)) = best else { break };
+        out.push(v);
+        if let Some(it) = iters.get_mut(i) {
+            it.next();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rc(s: &str) -> Rc<str> {
+        Rc::from(s)
+    }
+
+    #[test]
+    fn union_paging_matches_a_scan() {
+        let mut ix = Indexes::default();
+        let (a, b, t) = (rc("a"), rc("b"), rc("t"));
+        let mut all = Vec::new();
+        for seq in 1..=100u64 {
+            let status = Status::ALL[(seq % 5) as usize];
+            let kind = if seq % 3 == 0 { &a } else { &b };
+            ix.insert(seq, status, kind, &t);
+            all.push((seq, status, kind.clone()));
+        }
+        let statuses = [Status::Pending, Status::Failed];
+        let expected: Vec<u64> = all
+            .iter()
+            .filter(|(_, s, _)| statuses.contains(s))
+            .map(|(q, _, _)| *q)
+            .collect();
+        for size in [1, 3, 7, 50] {
+            let mut got = Vec::new();
+            let mut page = 0;
+            loop {
+                let p = ix.page(
+                    Some(&statuses),
+                    None,
+                    None,
+                    Order::Asc,
+                    Start::Offset(page * size as u64),
+                    size,
+                );
+                assert_eq!(p.total, expected.len() as u64);
+                got.extend(p.seqs);
+                page += 1;
+                if !p.has_next {
+                    break;
+                }
+            }
+            assert_eq!(got, expected);
+            let p = ix.page(
+                Some(&statuses),
+                None,
+                None,
+                Order::Desc,
+                Start::Offset(0),
+                size,
+            );
+            let mut rev = expected.clone();
+            rev.reverse();
+            assert_eq!(p.seqs, rev[..size.min(rev.len())].to_vec());
+        }
+    }
+
+    #[test]
+    fn empty_sets_are_dropped() {
+        let mut ix = Indexes::default();
+        let (k, t) = (rc("k"), rc("t"));
+        ix.insert(1, Status::Pending, &k, &t);
+        assert_eq!(ix.set_count(), 8);
+        ix.move_status(1, Status::Pending, Status::Running, &k, &t);
+        assert_eq!(ix.set_count(), 8);
+        ix.remove(1, Status::Running, &k, &t);
+        assert_eq!(ix.set_count(), 0);
+    }
+}

@@ -1,0 +1,140 @@
+//! JSON-compatible values: the depth rule, and small writers used to build
+//! snapshots as JSON text without an intermediate tree.
+
+use serde_json::Value;
+
+use super::error::{Error, Result};
+
+/// The deepest nesting accepted; the outermost object or array is level 1.
+pub const MAX_DEPTH: usize = 128;
+
+/// Checks the contract's depth rule (≤ 128 levels) for a parsed value.
+pub fn check_depth(value: &Value, field: &str) -> Result<()> {
+    fn depth_ok(value: &Value, level: usize) -> bool {
+        match value {
+            Value::Array(items) => {
+                level <= MAX_DEPTH && items.iter().all(|v| depth_ok(v, level + 1))
+            }
+            Value::Object(map) => {
+                level <= MAX_DEPTH && map.values().all(|v| depth_ok(v, level + 1))
+            }
+            _ => true,
+        }
+    }
+    if depth_ok(value, 1) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+        ))
+    }
+}
+
+/// A JSON number for `v`: integers stay integers, NaN and ±Infinity are `None`.
+pub fn number(v: f64) -> Option<Value> {
+    if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 && !(v == 0.0 && v.is_sign_negative())
+    {
+        Some(Value::from(v as i64))
+    } else {
+        serde_json::Number::from_f64(v).map(Value::Number)
+    }
+}
+
+/// Appends `v` as JSON text (`null` for a non-finite value, which callers never store).
+pub fn write_f64(out: &mut String, v: f64) {
+    match number(v) {
+        Some(Value::Number(n)) => out.push_str(&n.to_string()),
+        _ => out.push_str("null"),
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn write_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends `"key":` to an object being written.
+pub fn write_key(out: &mut String, key: &str) {
+    write_str(out, key);
+    out.push(':');
+}
+
+/// Appends an optional string, `null` when absent.
+pub fn write_opt_str(out: &mut String, s: Option<&str>) {
+    match s {
+        Some(s) => write_str(out, s),
+        None => out.push_str("null"),
+    }
+}
+
+/// Appends an optional number, `null` when absent.
+pub fn write_opt_f64(out: &mut String, v: Option<f64>) {
+    match v {
+        Some(v) => write_f64(out, v),
+        None => out.push_str("null"),
+    }
+}
+
+/// Serialises a value to JSON text (infallible for `serde_json::Value`).
+pub fn to_text(value: &Value) -> Box<str> {
+    value.to_string().into_boxed_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn nested(levels: usize) -> Value {
+        let mut v = json!(1);
+        for _ in 0..levels {
+            v = json!([v]);
+        }
+        v
+    }
+
+    #[test]
+    fn depth_128_is_accepted_and_129_is_not() {
+        assert!(check_depth(&nested(128), "inputs").is_ok());
+        let err = check_depth(&nested(129), "inputs").unwrap_err();
+        assert!(err.to_string().contains("inputs"));
+        assert!(check_depth(&json!("flat"), "inputs").is_ok());
+    }
+
+    #[test]
+    fn numbers_keep_integers_integral() {
+        let mut s = String::new();
+        write_f64(&mut s, 3.0);
+        s.push(' ');
+        write_f64(&mut s, 0.5);
+        s.push(' ');
+        write_f64(&mut s, 1e300);
+        assert_eq!(s, "3 0.5 1e+300");
+        assert_eq!(number(f64::NAN), None);
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let mut s = String::new();
+        write_str(&mut s, "a\"b\\c\n\u{1}é");
+        assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001é\"");
+        let back: String = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, "a\"b\\c\n\u{1}é");
+    }
+}

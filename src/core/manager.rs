@@ -1,0 +1,700 @@
+//! The execution manager: creation, the run queue, transitions, queries.
+//!
+//! Plain Rust with no JavaScript in sight: the wasm layer calls these methods,
+//! then runs handlers, timers and listeners once it holds no borrow.
+
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+use serde_json::{Map, Value};
+
+use super::clock::{Clock, IdSource};
+use super::error::{Error, Result};
+use super::event::{Event, EventKind};
+use super::json::{check_depth, to_text, write_f64, write_key, write_str};
+use super::progress::Progress;
+use super::query::ListQuery;
+use super::record::{Driver, Failure, Outcome, Record};
+use super::status::Status;
+use super::store::Store;
+
+/// The default `maxFinished`.
+pub const DEFAULT_MAX_FINISHED: usize = 10_000;
+
+/// Manager options; `usize::MAX` stands for `Infinity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Handler calls in flight at once.
+    pub concurrency: usize,
+    /// Terminal executions kept.
+    pub max_finished: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            concurrency: usize::MAX,
+            max_finished: DEFAULT_MAX_FINISHED,
+        }
+    }
+}
+
+/// A `create` or `track` request, already converted from JS or JSON.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewExecution {
+    /// The id to use; a UUID v4 when `None`.
+    pub id: Option<String>,
+    /// The target.
+    pub target_id: String,
+    /// The type; the target's default (or `"task"`) when `None`.
+    pub kind: Option<String>,
+    /// JSON-compatible inputs; `{}` when `None`.
+    pub inputs: Option<Value>,
+    /// A JSON object; `{}` when `None`.
+    pub config: Option<Value>,
+}
+
+/// A handler-driven execution that has just been moved to `running`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Started {
+    /// Its creation sequence.
+    pub seq: u64,
+    /// Its id.
+    pub id: Rc<str>,
+    /// Its target.
+    pub target_id: Rc<str>,
+    /// `inputs` as JSON text.
+    pub inputs: Box<str>,
+    /// `config` as JSON text.
+    pub config: Box<str>,
+    /// `config.timeoutMs`, when set.
+    pub timeout_ms: Option<f64>,
+}
+
+/// Per-status counts, as `counts()` returns them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Pending executions.
+    pub pending: usize,
+    /// Running executions.
+    pub running: usize,
+    /// Completed executions.
+    pub completed: usize,
+    /// Failed executions.
+    pub failed: usize,
+    /// Cancelled executions.
+    pub cancelled: usize,
+    /// All held executions.
+    pub total: usize,
+}
+
+/// The execution manager.
+///
+/// ```
+/// use execman::core::{Manager, NewExecution, Options, SystemClock, UuidIds};
+///
+/// let mut m = Manager::new(Options::default(), Box::new(SystemClock), Box::new(UuidIds));
+/// let seq = m.track(NewExecution { target_id: "upload".into(), ..Default::default() })?;
+/// let id = m.record(seq).map(|r| r.id.to_string()).unwrap_or_default();
+/// m.start(&id)?;
+/// m.report_progress(&id, 5.0, Some(10.0), None)?;
+/// m.complete(&id, None)?;
+/// assert_eq!(m.counts().completed, 1);
+/// # Ok::<(), execman::core::Error>(())
+/// ```
+pub struct Manager {
+    store: Store,
+    options: Options,
+    targets: HashMap<String, Rc<str>>,
+    queue: VecDeque<u64>,
+    in_flight: usize,
+    next_seq: u64,
+    clock: Box<dyn Clock>,
+    ids: Box<dyn IdSource>,
+    record_events: bool,
+    events: Vec<Event>,
+    finished: Vec<u64>,
+    default_kind: Rc<str>,
+}
+
+impl Manager {
+    /// A manager with the given options, clock and id source.
+    pub fn new(options: Options, clock: Box<dyn Clock>, ids: Box<dyn IdSource>) -> Manager {
+        Manager {
+            store: Store::default(),
+            options,
+            targets: HashMap::new(),
+            queue: VecDeque::new(),
+            in_flight: 0,
+            next_seq: 0,
+            clock,
+            ids,
+            record_events: false,
+            events: Vec::new(),
+            finished: Vec::new(),
+            default_kind: Rc::from("task"),
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
+    /// Whether change events are queued (only worth it with listeners).
+    pub fn set_record_events(&mut self, on: bool) {
+        self.record_events = on;
+    }
+
+    /// Takes the queued change events, oldest first.
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Whether change events are waiting to be drained.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// Takes the creation sequences of executions that became terminal.
+    pub fn take_finished(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Registers a target (the wasm layer keeps its handler).
+    pub fn register(&mut self, target_id: &str, kind: Option<&str>) -> Result<()> {
+        if target_id.is_empty() {
+            return Err(Error::invalid("targetId", "must be a non-empty string"));
+        }
+        if kind == Some("") {
+            return Err(Error::invalid("options.type", "must be a non-empty string"));
+        }
+        if self.targets.contains_key(target_id) {
+            return Err(Error::AlreadyExists {
+                what: "target",
+                id: target_id.to_owned(),
+            });
+        }
+        let kind = kind
+            .map(Rc::from)
+            .unwrap_or_else(|| self.default_kind.clone());
+        self.targets.insert(target_id.to_owned(), kind);
+        Ok(())
+    }
+
+    /// Whether a target has a handler.
+    pub fn is_registered(&self, target_id: &str) -> bool {
+        self.targets.contains_key(target_id)
+    }
+
+    /// Creates a handler-driven execution, queued to start when a slot is free.
+    pub fn create(&mut self, request: NewExecution) -> Result<u64> {
+        let prepared = self.prepare(request)?;
+        let Some(default_kind) = self.targets.get(prepared.target_id.as_str()).cloned() else {
+            return Err(Error::UnknownTarget {
+                target_id: prepared.target_id,
+            });
+        };
+        let seq = self.insert(prepared, Driver::Handler, default_kind)?;
+        self.queue.push_back(seq);
+        Ok(seq)
+    }
+
+    /// Tracks an externally driven execution.
+    pub fn track(&mut self, request: NewExecution) -> Result<u64> {
+        let prepared = self.prepare(request)?;
+        let kind = self.default_kind.clone();
+        self.insert(prepared, Driver::External, kind)
+    }
+
+    fn prepare(&self, request: NewExecution) -> Result<Prepared> {
+        if let Some(id) = &request.id {
+            if id.is_empty() {
+                return Err(Error::invalid("request.id", "must be a non-empty string"));
+            }
+        }
+        if request.target_id.is_empty() {
+            return Err(Error::invalid(
+                "request.targetId",
+                "must be a non-empty string",
+            ));
+        }
+        if request.kind.as_deref() == Some("") {
+            return Err(Error::invalid("request.type", "must be a non-empty string"));
+        }
+        let inputs = request.inputs.unwrap_or_else(|| Value::Object(Map::new()));
+        check_depth(&inputs, "request.inputs")?;
+        let config = request.config.unwrap_or_else(|| Value::Object(Map::new()));
+        let Value::Object(config_map) = &config else {
+            return Err(Error::invalid("request.config", "must be a plain object"));
+        };
+        check_depth(&config, "request.config")?;
+        let timeout_ms = match config_map.get("timeoutMs") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(ms) if ms.is_finite() && ms > 0.0 => Some(ms),
+                _ => return Err(timeout_error()),
+            },
+            Some(_) => return Err(timeout_error()),
+        };
+        Ok(Prepared {
+            id: request.id,
+            target_id: request.target_id,
+            kind: request.kind,
+            inputs: to_text(&inputs),
+            config: to_text(&config),
+            timeout_ms,
+        })
+    }
+
+    fn insert(&mut self, p: Prepared, driver: Driver, default_kind: Rc<str>) -> Result<u64> {
+        let id = match p.id {
+            Some(id) => {
+                if self.store.contains_id(&id) {
+                    return Err(Error::AlreadyExists {
+                        what: "execution",
+                        id,
+                    });
+                }
+                id
+            }
+            None => loop {
+                let id = self.ids.next_id();
+                if !self.store.contains_id(&id) {
+                    break id;
+                }
+            },
+        };
+        let now = self.clock.now_ms();
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        self.store.insert(Record {
+            seq,
+            id: Rc::from(id),
+            target_id: Rc::from(p.target_id),
+            kind: p.kind.map(Rc::from).unwrap_or(default_kind),
+            status: Status::Pending,
+            driver,
+            inputs: p.inputs,
+            config: p.config,
+            timeout_ms: p.timeout_ms,
+            progress: None,
+            outcome: Outcome::Open,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            updated_at: now,
+        });
+        self.emit(EventKind::Created, seq);
+        Ok(seq)
+    }
+
+    /// Whether handler-driven executions wait for a slot.
+    pub fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// Handler calls in flight (slots taken).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Moves the next queued execution to `running` if a slot is free, taking
+    /// the slot. Cancelled or removed queue entries are skipped.
+    pub fn next_start(&mut self) -> Option<Started> {
+        while self.in_flight < self.options.concurrency {
+            let seq = self.queue.pop_front()?;
+            let Some(record) = self.store.get_mut(seq) else {
+                continue;
+            };
+            let Ok(to) = record.status.to_running() else {
+                continue;
+            };
+            let now = self.clock.now_ms();
+            record.started_at = Some(now);
+            record.updated_at = now;
+            let started = Started {
+                seq,
+                id: record.id.clone(),
+                target_id: record.target_id.clone(),
+                inputs: record.inputs.clone(),
+                config: record.config.clone(),
+                timeout_ms: record.timeout_ms,
+            };
+            self.store.set_status(seq, to);
+            self.in_flight += 1;
+            self.emit(EventKind::Status, seq);
+            return Some(started);
+        }
+        None
+    }
+
+    /// A handler's promise settled: frees its slot and, if the execution is
+    /// still running, completes or fails it. Late results change nothing.
+    pub fn settle(&mut self, seq: u64, outcome: std::result::Result<Value, Failure>) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        let running = self
+            .store
+            .get(seq)
+            .is_some_and(|r| r.status == Status::Running && r.driver == Driver::Handler);
+        if !running {
+            return;
+        }
+        match outcome {
+            Ok(result) => match check_depth(&result, "result") {
+                Ok(()) => self.finish(seq, Status::Completed, Outcome::Completed(to_text(&result))),
+                Err(e) => self.finish(
+                    seq,
+                    Status::Failed,
+                    Outcome::Failed(Box::new(Failure::new(
+                        "INVALID_RESULT",
+                        "TypeError",
+                        e.to_string(),
+                    ))),
+                ),
+            },
+            Err(failure) => self.finish(seq, Status::Failed, Outcome::Failed(Box::new(failure))),
+        }
+    }
+
+    /// `ctx.progress` of a handler: validated always, ignored once terminal.
+    pub fn handler_progress(
+        &mut self,
+        seq: u64,
+        current: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> Result<()> {
+        let progress = Progress::new(current, total, message, self.clock.now_ms())?;
+        if self
+            .store
+            .get(seq)
+            .is_some_and(|r| r.status == Status::Running)
+        {
+            self.set_progress(seq, progress);
+        }
+        Ok(())
+    }
+
+    fn set_progress(&mut self, seq: u64, progress: Progress) {
+        if let Some(record) = self.store.get_mut(seq) {
+            record.updated_at = progress.updated_at;
+            record.progress = Some(progress);
+            self.emit(EventKind::Progress, seq);
+        }
+    }
+
+    fn external(&self, id: &str, action: &'static str) -> Result<(u64, Status)> {
+        let seq = self.store.seq_of(id).ok_or_else(|| Error::not_found(id))?;
+        let record = self.store.get(seq).ok_or_else(|| Error::not_found(id))?;
+        if record.driver == Driver::Handler {
+            return Err(Error::InvalidTransition {
+                id: id.to_owned(),
+                action,
+                why: "it is run by its handler".to_owned(),
+            });
+        }
+        Ok((seq, record.status))
+    }
+
+    /// `start(id)` of a tracked execution.
+    pub fn start(&mut self, id: &str) -> Result<u64> {
+        let (seq, status) = self.external(id, "start")?;
+        let to = status
+            .to_running()
+            .map_err(|s| Error::transition(id, "start", s))?;
+        let now = self.clock.now_ms();
+        if let Some(record) = self.store.get_mut(seq) {
+            record.started_at = Some(now);
+            record.updated_at = now;
+        }
+        self.store.set_status(seq, to);
+        self.emit(EventKind::Status, seq);
+        Ok(seq)
+    }
+
+    /// `reportProgress(id, …)` of a running tracked execution.
+    pub fn report_progress(
+        &mut self,
+        id: &str,
+        current: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> Result<()> {
+        let (seq, status) = self.external(id, "report progress for")?;
+        let progress = Progress::new(current, total, message, self.clock.now_ms())?;
+        if status != Status::Running {
+            return Err(Error::transition(id, "report progress for", status));
+        }
+        self.set_progress(seq, progress);
+        Ok(())
+    }
+
+    /// `complete(id, result)` of a running tracked execution.
+    pub fn complete(&mut self, id: &str, result: Option<Value>) -> Result<u64> {
+        let (seq, status) = self.external(id, "complete")?;
+        let result = result.unwrap_or(Value::Null);
+        check_depth(&result, "result")?;
+        let to = status
+            .to_completed()
+            .map_err(|s| Error::transition(id, "complete", s))?;
+        self.finish(seq, to, Outcome::Completed(to_text(&result)));
+        Ok(seq)
+    }
+
+    /// `fail(id, error)` of a running tracked execution.
+    pub fn fail(&mut self, id: &str, failure: Failure) -> Result<u64> {
+        let (seq, status) = self.external(id, "fail")?;
+        let to = status
+            .to_failed()
+            .map_err(|s| Error::transition(id, "fail", s))?;
+        self.finish(seq, to, Outcome::Failed(Box::new(failure)));
+        Ok(seq)
+    }
+
+    /// A `timeoutMs` timer fired: fails the execution if it is still running.
+    pub fn time_out(&mut self, seq: u64) -> bool {
+        let Some(record) = self.store.get(seq) else {
+            return false;
+        };
+        if record.status != Status::Running {
+            return false;
+        }
+        let message = {
+            let mut ms = String::new();
+            write_f64(&mut ms, record.timeout_ms.unwrap_or(0.0));
+            format!("execution {:?} timed out after {ms} ms", &*record.id)
+        };
+        self.finish(
+            seq,
+            Status::Failed,
+            Outcome::Failed(Box::new(Failure::new("TIMEOUT", "TimeoutError", message))),
+        );
+        true
+    }
+
+    /// `cancel(id, reason)`: a pending or running execution becomes cancelled.
+    pub fn cancel(&mut self, id: &str, reason: Option<String>) -> Result<u64> {
+        let seq = self.store.seq_of(id).ok_or_else(|| Error::not_found(id))?;
+        let status = self
+            .store
+            .get(seq)
+            .map(|r| r.status)
+            .ok_or_else(|| Error::not_found(id))?;
+        let to = status
+            .to_cancelled()
+            .map_err(|s| Error::transition(id, "cancel", s))?;
+        self.finish(
+            seq,
+            to,
+            Outcome::Cancelled(reason.map(String::into_boxed_str)),
+        );
+        Ok(seq)
+    }
+
+    fn finish(&mut self, seq: u64, to: Status, outcome: Outcome) {
+        let now = self.clock.now_ms();
+        if let Some(record) = self.store.get_mut(seq) {
+            record.outcome = outcome;
+            record.finished_at = Some(now);
+            record.updated_at = now;
+            if to == Status::Completed {
+                if let Some(p) = &mut record.progress {
+                    if let Some(total) = p.total {
+                        p.current = total;
+                        p.updated_at = now;
+                    }
+                }
+            }
+        }
+        self.store.set_status(seq, to);
+        self.finished.push(seq);
+        self.emit(EventKind::Status, seq);
+        while self.store.finished_len() > self.options.max_finished {
+            let Some(oldest) = self.store.earliest_finished() else {
+                break;
+            };
+            self.take_out(oldest);
+        }
+    }
+
+    fn take_out(&mut self, seq: u64) -> Option<Record> {
+        let record = self.store.remove(seq)?;
+        if self.record_events {
+            self.events.push(Event {
+                kind: EventKind::Removed,
+                seq,
+                snapshot: record.snapshot_json(),
+            });
+        }
+        Some(record)
+    }
+
+    /// `remove(id)` of a terminal execution; returns its snapshot (JSON text).
+    pub fn remove(&mut self, id: &str) -> Result<String> {
+        let seq = self.store.seq_of(id).ok_or_else(|| Error::not_found(id))?;
+        let status = self
+            .store
+            .get(seq)
+            .map(|r| r.status)
+            .ok_or_else(|| Error::not_found(id))?;
+        if !status.is_terminal() {
+            return Err(Error::transition(id, "remove", status));
+        }
+        self.take_out(seq)
+            .map(|r| r.snapshot_json())
+            .ok_or_else(|| Error::not_found(id))
+    }
+
+    /// `clear()`: removes every terminal execution; returns how many.
+    pub fn clear(&mut self) -> usize {
+        let seqs = self.store.finished_seqs();
+        seqs.into_iter()
+            .filter(|&seq| self.take_out(seq).is_some())
+            .count()
+    }
+
+    fn emit(&mut self, kind: EventKind, seq: u64) {
+        if !self.record_events {
+            return;
+        }
+        if let Some(record) = self.store.get(seq) {
+            self.events.push(Event {
+                kind,
+                seq,
+                snapshot: record.snapshot_json(),
+            });
+        }
+    }
+
+    /// The held execution with this creation sequence.
+    pub fn record(&self, seq: u64) -> Option<&Record> {
+        self.store.get(seq)
+    }
+
+    /// The creation sequence of the execution with this id.
+    pub fn seq_of(&self, id: &str) -> Option<u64> {
+        self.store.seq_of(id)
+    }
+
+    /// The snapshot (JSON text) of the execution with this creation sequence.
+    pub fn snapshot(&self, seq: u64) -> Option<String> {
+        self.store.get(seq).map(Record::snapshot_json)
+    }
+
+    /// `status(id)` as JSON text; `None` for an unknown id.
+    pub fn status_json(&self, id: &str) -> Option<String> {
+        self.store.seq_of(id).and_then(|seq| self.snapshot(seq))
+    }
+
+    /// `progress(id)` as JSON text: `None` unknown, `Some(None)` none reported.
+    pub fn progress_json(&self, id: &str) -> Option<Option<String>> {
+        let record = self.store.seq_of(id).and_then(|seq| self.store.get(seq))?;
+        Some(record.progress.as_ref().map(|p| {
+            let mut out = String::with_capacity(96);
+            p.write_json(&mut out);
+            out
+        }))
+    }
+
+    /// `list(query)` as the contract's `Page`, in JSON text.
+    pub fn list_json(&self, query: &ListQuery) -> Result<String> {
+        let (start, size) = query.start()?;
+        let page = self.store.page(
+            query.statuses.as_deref(),
+            query.types.as_deref(),
+            query.target_id.as_deref(),
+            query.order,
+            start,
+            size,
+        );
+        let mut out = String::with_capacity(64 + page.seqs.len() * 256);
+        out.push('{');
+        write_key(&mut out, "items");
+        out.push('[');
+        for (i, seq) in page.seqs.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            if let Some(record) = self.store.get(*seq) {
+                record.write_json(&mut out);
+            }
+        }
+        out.push_str("],");
+        write_key(&mut out, "total");
+        write_f64(&mut out, page.total as f64);
+        out.push(',');
+        write_key(&mut out, "page");
+        match query.cursor {
+            Some(_) => out.push_str("null"),
+            None => write_f64(&mut out, query.page.unwrap_or(1) as f64),
+        }
+        out.push(',');
+        write_key(&mut out, "pageSize");
+        write_f64(&mut out, size as f64);
+        out.push(',');
+        write_key(&mut out, "totalPages");
+        write_f64(&mut out, page.total.div_ceil(size as u64) as f64);
+        out.push(',');
+        write_key(&mut out, "hasNext");
+        out.push_str(if page.has_next { "true" } else { "false" });
+        out.push(',');
+        write_key(&mut out, "nextCursor");
+        match (page.has_next, page.seqs.last()) {
+            (true, Some(&last)) => write_str(
+                &mut out,
+                &super::query::Cursor {
+                    order: query.order,
+                    after: last,
+                }
+                .encode(),
+            ),
+            _ => out.push_str("null"),
+        }
+        out.push('}');
+        Ok(out)
+    }
+
+    /// `counts()`.
+    pub fn counts(&self) -> Counts {
+        let [pending, running, completed, failed, cancelled] = self.store.counts();
+        Counts {
+            pending,
+            running,
+            completed,
+            failed,
+            cancelled,
+            total: self.store.len(),
+        }
+    }
+
+    /// `counts()` as JSON text.
+    pub fn counts_json(&self) -> String {
+        let c = self.counts();
+        format!(
+            "{{\"pending\":{},\"running\":{},\"completed\":{},\"failed\":{},\"cancelled\":{},\"total\":{}}}",
+            c.pending, c.running, c.completed, c.failed, c.cancelled, c.total
+        )
+    }
+
+    /// How many index sets exist (memory checks in tests).
+    pub fn index_set_count(&self) -> usize {
+        self.store.index_set_count()
+    }
+}
+
+struct Prepared {
+    id: Option<String>,
+    target_id: String,
+    kind: Option<String>,
+    inputs: Box<str>,
+    config: Box<str>,
+    timeout_ms: Option<f64>,
+}
+
+fn timeout_error() -> Error {
+    Error::invalid(
+        "request.config.timeoutMs",
+        "must be a finite number greater than 0",
+    )
+}

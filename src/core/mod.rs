@@ -1,0 +1,26 @@
+//! The execution manager in plain Rust: statuses and their transitions, the
+//! store and its indexes, validation, errors, and the clock and id source
+//! behind small traits. Nothing here depends on wasm-bindgen, so
+//! `cargo test` exercises all of it natively.
+
+mod clock;
+mod error;
+mod event;
+mod index;
+mod json;
+mod manager;
+mod progress;
+mod query;
+mod record;
+mod status;
+mod store;
+
+pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidIds};
+pub use error::{Error, Result};
+pub use event::{Event, EventKind};
+pub use json::{check_depth, number, MAX_DEPTH};
+pub use manager::{Counts, Manager, NewExecution, Options, Started, DEFAULT_MAX_FINISHED};
+pub use progress::Progress;
+pub use query::{Cursor, ListQuery, Order, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use record::{Driver, Failure, Outcome, Record};
+pub use status::Status;

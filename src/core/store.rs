@@ -1,0 +1,142 @@
+//! The held executions, their ordered indexes and maintained counts.
+//!
+//! Every status change goes through [`Store::set_status`], which keeps the
+//! indexes, the per-status counts and the finish order in step.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use super::index::{Indexes, PageSeqs};
+use super::query::{Order, Start};
+use super::record::Record;
+use super::status::Status;
+
+/// Executions by creation sequence, with indexes.
+#[derive(Default)]
+pub struct Store {
+    records: HashMap<u64, Record>,
+    by_id: HashMap<Rc<str>, u64>,
+    indexes: Indexes,
+    counts: [usize; 5],
+    /// Terminal executions by the order they finished in (eviction order).
+    finished: BTreeMap<u64, u64>,
+    finish_ticks: HashMap<u64, u64>,
+    next_tick: u64,
+}
+
+impl Store {
+    /// The execution with this creation sequence.
+    pub fn get(&self, seq: u64) -> Option<&Record> {
+        self.records.get(&seq)
+    }
+
+    /// Mutable access for changes that do not touch the status.
+    pub fn get_mut(&mut self, seq: u64) -> Option<&mut Record> {
+        self.records.get_mut(&seq)
+    }
+
+    /// The creation sequence of the execution with this id.
+    pub fn seq_of(&self, id: &str) -> Option<u64> {
+        self.by_id.get(id).copied()
+    }
+
+    /// Whether an id is taken.
+    pub fn contains_id(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// Adds a new (non-terminal) execution.
+    pub fn insert(&mut self, record: Record) {
+        self.indexes
+            .insert(record.seq, record.status, &record.kind, &record.target_id);
+        if let Some(c) = self.counts.get_mut(record.status.index()) {
+            *c += 1;
+        }
+        self.by_id.insert(record.id.clone(), record.seq);
+        self.records.insert(record.seq, record);
+    }
+
+    /// Changes the status of an execution (the caller checked the move).
+    pub fn set_status(&mut self, seq: u64, to: Status) {
+        let Some(record) = self.records.get_mut(&seq) else {
+            return;
+        };
+        let from = record.status;
+        if from == to {
+            return;
+        }
+        record.status = to;
+        self.indexes
+            .move_status(seq, from, to, &record.kind, &record.target_id);
+        if let Some(c) = self.counts.get_mut(from.index()) {
+            *c = c.saturating_sub(1);
+        }
+        if let Some(c) = self.counts.get_mut(to.index()) {
+            *c += 1;
+        }
+        if to.is_terminal() {
+            self.next_tick += 1;
+            self.finished.insert(self.next_tick, seq);
+            self.finish_ticks.insert(seq, self.next_tick);
+        }
+    }
+
+    /// Takes an execution out.
+    pub fn remove(&mut self, seq: u64) -> Option<Record> {
+        let record = self.records.remove(&seq)?;
+        self.indexes
+            .remove(seq, record.status, &record.kind, &record.target_id);
+        if let Some(c) = self.counts.get_mut(record.status.index()) {
+            *c = c.saturating_sub(1);
+        }
+        self.by_id.remove(&record.id);
+        if let Some(tick) = self.finish_ticks.remove(&seq) {
+            self.finished.remove(&tick);
+        }
+        Some(record)
+    }
+
+    /// The terminal execution that finished earliest.
+    pub fn earliest_finished(&self) -> Option<u64> {
+        self.finished.values().next().copied()
+    }
+
+    /// Terminal executions, earliest finished first.
+    pub fn finished_seqs(&self) -> Vec<u64> {
+        self.finished.values().copied().collect()
+    }
+
+    /// How many terminal executions are held.
+    pub fn finished_len(&self) -> usize {
+        self.finished.len()
+    }
+
+    /// Held executions per status, indexed by [`Status::index`].
+    pub fn counts(&self) -> [usize; 5] {
+        self.counts
+    }
+
+    /// How many executions are held.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// One page of matching executions (see [`Indexes::page`]).
+    pub fn page(
+        &self,
+        statuses: Option<&[Status]>,
+        kinds: Option<&[String]>,
+        target: Option<&str>,
+        order: Order,
+        start: Start,
+        size: usize,
+    ) -> PageSeqs {
+        self.indexes
+            .page(statuses, kinds, target, order, start, size)
+    }
+
+    /// How many index sets exist (memory checks in tests).
+    pub fn index_set_count(&self) -> usize {
+        self.indexes.set_count()
+    }
+}

@@ -1,0 +1,250 @@
+//! Parsing of the object arguments (`options`, `create`/`track` requests,
+//! `list` queries) into the core's types.
+
+use wasm_bindgen::prelude::*;
+
+use super::convert::{describe, get, is_plain_object, json, string};
+use super::ffi;
+use crate::core::{Error, ListQuery, NewExecution, Options, Order, Status};
+
+/// A positive integer or `Infinity` (`usize::MAX`); `None` for `undefined`.
+fn limit(value: &JsValue, field: &str) -> Result<Option<usize>, Error> {
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) if n == f64::INFINITY => Ok(Some(usize::MAX)),
+        Some(n) if n >= 1.0 && n.fract() == 0.0 && n.is_finite() => Ok(Some(n as usize)),
+        _ => Err(Error::invalid(
+            field,
+            format!(
+                "must be a positive integer or Infinity, got {}",
+                describe(value)
+            ),
+        )),
+    }
+}
+
+/// `new ExecutionManager(options?)`.
+pub fn options(value: Option<JsValue>) -> Result<Options, Error> {
+    let mut out = Options::default();
+    let Some(value) = value else {
+        return Ok(out);
+    };
+    if !is_plain_object(&value, "options")? {
+        return Err(Error::invalid("options", "must be an object"));
+    }
+    if let Some(n) = limit(
+        &get(&value, "concurrency", "options.concurrency")?,
+        "options.concurrency",
+    )? {
+        out.concurrency = n;
+    }
+    if let Some(n) = limit(
+        &get(&value, "maxFinished", "options.maxFinished")?,
+        "options.maxFinished",
+    )? {
+        out.max_finished = n;
+    }
+    Ok(out)
+}
+
+/// `register(targetId, handler, options?)`: the target's id and default type.
+pub fn target(
+    target_id: &JsValue,
+    options: Option<JsValue>,
+) -> Result<(String, Option<String>), Error> {
+    let id = non_empty(target_id, "targetId")?;
+    let Some(options) = options else {
+        return Ok((id, None));
+    };
+    if !is_plain_object(&options, "options")? {
+        return Err(Error::invalid("options", "must be an object"));
+    }
+    let kind = get(&options, "type", "options.type")?;
+    if kind.is_undefined() {
+        return Ok((id, None));
+    }
+    Ok((id, Some(non_empty(&kind, "options.type")?)))
+}
+
+fn non_empty(value: &JsValue, field: &str) -> Result<String, Error> {
+    match string(value, field)? {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(Error::invalid(
+            field,
+            format!("must be a non-empty string, got {}", describe(value)),
+        )),
+    }
+}
+
+/// A `create`/`track` request object.
+pub fn request(value: &JsValue) -> Result<NewExecution, Error> {
+    if !is_plain_object(value, "request")? {
+        return Err(Error::invalid(
+            "request",
+            format!("must be an object, got {}", describe(value)),
+        ));
+    }
+    let id = get(value, "id", "request.id")?;
+    let id = if id.is_undefined() {
+        None
+    } else {
+        Some(non_empty(&id, "request.id")?)
+    };
+    let target_id = non_empty(
+        &get(value, "targetId", "request.targetId")?,
+        "request.targetId",
+    )?;
+    let kind = get(value, "type", "request.type")?;
+    let kind = if kind.is_undefined() {
+        None
+    } else {
+        Some(non_empty(&kind, "request.type")?)
+    };
+    let inputs = get(value, "inputs", "request.inputs")?;
+    let inputs = if inputs.is_undefined() {
+        None
+    } else {
+        Some(json(&inputs, "request.inputs")?)
+    };
+    let config = get(value, "config", "request.config")?;
+    let config = if config.is_undefined() {
+        None
+    } else {
+        if !is_plain_object(&config, "request.config")? {
+            return Err(Error::invalid(
+                "request.config",
+                format!("must be a plain object, got {}", describe(&config)),
+            ));
+        }
+        Some(json(&config, "request.config")?)
+    };
+    Ok(NewExecution {
+        id,
+        target_id,
+        kind,
+        inputs,
+        config,
+    })
+}
+
+/// One value or an array of values, each parsed by `each`.
+fn one_or_many<T>(
+    value: &JsValue,
+    field: &str,
+    each: impl Fn(&JsValue) -> Result<T, Error>,
+) -> Result<Option<Vec<T>>, Error> {
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    let is_array =
+        ffi::is_array(value).map_err(|_| Error::invalid(field, "inspecting it threw"))?;
+    if !is_array {
+        return Ok(Some(vec![each(value)?]));
+    }
+    let len = get(value, "length", field)?.as_f64().unwrap_or(0.0) as u32;
+    let mut out = Vec::with_capacity(len.min(64) as usize);
+    for i in 0..len {
+        let item = ffi::reflect_get(value, &JsValue::from(i))
+            .map_err(|_| Error::invalid(format!("{field}[{i}]"), "reading it threw"))?;
+        out.push(each(&item)?);
+    }
+    Ok(Some(out))
+}
+
+fn integer(value: &JsValue, field: &str, min: f64, max: f64) -> Result<Option<f64>, Error> {
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 && n >= min && n <= max => Ok(Some(n)),
+        _ => Err(Error::invalid(
+            field,
+            format!(
+                "must be an integer from {min} to {max}, got {}",
+                describe(value)
+            ),
+        )),
+    }
+}
+
+/// A `list` query.
+pub fn query(value: Option<JsValue>) -> Result<ListQuery, Error> {
+    let mut q = ListQuery::default();
+    let Some(value) = value else {
+        return Ok(q);
+    };
+    if !is_plain_object(&value, "query")? {
+        return Err(Error::invalid(
+            "query",
+            format!("must be an object, got {}", describe(&value)),
+        ));
+    }
+    q.statuses = one_or_many(
+        &get(&value, "status", "query.status")?,
+        "query.status",
+        |v| {
+            string(v, "query.status")?
+            .and_then(|s| Status::parse(&s))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "query.status",
+                    format!(
+                        "must be \"pending\", \"running\", \"completed\", \"failed\" or \"cancelled\" (or an array of them), got {}",
+                        describe(v)
+                    ),
+                )
+            })
+        },
+    )?;
+    q.types = one_or_many(&get(&value, "type", "query.type")?, "query.type", |v| {
+        string(v, "query.type")?.ok_or_else(|| {
+            Error::invalid(
+                "query.type",
+                format!(
+                    "must be a string or an array of strings, got {}",
+                    describe(v)
+                ),
+            )
+        })
+    })?;
+    let target = get(&value, "targetId", "query.targetId")?;
+    if !target.is_undefined() {
+        q.target_id = Some(string(&target, "query.targetId")?.ok_or_else(|| {
+            Error::invalid(
+                "query.targetId",
+                format!("must be a string, got {}", describe(&target)),
+            )
+        })?);
+    }
+    q.page = integer(
+        &get(&value, "page", "query.page")?,
+        "query.page",
+        1.0,
+        9_007_199_254_740_991.0,
+    )?
+    .map(|n| n as u64);
+    q.page_size = integer(
+        &get(&value, "pageSize", "query.pageSize")?,
+        "query.pageSize",
+        1.0,
+        1000.0,
+    )?
+    .map(|n| n as usize);
+    let order = get(&value, "order", "query.order")?;
+    if !order.is_undefined() {
+        let text = string(&order, "query.order")?.unwrap_or_default();
+        q.order = Order::parse(&text)?;
+    }
+    let cursor = get(&value, "cursor", "query.cursor")?;
+    if !cursor.is_undefined() {
+        q.cursor = Some(string(&cursor, "query.cursor")?.ok_or_else(|| {
+            Error::invalid(
+                "query.cursor",
+                format!("must be a string, got {}", describe(&cursor)),
+            )
+        })?);
+    }
+    Ok(q)
+}

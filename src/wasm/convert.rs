@@ -1,0 +1,311 @@
+//! Conversions between JS values and the core's types, validating as the
+//! contract says: only JSON-compatible values cross, nothing is coerced, and
+//! a throwing getter or Proxy trap becomes `INVALID_ARGUMENT`.
+
+use std::cell::OnceCell;
+
+use js_sys::{JsString, Object};
+use serde_json::{Map, Value};
+use wasm_bindgen::prelude::*;
+
+use super::ffi;
+use crate::core::{number, Error, Failure, MAX_DEPTH};
+
+thread_local! {
+    static OBJECT_PROTOTYPE: OnceCell<JsValue> = const { OnceCell::new() };
+    static ERROR_PROTOTYPE: OnceCell<JsValue> = const { OnceCell::new() };
+}
+
+fn object_prototype() -> JsValue {
+    OBJECT_PROTOTYPE.with(|cell| {
+        cell.get_or_init(|| Object::get_prototype_of(&Object::new()).into())
+            .clone()
+    })
+}
+
+fn error_prototype() -> JsValue {
+    ERROR_PROTOTYPE.with(|cell| {
+        cell.get_or_init(|| Object::get_prototype_of(&js_sys::Error::new("")).into())
+            .clone()
+    })
+}
+
+/// The string in `value` if it is a well-formed string; `Err` for a string
+/// with lone surrogates; `Ok(None)` for anything else.
+pub fn string(value: &JsValue, field: &str) -> Result<Option<String>, Error> {
+    if !value.is_string() {
+        return Ok(None);
+    }
+    let js: &JsString = value.unchecked_ref();
+    if !ffi::is_well_formed(js) {
+        return Err(Error::invalid(field, "contains a lone UTF-16 surrogate"));
+    }
+    Ok(value.as_string())
+}
+
+/// An id argument: a well-formed string, or `None` (never coerced: unknown).
+pub fn id(value: &JsValue) -> Result<Option<String>, Error> {
+    string(value, "id")
+}
+
+/// A short printable form of a value for error messages.
+pub fn describe(value: &JsValue) -> String {
+    if let Some(s) = value.as_string() {
+        return format!("{s:?}");
+    }
+    if let Some(n) = value.as_f64() {
+        return n.to_string();
+    }
+    let kind = value.js_typeof().as_string().unwrap_or_default();
+    if value.is_null() {
+        "null".into()
+    } else {
+        format!("a value of type {kind}")
+    }
+}
+
+/// `NOT_FOUND` for an id argument of any type.
+pub fn not_found(value: &JsValue) -> Error {
+    match value.as_string() {
+        Some(s) => Error::not_found(&s),
+        None => Error::NotFound {
+            id: describe(value),
+        },
+    }
+}
+
+/// Reads a property, turning a throwing getter or trap into `INVALID_ARGUMENT`.
+pub fn get(object: &JsValue, key: &str, field: &str) -> Result<JsValue, Error> {
+    ffi::reflect_get(object, &JsValue::from_str(key))
+        .map_err(|_| Error::invalid(field, "reading it threw an exception"))
+}
+
+/// Whether `value` is an object (not an array, not a function) whose
+/// prototype is `Object.prototype` or `null`.
+pub fn is_plain_object(value: &JsValue, field: &str) -> Result<bool, Error> {
+    if !value.is_object() || value.is_function() {
+        return Ok(false);
+    }
+    if ffi::is_array(value).map_err(|_| Error::invalid(field, "inspecting it threw"))? {
+        return Ok(false);
+    }
+    let proto = ffi::get_prototype_of(value)
+        .map_err(|_| Error::invalid(field, "inspecting its prototype threw"))?;
+    Ok(proto.is_null() || proto == object_prototype())
+}
+
+/// Whether `value` has `Error.prototype` on its prototype chain.
+pub fn is_error(value: &JsValue) -> bool {
+    if !value.is_object() {
+        return false;
+    }
+    let target = error_prototype();
+    let mut current = value.clone();
+    for _ in 0..64 {
+        match ffi::get_prototype_of(&current) {
+            Ok(proto) if proto.is_null() => return false,
+            Ok(proto) if proto == target => return true,
+            Ok(proto) => current = proto,
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// Copies a JSON-compatible JS value into a JSON value.
+pub fn json(value: &JsValue, field: &str) -> Result<Value, Error> {
+    let mut path = Vec::new();
+    to_json(value, 1, &mut path).map_err(|reason| {
+        // Segments were pushed innermost first; long paths keep both ends.
+        let mut where_ = field.to_owned();
+        let n = path.len();
+        for (i, seg) in path.iter().rev().enumerate() {
+            if n > 12 && i == 6 {
+                where_.push_str(&format!("…({} levels)…", n - 10));
+            }
+            if n <= 12 || i < 6 || i >= n - 4 {
+                where_.push_str(seg);
+            }
+        }
+        Error::invalid(where_, reason)
+    })
+}
+
+fn to_json(value: &JsValue, level: usize, path: &mut Vec<String>) -> Result<Value, String> {
+    if let Some(n) = value.as_f64() {
+        return number(n).ok_or_else(|| format!("{n} is not a finite number"));
+    }
+    if value.is_string() {
+        let js: &JsString = value.unchecked_ref();
+        if !ffi::is_well_formed(js) {
+            return Err("contains a lone UTF-16 surrogate".into());
+        }
+        return Ok(Value::String(value.as_string().unwrap_or_default()));
+    }
+    if let Some(b) = value.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if value.is_null() {
+        return Ok(Value::Null);
+    }
+    if value.is_undefined() {
+        return Err("is undefined, which is not JSON-compatible".into());
+    }
+    if !value.is_object() || value.is_function() {
+        let kind = value.js_typeof().as_string().unwrap_or_default();
+        return Err(format!("is a {kind}, which is not JSON-compatible"));
+    }
+    if level > MAX_DEPTH {
+        return Err(format!(
+            "nests deeper than {MAX_DEPTH} levels (or is a cycle)"
+        ));
+    }
+    let array = ffi::is_array(value).map_err(|_| "inspecting it threw".to_string())?;
+    if array {
+        let len = ffi::reflect_get(value, &JsValue::from_str("length"))
+            .ok()
+            .and_then(|l| l.as_f64())
+            .ok_or_else(|| "reading its length threw".to_string())?;
+        let len = len as u32;
+        let mut items = Vec::with_capacity(len.min(1 << 16) as usize);
+        for i in 0..len {
+            let item = ffi::reflect_get(value, &JsValue::from(i)).map_err(|_| {
+                path.push(format!("[{i}]"));
+                "reading it threw".to_string()
+            })?;
+            let v = to_json(&item, level + 1, path).inspect_err(|_| path.push(format!("[{i}]")))?;
+            items.push(v);
+        }
+        return Ok(Value::Array(items));
+    }
+    let proto =
+        ffi::get_prototype_of(value).map_err(|_| "inspecting its prototype threw".to_string())?;
+    if !(proto.is_null() || proto == object_prototype()) {
+        return Err("is not a plain object or array (class instances, Dates, Maps, typed arrays… are not JSON-compatible)".into());
+    }
+    let keys = ffi::object_keys(value).map_err(|_| "listing its keys threw".to_string())?;
+    let mut map = Map::new();
+    for key in keys.iter() {
+        let name = key.as_string().unwrap_or_default();
+        let js: &JsString = key.unchecked_ref();
+        if !ffi::is_well_formed(js) {
+            path.push(format!(".{name}"));
+            return Err("key contains a lone UTF-16 surrogate".into());
+        }
+        let item = ffi::reflect_get(value, &key).map_err(|_| {
+            path.push(format!(".{name}"));
+            "reading it threw".to_string()
+        })?;
+        let v = to_json(&item, level + 1, path).inspect_err(|_| path.push(format!(".{name}")))?;
+        map.insert(name, v);
+    }
+    Ok(Value::Object(map))
+}
+
+/// A JSON value as a fresh JS value (`JSON.parse` of its text).
+pub fn parse(text: &str) -> JsValue {
+    ffi::json_parse(text).unwrap_or(JsValue::NULL)
+}
+
+/// An optional string argument: `None` for `undefined`/`null`.
+pub fn opt_string(value: Option<JsValue>, field: &str) -> Result<Option<String>, Error> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_undefined() || v.is_null() => Ok(None),
+        Some(v) => match string(&v, field)? {
+            Some(s) => Ok(Some(s)),
+            None => Err(Error::invalid(
+                field,
+                format!("must be a string, got {}", describe(&v)),
+            )),
+        },
+    }
+}
+
+/// A required number argument (no coercion).
+pub fn number_arg(value: &JsValue, field: &str) -> Result<f64, Error> {
+    value
+        .as_f64()
+        .ok_or_else(|| Error::invalid(field, format!("must be a number, got {}", describe(value))))
+}
+
+/// An optional number argument: `None` for `undefined`/`null`.
+pub fn opt_number(value: Option<JsValue>, field: &str) -> Result<Option<f64>, Error> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_undefined() || v.is_null() => Ok(None),
+        Some(v) => number_arg(&v, field).map(Some),
+    }
+}
+
+/// The failure details of a thrown value: `HANDLER_ERROR` with its name,
+/// message and stack (`"Error"` and `String(value)` for a non-Error).
+pub fn thrown(value: &JsValue) -> Failure {
+    if is_error(value) {
+        let text = |key: &str| {
+            ffi::reflect_get(value, &JsValue::from_str(key))
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        Failure {
+            code: "HANDLER_ERROR".into(),
+            name: text("name")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "Error".into()),
+            message: text("message").unwrap_or_default(),
+            stack: text("stack"),
+        }
+    } else {
+        let message = ffi::js_string(value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_else(|| "[a value that cannot be converted to a string]".into());
+        Failure::new("HANDLER_ERROR", "Error", message)
+    }
+}
+
+/// The `error` argument of `fail`: a string, an `Error`, or
+/// `{ message, code?, name?, stack? }`.
+pub fn failure(value: &JsValue) -> Result<Failure, Error> {
+    if let Some(message) = string(value, "error")? {
+        return Ok(Failure::new("EXTERNAL_ERROR", "Error", message));
+    }
+    let error_like = is_error(value);
+    if !error_like && !is_plain_object(value, "error")? {
+        return Err(Error::invalid(
+            "error",
+            format!(
+                "must be a string, an Error or {{ message, code?, name?, stack? }}, got {}",
+                describe(value)
+            ),
+        ));
+    }
+    let field = |key: &str, required: bool| -> Result<Option<String>, Error> {
+        let name = format!("error.{key}");
+        let v = get(value, key, &name)?;
+        if v.is_undefined() || (error_like && !v.is_string()) {
+            return if required && !error_like {
+                Err(Error::invalid(name, "must be a string"))
+            } else {
+                Ok(None)
+            };
+        }
+        match string(&v, &name)? {
+            Some(s) => Ok(Some(s)),
+            None => Err(Error::invalid(
+                name,
+                format!("must be a string, got {}", describe(&v)),
+            )),
+        }
+    };
+    let message = field("message", true)?.unwrap_or_default();
+    let code = field("code", false)?.filter(|c| !c.is_empty());
+    let name = field("name", false)?.filter(|n| !n.is_empty());
+    let stack = field("stack", false)?;
+    Ok(Failure {
+        code: code.unwrap_or_else(|| "EXTERNAL_ERROR".into()),
+        name: name.unwrap_or_else(|| "Error".into()),
+        message,
+        stack,
+    })
+}
