@@ -49,6 +49,9 @@ pub struct State {
     pump_scheduled: bool,
 }
 
+/// The longest delay `setTimeout` honours (longer ones fire at once).
+const MAX_TIMER_DELAY: f64 = 2_147_483_647.0;
+
 type ProgressFn = dyn Fn(f64, JsValue, JsValue, JsValue) -> Result<(), JsValue>;
 
 /// A manager's shared state and the three callbacks JS holds on to.
@@ -139,10 +142,15 @@ impl Runtime {
         Ok(())
     }
 
-    /// Starts a timer for a running execution with `timeoutMs`.
+    /// Starts a timer for a running execution with `timeoutMs`. Delays past
+    /// what timers can hold (2^31-1 ms) are re-armed when the timer fires.
     pub fn arm_timeout(&self, st: &mut State, seq: u64, ms: Option<f64>) {
         if let Some(ms) = ms {
-            let handle = ffi::set_timeout(self.timeout_fn.as_ref().unchecked_ref(), ms, seq as f64);
+            let handle = ffi::set_timeout(
+                self.timeout_fn.as_ref().unchecked_ref(),
+                ms.min(MAX_TIMER_DELAY),
+                seq as f64,
+            );
             st.timers.insert(seq, handle);
         }
     }
@@ -347,6 +355,17 @@ impl Runtime {
     fn timed_out(self: &Rc<Self>, seq: u64) {
         if let Ok(mut st) = self.state.try_borrow_mut() {
             st.timers.remove(&seq);
+            let deadline = st
+                .core
+                .record(seq)
+                .and_then(|r| Some(r.started_at? + r.timeout_ms?));
+            let remaining = deadline.map_or(0.0, |d| d - ffi::date_now());
+            if remaining > 1.0
+                && st.core.record(seq).and_then(|r| r.timeout_ms) > Some(MAX_TIMER_DELAY)
+            {
+                self.arm_timeout(&mut st, seq, Some(remaining));
+                return;
+            }
             st.core.time_out(seq);
         }
         self.flush();
