@@ -1,0 +1,11 @@
+#![cfg(target_arch = "wasm32")]
+//! The wasm-bindgen-test suites again, configured to run in a browser, so that a plain
+//! `wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver` runs them in
+//! Chromium (the other binaries run in Node unless `WASM_BINDGEN_USE_BROWSER=1` is set).
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+#[path = "wasm_events.rs"]
+mod events;
+#[path = "wasm_runtime.rs"]
+mod runtime;
