@@ -12,6 +12,7 @@ mod manager;
 mod progress;
 mod query;
 mod record;
+pub mod rest;
 mod status;
 mod store;
 

@@ -8,6 +8,7 @@ mod args;
 mod convert;
 mod error;
 mod ffi;
+mod rest;
 mod runtime;
 
 use std::rc::Rc;
