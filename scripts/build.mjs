@@ -1,0 +1,362 @@
+#!/usr/bin/env node
+// Builds the `execman` npm package into pkg/:
+//
+//   cargo build --release --target wasm32-unknown-unknown --lib
+//   wasm-bindgen --target nodejs -> pkg/node   (CommonJS, loads the wasm synchronously: no init call)
+//   wasm-bindgen --target web    -> pkg/web    (ES module, `await init()`)
+//   wasm-opt -Oz (npm's binaryen) on both .wasm files, cached by input hash under target/
+//   pkg/package.json (exports map), pkg/index.mjs + index.d.mts (ESM entry for Node), pkg/README.md
+//
+// and prints the .wasm size raw and gzipped. Uses only Node builtins; wasm-opt comes from
+// node_modules/binaryen. Unless --no-setup is given (scripts/test.sh passes it after running the
+// full setup itself), it first runs `scripts/setup.sh --minimal` so that `npm run build` and
+// `npm run demo` work on a fresh clone.
+//
+// Usage: node scripts/build.mjs [--no-setup] [--no-opt] [--quiet]
+// As a module: `import { build } from "./build.mjs"; await build({ quiet: true })`.
+
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import zlib from "node:zlib";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const PKG_DIR = path.join(ROOT, "pkg");
+const CRATE = "execman";
+const TARGET = "wasm32-unknown-unknown";
+
+// Features that rustc (1.95) enables by default for wasm32-unknown-unknown and that wasm-bindgen
+// 0.2.130 output therefore uses; every one of them is supported by Node 20 and current browsers.
+const WASM_OPT_FEATURES = [
+  "--enable-bulk-memory",
+  "--enable-bulk-memory-opt",
+  "--enable-nontrapping-float-to-int",
+  "--enable-sign-ext",
+  "--enable-mutable-globals",
+  "--enable-reference-types",
+  "--enable-multivalue",
+  "--enable-call-indirect-overlong",
+];
+const WASM_OPT_ARGS = ["-Oz", ...WASM_OPT_FEATURES, "--strip-producers"];
+
+class BuildError extends Error {}
+
+function toolPath() {
+  const cargoBin = path.join(process.env.CARGO_HOME || path.join(os.homedir(), ".cargo"), "bin");
+  return [cargoBin, process.env.PATH || ""].join(path.delimiter);
+}
+
+function run(cmd, args, { quiet = false, capture = false, env = {} } = {}) {
+  if (!quiet) console.log(`build: $ ${[cmd, ...args].join(" ")}`);
+  const res = spawnSync(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, PATH: toolPath(), ...env },
+    stdio: capture ? ["ignore", "pipe", "pipe"] : ["ignore", quiet ? "pipe" : "inherit", quiet ? "pipe" : "inherit"],
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (res.error) throw new BuildError(`could not run ${cmd}: ${res.error.message}`);
+  if (res.status !== 0) {
+    if (quiet || capture) process.stderr.write(`${res.stdout || ""}${res.stderr || ""}`);
+    throw new BuildError(`${cmd} ${args.join(" ")} exited with ${res.status ?? res.signal}`);
+  }
+  return res.stdout || "";
+}
+
+function sha256(...parts) {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return h.digest("hex");
+}
+
+function cargoVersion() {
+  const toml = fs.readFileSync(path.join(ROOT, "Cargo.toml"), "utf8");
+  const pkgSection = toml.split(/^\[/m).find((s) => s.startsWith("package]"));
+  const m = pkgSection && pkgSection.match(/^version\s*=\s*"([^"]+)"/m);
+  if (!m) throw new BuildError("no [package] version in Cargo.toml");
+  return m[1];
+}
+
+function lockedWasmBindgenVersion() {
+  const lock = fs.readFileSync(path.join(ROOT, "Cargo.lock"), "utf8");
+  const m = lock.match(/\[\[package\]\]\nname = "wasm-bindgen"\nversion = "([^"]+)"/);
+  if (!m) throw new BuildError("wasm-bindgen is not in Cargo.lock");
+  return m[1];
+}
+
+function targetDir() {
+  const meta = JSON.parse(run("cargo", ["metadata", "--format-version", "1", "--no-deps"], { capture: true, quiet: true }));
+  return meta.target_directory;
+}
+
+function checkWasmBindgen(expected) {
+  let out = "";
+  try {
+    out = run("wasm-bindgen", ["--version"], { capture: true, quiet: true });
+  } catch {
+    throw new BuildError(`wasm-bindgen CLI not found; run: bash scripts/setup.sh --minimal`);
+  }
+  const have = out.trim().split(/\s+/)[1];
+  if (have !== expected) {
+    throw new BuildError(`wasm-bindgen CLI is ${have}, Cargo.lock has ${expected}; run: cargo install wasm-bindgen-cli --version ${expected}`);
+  }
+}
+
+// The nodejs target is CommonJS and `require`s the inline_js snippets, which wasm-bindgen writes as
+// ES modules. Node >= 20.19 can require() those by syntax detection, older Node 20 cannot, and a
+// "type": "commonjs" scope forbids it. So rewrite each snippet of the node build to CommonJS. Snippets
+// must stay self-contained (no `import`), which inline_js snippets are by nature.
+function snippetToCommonJs(src, file) {
+  if (/^\s*import\s/m.test(src) || /\bimport\.meta\b/.test(src)) {
+    throw new BuildError(`${file}: inline_js snippets must not use import / import.meta`);
+  }
+  const names = [];
+  let out = src.replace(
+    /^(\s*)export\s+(async\s+function\s*\*?|function\s*\*?|class|const|let|var)\s+([A-Za-z_$][\w$]*)/gm,
+    (_, ws, kind, name) => {
+      names.push(name);
+      return `${ws}${kind} ${name}`;
+    },
+  );
+  out = out.replace(/^\s*export\s*\{([^}]*)\}\s*;?/gm, (_, list) => {
+    const entries = list.split(",").map((s) => s.trim()).filter(Boolean);
+    return entries
+      .map((e) => {
+        const [local, exported = local] = e.split(/\s+as\s+/).map((s) => s.trim());
+        return `exports[${JSON.stringify(exported)}] = ${local};`;
+      })
+      .join("\n");
+  });
+  if (/^\s*export\s/m.test(out)) throw new BuildError(`${file}: unsupported export form in inline_js snippet`);
+  const tail = names.map((n) => `exports[${JSON.stringify(n)}] = ${n};`).join("\n");
+  return `"use strict";\n${out}\n${tail}\n`;
+}
+
+function listFiles(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.join(d.parentPath ?? d.path, d.name));
+}
+
+function wasmOptBin() {
+  const bin = path.join(ROOT, "node_modules", ".bin", process.platform === "win32" ? "wasm-opt.cmd" : "wasm-opt");
+  if (!fs.existsSync(bin)) throw new BuildError("node_modules/.bin/wasm-opt missing (npm package binaryen); run: bash scripts/setup.sh --minimal");
+  return bin;
+}
+
+// wasm-opt -Oz with a cache keyed by the input bytes, the flags and the binaryen version.
+function optimize(wasmFile, cacheDir, { quiet }) {
+  const bin = wasmOptBin();
+  const binaryenVersion = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "binaryen", "package.json"), "utf8")).version;
+  const input = fs.readFileSync(wasmFile);
+  const key = sha256(input, "\0", WASM_OPT_ARGS.join(" "), "\0", binaryenVersion);
+  const cached = path.join(cacheDir, `${key}.wasm`);
+  const rel = path.relative(ROOT, wasmFile);
+  if (fs.existsSync(cached)) {
+    fs.copyFileSync(cached, wasmFile);
+    if (!quiet) console.log(`build: wasm-opt ${rel}: cached`);
+    return { before: input.length, cached: true };
+  }
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const tmp = `${cached}.${process.pid}.tmp`;
+  const t0 = Date.now();
+  run(bin, [...WASM_OPT_ARGS, wasmFile, "-o", tmp], { quiet: true });
+  const optimized = fs.readFileSync(tmp);
+  if (!WebAssembly.validate(optimized)) throw new BuildError(`wasm-opt produced an invalid module for ${rel}`);
+  fs.renameSync(tmp, cached);
+  fs.copyFileSync(cached, wasmFile);
+  if (!quiet) console.log(`build: wasm-opt ${rel}: ${input.length} -> ${optimized.length} bytes in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  // Keep the cache small: the newest 8 entries.
+  const entries = fs.readdirSync(cacheDir).filter((f) => f.endsWith(".wasm"))
+    .map((f) => ({ f, t: fs.statSync(path.join(cacheDir, f)).mtimeMs })).sort((a, b) => b.t - a.t);
+  for (const { f } of entries.slice(8)) fs.rmSync(path.join(cacheDir, f), { force: true });
+  return { before: input.length, cached: false };
+}
+
+function writeJson(file, value) {
+  fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+function writePackageFiles(version, exportNames) {
+  writeJson(path.join(PKG_DIR, "node", "package.json"), { type: "commonjs" });
+  writeJson(path.join(PKG_DIR, "web", "package.json"), { type: "module" });
+
+  const esm = [
+    "// ESM entry for Node: re-exports the CommonJS build, so `import` and `require` share one instance.",
+    'import cjs from "./node/execman.js";',
+    "",
+    ...exportNames.map((n) => `export const ${n} = cjs.${n};`),
+    "",
+  ].join("\n");
+  fs.writeFileSync(path.join(PKG_DIR, "index.mjs"), esm);
+  fs.writeFileSync(path.join(PKG_DIR, "index.d.mts"), 'export * from "./node/execman.js";\n');
+
+  writeJson(path.join(PKG_DIR, "package.json"), {
+    name: CRATE,
+    version,
+    description: "An execution manager for JavaScript apps: a Rust core compiled to WebAssembly.",
+    license: "MIT",
+    main: "./node/execman.js",
+    types: "./node/execman.d.ts",
+    exports: {
+      ".": {
+        import: { types: "./index.d.mts", default: "./index.mjs" },
+        require: { types: "./node/execman.d.ts", default: "./node/execman.js" },
+        default: { types: "./node/execman.d.ts", default: "./node/execman.js" },
+      },
+      "./web": { types: "./web/execman.d.ts", default: "./web/execman.js" },
+      "./web/execman_bg.wasm": "./web/execman_bg.wasm",
+      "./package.json": "./package.json",
+    },
+    files: ["index.mjs", "index.d.mts", "node/", "web/", "README.md"],
+    sideEffects: ["./index.mjs", "./node/**", "./web/snippets/**"],
+    engines: { node: ">=20" },
+  });
+
+  fs.writeFileSync(path.join(PKG_DIR, "README.md"), `# execman ${version}
+
+An execution manager for JavaScript apps: a Rust core compiled to WebAssembly.
+Built by \`npm run build\` in the execman repository; see its README for the full API.
+
+## Node.js (20+)
+
+\`\`\`js
+const { ExecutionManager } = require("execman");    // CommonJS
+import { ExecutionManager } from "execman";         // ES modules
+const manager = new ExecutionManager({ concurrency: 4 });
+\`\`\`
+
+No init call: the Node build (\`node/\`) loads its .wasm synchronously.
+
+## Browsers
+
+\`\`\`js
+import init, { ExecutionManager } from "execman/web"; // or ".../pkg/web/execman.js"
+await init();                                          // fetches web/execman_bg.wasm
+\`\`\`
+
+TypeScript declarations: \`node/execman.d.ts\` and \`web/execman.d.ts\`.
+`);
+}
+
+function sizeLine(label, file) {
+  const raw = fs.readFileSync(file);
+  const gz = zlib.gzipSync(raw, { level: 9 }).length;
+  return { label, raw: raw.length, gz, line: `${label.padEnd(28)} ${String(raw.length).padStart(9)} B raw ${String(gz).padStart(9)} B gzip` };
+}
+
+function glueSize(label, dir, mainJs) {
+  const files = [path.join(dir, mainJs), ...listFiles(path.join(dir, "snippets"))];
+  let raw = 0;
+  let gz = 0;
+  for (const f of files) {
+    const b = fs.readFileSync(f);
+    raw += b.length;
+    gz += zlib.gzipSync(b, { level: 9 }).length;
+  }
+  return { label, raw, gz, line: `${label.padEnd(28)} ${String(raw).padStart(9)} B raw ${String(gz).padStart(9)} B gzip` };
+}
+
+// Loads both builds in a child Node process: the node build through require and through the ESM
+// entry (with require(esm) disabled, as on Node < 20.19), the web build with initSync; each must
+// export ExecutionManager and construct one.
+function smokeTest() {
+  const script = `
+    const assert = require("node:assert");
+    const fs = require("node:fs");
+    const path = require("node:path");
+    const pkg = ${JSON.stringify(PKG_DIR)};
+    (async () => {
+      const cjs = require(pkg);
+      assert.strictEqual(typeof cjs.ExecutionManager, "function", "require(pkg).ExecutionManager");
+      new cjs.ExecutionManager();
+      const esm = await import(require("node:url").pathToFileURL(path.join(pkg, "index.mjs")).href);
+      assert.strictEqual(esm.ExecutionManager, cjs.ExecutionManager, "ESM entry re-exports the CJS build");
+      const web = await import(require("node:url").pathToFileURL(path.join(pkg, "web", "execman.js")).href);
+      web.initSync({ module: fs.readFileSync(path.join(pkg, "web", "execman_bg.wasm")) });
+      assert.strictEqual(typeof web.ExecutionManager, "function", "web ExecutionManager");
+      new web.ExecutionManager();
+    })().catch((e) => { console.error(e); process.exit(1); });
+  `;
+  const flags = process.allowedNodeEnvironmentFlags.has("--no-experimental-require-module")
+    ? ["--no-experimental-require-module"]
+    : [];
+  run(process.execPath, [...flags, "-e", script], { quiet: true });
+}
+
+/**
+ * Builds pkg/. Options: setup (run scripts/setup.sh --minimal first; default true),
+ * opt (run wasm-opt; default true), quiet (print only the size report; default false).
+ * Returns { pkgDir, version, sizes }.
+ */
+export async function build({ setup = true, opt = true, quiet = false } = {}) {
+  const t0 = Date.now();
+  if (setup) run("bash", [path.join(ROOT, "scripts", "setup.sh"), "--minimal"], { quiet });
+  const wbVersion = lockedWasmBindgenVersion();
+  checkWasmBindgen(wbVersion);
+
+  run("cargo", ["build", "--release", "--target", TARGET, "--lib"], { quiet });
+  const tdir = targetDir();
+  const wasm = path.join(tdir, TARGET, "release", `${CRATE}.wasm`);
+  if (!fs.existsSync(wasm)) throw new BuildError(`${wasm} was not produced`);
+
+  fs.mkdirSync(PKG_DIR, { recursive: true });
+  for (const [target, dir] of [["nodejs", "node"], ["web", "web"]]) {
+    const out = path.join(PKG_DIR, dir);
+    fs.rmSync(out, { recursive: true, force: true });
+    run("wasm-bindgen", [wasm, "--target", target, "--out-dir", out, "--out-name", CRATE], { quiet });
+  }
+  for (const f of listFiles(path.join(PKG_DIR, "node", "snippets"))) {
+    if (f.endsWith(".js")) fs.writeFileSync(f, snippetToCommonJs(fs.readFileSync(f, "utf8"), path.relative(ROOT, f)));
+  }
+
+  const before = {};
+  if (opt) {
+    const cacheDir = path.join(tdir, "wasm-opt-cache");
+    for (const dir of ["node", "web"]) {
+      before[dir] = optimize(path.join(PKG_DIR, dir, `${CRATE}_bg.wasm`), cacheDir, { quiet }).before;
+    }
+  }
+
+  const exportNames = Object.keys(createRequire(import.meta.url)(path.join(PKG_DIR, "node", `${CRATE}.js`)))
+    .filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default" && n !== "__esModule")
+    .sort();
+  if (!exportNames.includes("ExecutionManager")) throw new BuildError("the node build does not export ExecutionManager");
+  const version = cargoVersion();
+  writePackageFiles(version, exportNames);
+  smokeTest();
+
+  const sizes = [
+    sizeLine("pkg/node/execman_bg.wasm", path.join(PKG_DIR, "node", `${CRATE}_bg.wasm`)),
+    sizeLine("pkg/web/execman_bg.wasm", path.join(PKG_DIR, "web", `${CRATE}_bg.wasm`)),
+    glueSize("pkg/node JS glue+snippets", path.join(PKG_DIR, "node"), `${CRATE}.js`),
+    glueSize("pkg/web JS glue+snippets", path.join(PKG_DIR, "web"), `${CRATE}.js`),
+  ];
+  const snippetCount = listFiles(path.join(PKG_DIR, "web", "snippets")).length;
+  console.log(`build: execman ${version} -> ${path.relative(process.cwd(), PKG_DIR) || "."}/ (wasm-bindgen ${wbVersion}` +
+    `${opt ? ", wasm-opt -Oz" : ", no wasm-opt"}, ${snippetCount} inline_js snippet${snippetCount === 1 ? "" : "s"}, ` +
+    `exports: ${exportNames.join(", ")}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  if (opt && before.web) console.log(`build: wasm before wasm-opt: ${before.web} B`);
+  for (const s of sizes) console.log(`build: ${s.line}`);
+  return { pkgDir: PKG_DIR, version, sizes };
+}
+
+const isMain = process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
+if (isMain) {
+  const args = new Set(process.argv.slice(2));
+  for (const a of args) {
+    if (!["--no-setup", "--no-opt", "--quiet"].includes(a)) {
+      console.error(`usage: node scripts/build.mjs [--no-setup] [--no-opt] [--quiet] (unknown: ${a})`);
+      process.exit(2);
+    }
+  }
+  build({ setup: !args.has("--no-setup"), opt: !args.has("--no-opt"), quiet: args.has("--quiet") }).catch((e) => {
+    console.error(`build: FAILED: ${e instanceof BuildError ? e.message : e.stack}`);
+    process.exit(1);
+  });
+}
