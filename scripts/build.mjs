@@ -195,6 +195,11 @@ function writePackageFiles(version, exportNames) {
   ].join("\n");
   fs.writeFileSync(path.join(PKG_DIR, "index.mjs"), esm);
   fs.writeFileSync(path.join(PKG_DIR, "index.d.mts"), 'export * from "./node/execman.js";\n');
+  // execman/server: the node:http adapter for the REST routes (hand-written JS in js/).
+  for (const f of ["server.cjs", "server.mjs", "server.d.ts"]) {
+    fs.copyFileSync(path.join(ROOT, "js", f), path.join(PKG_DIR, f));
+  }
+  fs.copyFileSync(path.join(ROOT, "js", "server.d.ts"), path.join(PKG_DIR, "server.d.mts"));
 
   writeJson(path.join(PKG_DIR, "package.json"), {
     name: CRATE,
@@ -210,10 +215,14 @@ function writePackageFiles(version, exportNames) {
         default: { types: "./node/execman.d.ts", default: "./node/execman.js" },
       },
       "./web": { types: "./web/execman.d.ts", default: "./web/execman.js" },
+      "./server": {
+        import: { types: "./server.d.mts", default: "./server.mjs" },
+        require: { types: "./server.d.ts", default: "./server.cjs" },
+      },
       "./web/execman_bg.wasm": "./web/execman_bg.wasm",
       "./package.json": "./package.json",
     },
-    files: ["index.mjs", "index.d.mts", "node/", "web/", "README.md"],
+    files: ["index.mjs", "index.d.mts", "server.cjs", "server.mjs", "server.d.ts", "server.d.mts", "node/", "web/", "README.md"],
     sideEffects: ["./index.mjs", "./node/**", "./web/snippets/**"],
     engines: { node: ">=20" },
   });
