@@ -32,6 +32,14 @@ const IS_TTY = Boolean(process.stdout.isTTY);
 let t0 = Date.now(); // reset once the build is done: log times count from the demo's start
 
 async function main() {
+  // `npm run demo -- --web [--port N]`: build, then serve the browser dashboard (www/ + pkg/,
+  // default port 8080) until Ctrl-C, instead of the terminal demo below.
+  if (process.argv.includes("--web")) {
+    prepare();
+    const { serveCli } = await import("./serve.mjs");
+    return serveCli(process.argv.slice(2), { defaultPort: 8080 });
+  }
+
   // ── 1. Prepare ──────────────────────────────────────────────────────────────
   prepare();
   const { ExecutionManager } = createRequire(import.meta.url)("../pkg");

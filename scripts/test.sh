@@ -138,5 +138,6 @@ step "build pkg/" check node scripts/build.mjs --no-setup
 step "install pkg/ tarball" check install_pkg
 step "node --test tests/js" node js_tests
 step "tsc --noEmit -p tests/types" check tsc --noEmit -p tests/types
+step "browser tests (Chromium)" node node --test --test-reporter=spec tests/browser/*.test.mjs
 
 summary

@@ -1,0 +1,280 @@
+// The dashboard (www/index.html) in headless Chromium: five executions started from the form,
+// one cancelled from its row, one failing on purpose; what the page shows is asserted against
+// what the manager holds. Then the time per repaint with 5,000 executions held.
+//
+// Run: node --test tests/browser/      (needs pkg/ built and /usr/bin/chromium)
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { openBrowser, screenshot } from "./helpers.mjs";
+
+/** @type {Awaited<ReturnType<typeof openBrowser>>} */
+let b;
+before(async () => {
+  b = await openBrowser();
+});
+after(async () => {
+  await b?.close();
+});
+
+/** What one row shows, read from the DOM. */
+function readRow(page, id) {
+  return page.evaluate((id) => {
+    const tr = document.querySelector(`tr[data-testid=row][data-id="${CSS.escape(id)}"]`);
+    if (!tr) return null;
+    const text = (sel) => tr.querySelector(sel)?.textContent ?? null;
+    const bar = /** @type {HTMLProgressElement} */ (tr.querySelector("progress"));
+    const cancel = /** @type {HTMLButtonElement} */ (tr.querySelector("button[data-action=cancel]"));
+    return {
+      name: text("[data-testid=name]"),
+      status: text("[data-testid=status]"),
+      percentage: text("[data-testid=percentage]"),
+      detail: text("[data-testid=detail]"),
+      error: text("[data-testid=error]"),
+      elapsed: text("[data-testid=elapsed]"),
+      bar: bar.hasAttribute("value") ? bar.value : null,
+      cancelVisible: cancel.checkVisibility(),
+    };
+  }, id);
+}
+
+const visibleIds = (page) => page.$$eval("tr[data-testid=row]", (rows) => rows.map((r) => r.dataset.id));
+const counts = (page) =>
+  page.evaluate(() =>
+    Object.fromEntries(
+      ["total", "pending", "running", "completed", "failed", "cancelled"].map((s) => [
+        s,
+        Number(document.querySelector(`[data-testid=count-${s}]`)?.textContent?.replace(/,/g, "")),
+      ]),
+    ),
+  );
+
+/** Waits until the page shows `n` executions in all. */
+const waitTotal = (page, n) =>
+  page.waitForFunction((n) => document.querySelector("[data-testid=count-total]")?.textContent === String(n), n);
+const managerTotal = (page) => page.evaluate(() => window.__execman.manager.counts().total);
+
+async function startFromForm(page, { target, duration, failure, id, count = 1, timeout = "" }) {
+  await page.selectOption("[data-testid=target]", target);
+  await page.fill("[data-testid=duration]", String(duration));
+  await page.fill("[data-testid=failure]", String(failure));
+  await page.fill("[data-testid=count]", String(count));
+  await page.fill("[data-testid=timeout]", String(timeout));
+  await page.fill("[data-testid=custom-id]", id ?? "");
+  await page.click("[data-testid=start]");
+}
+
+test("dashboard: start five, cancel one, one fails; badges, percentages, counts, errors, filters, paging", async () => {
+  const { page, url, problems } = b;
+  // ?pageSize=2 adds "2" to the page-size menu, used for paging below. ?concurrency=0 goes to the
+  // library as typed: its INVALID_ARGUMENT is shown, and the page falls back to the default.
+  await page.goto(`${url}?pageSize=2&concurrency=0`);
+  await page.waitForFunction(() => window.__execman?.ready === true);
+  assert.match(await page.textContent("[data-testid=alert]"), /^Ignored \?concurrency=0 — ExecutionError · INVALID_ARGUMENT.*options\.concurrency/);
+  assert.equal(await page.textContent("[data-testid=engine]"), "wasm ready · concurrency 100");
+  await page.click("[data-testid=alert] .alert-close");
+  await page.selectOption("[data-testid=page-size]", "10");
+  assert.equal(await page.textContent("[data-testid=empty]"), "No executions yet. Start one with the form.");
+
+  // ── The form validates what it sends ───────────────────────────────────────
+  await startFromForm(page, { target: "upload", duration: -1, failure: 150, id: "x" });
+  assert.equal(await page.textContent("[data-testid=error-duration]"), "Enter a duration from 0.1 to 600 seconds.");
+  assert.equal(await page.textContent("[data-testid=error-failure]"), "Enter a percentage from 0 to 100.");
+  assert.equal(await page.getAttribute("[data-testid=duration]", "aria-invalid"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "f-duration", "focus moves to the first bad field");
+  await startFromForm(page, { target: "upload", duration: 1, failure: 0, id: "two", count: 2 });
+  assert.match(await page.textContent("[data-testid=error-id]"), /set How many to 1/);
+  assert.equal(await managerTotal(page), 0, "nothing was created from an invalid form");
+
+  // ── Five executions ────────────────────────────────────────────────────────
+  const runs = [
+    { id: "e2e-upload", target: "upload", duration: 1.2, failure: 0 },
+    { id: "e2e-fail", target: "transcode", duration: 1.2, failure: 100 },
+    { id: "e2e-cancel", target: "upload", duration: 10, failure: 0 },
+    { id: "e2e-crawl", target: "crawl", duration: 1.2, failure: 0 },
+    { id: "e2e-report", target: "report", duration: 1.6, failure: 0 },
+  ];
+  for (const run of runs) await startFromForm(page, run);
+  assert.equal(await page.getAttribute("[data-testid=duration]", "aria-invalid"), "false");
+  assert.equal(await managerTotal(page), 5);
+  await waitTotal(page, 5);
+
+  // Progress is shown live: the long one reports a percentage below 100 while running.
+  await page.waitForFunction(() => {
+    const tr = document.querySelector('tr[data-id="e2e-cancel"]');
+    return tr?.dataset.status === "running" && /^[1-9]\d?%$/.test(tr.querySelector("[data-testid=percentage]")?.textContent ?? "");
+  });
+  // The crawl has no total: an indeterminate bar, no percentage, a count as message.
+  await page.waitForFunction(() => /pages found/.test(document.querySelector('tr[data-id="e2e-crawl"] [data-testid=detail]')?.textContent ?? ""));
+  const crawling = await readRow(page, "e2e-crawl");
+  if (crawling.status === "running") {
+    assert.equal(crawling.bar, null, "indeterminate <progress> has no value");
+    assert.equal(crawling.percentage, "—");
+  }
+  const running = await screenshot(page, "dashboard-running.png");
+  console.log(`screenshot (mid-run): ${running}`);
+
+  // A taken id: the library's ExecutionError is shown, and nothing else changes.
+  await startFromForm(page, { id: "e2e-upload", target: "upload", duration: 1, failure: 0 });
+  const alert = page.locator("[data-testid=alert]").first();
+  await alert.waitFor();
+  const alertText = await alert.textContent();
+  assert.match(alertText, /ExecutionError · ALREADY_EXISTS/);
+  assert.match(alertText, /e2e-upload/);
+  assert.equal(await managerTotal(page), 5);
+
+  // ── Cancel one from its row ────────────────────────────────────────────────
+  const cancelButton = page.locator('tr[data-id="e2e-cancel"]').getByRole("button", { name: /^Cancel / });
+  await cancelButton.click();
+
+  // ── Everything finishes ────────────────────────────────────────────────────
+  await page.waitForFunction(() => {
+    const n = (s) => Number(document.querySelector(`[data-testid=count-${s}]`)?.textContent);
+    return n("total") === 5 && n("pending") === 0 && n("running") === 0;
+  });
+  await page.waitForTimeout(50); // one more frame, so the rows are painted too
+
+  assert.deepEqual(await counts(page), { total: 5, pending: 0, running: 0, completed: 3, failed: 1, cancelled: 1 });
+  assert.deepEqual(await page.evaluate(() => window.__execman.manager.counts()), {
+    pending: 0,
+    running: 0,
+    completed: 3,
+    failed: 1,
+    cancelled: 1,
+    total: 5,
+  });
+  assert.deepEqual(await visibleIds(page), ["e2e-report", "e2e-crawl", "e2e-cancel", "e2e-fail", "e2e-upload"], "newest first");
+
+  const upload = await readRow(page, "e2e-upload");
+  assert.equal(upload.status, "completed");
+  assert.equal(upload.percentage, "100%");
+  assert.equal(upload.bar, 100);
+  assert.match(upload.detail, /^(\d+) \/ \1 MB sent$/);
+  assert.equal(upload.cancelVisible, false, "no Cancel on a terminal execution");
+  assert.match(upload.elapsed, /^\d+\.\d s$/);
+
+  const report = await readRow(page, "e2e-report");
+  assert.equal(report.status, "completed");
+  assert.equal(report.percentage, "100%");
+  assert.match(report.detail, /^\d sections, \d+ pages$/);
+
+  const crawl = await readRow(page, "e2e-crawl");
+  assert.equal(crawl.status, "completed");
+  assert.equal(crawl.percentage, "done", "completed without a total");
+  assert.match(crawl.detail, /^\d+ pages found$/);
+
+  const failed = await readRow(page, "e2e-fail");
+  assert.equal(failed.status, "failed");
+  assert.match(failed.error, /^HANDLER_ERROR · DecodeError: corrupt frame \d+ \(h264: invalid NAL unit\)$/);
+  const failure = await page.evaluate(() => window.__execman.manager.status("e2e-fail").error);
+  assert.equal(failed.error, `${failure.code} · ${failure.name}: ${failure.message}`);
+  assert.match(failed.percentage, /^\d+%$/);
+  assert.ok(Number.parseInt(failed.percentage) < 100, `a failed run stops short of 100%: ${failed.percentage}`);
+
+  const cancelled = await readRow(page, "e2e-cancel");
+  assert.equal(cancelled.status, "cancelled");
+  assert.equal(cancelled.detail, "Cancelled: user pressed Cancel");
+  assert.equal(cancelled.cancelVisible, false);
+  const held = await page.evaluate(() => window.__execman.manager.status("e2e-cancel"));
+  assert.equal(held.cancelReason, "user pressed Cancel");
+  assert.equal(cancelled.percentage, `${Math.floor(held.progress.percentage)}%`, "the page shows the manager's percentage");
+
+  // The page kept working after the error; dismiss it.
+  await page.click("[data-testid=alert] .alert-close");
+  assert.equal(await page.locator("[data-testid=alert]").count(), 0);
+
+  const shot = await screenshot(page, "dashboard.png");
+  console.log(`screenshot: ${shot}`);
+
+  // ── Filters ────────────────────────────────────────────────────────────────
+  await page.click(".stat[data-status=failed]");
+  await page.waitForFunction(() => document.querySelectorAll("tr[data-testid=row]").length === 1);
+  assert.deepEqual(await visibleIds(page), ["e2e-fail"]);
+  assert.equal(await page.getAttribute(".stat[data-status=failed]", "aria-pressed"), "true");
+  await page.click(".stat[data-status=completed]");
+  await page.waitForFunction(() => document.querySelectorAll("tr[data-testid=row]").length === 3);
+  assert.deepEqual(await visibleIds(page), ["e2e-report", "e2e-crawl", "e2e-upload"]);
+  await page.selectOption("[data-testid=filter-type]", "analytics");
+  await page.waitForFunction(() => document.querySelectorAll("tr[data-testid=row]").length === 1);
+  assert.deepEqual(await visibleIds(page), ["e2e-report"]);
+  await page.selectOption("[data-testid=filter-type]", "media");
+  await page.click(".stat[data-status=cancelled]");
+  await page.waitForSelector("[data-testid=empty]");
+  assert.equal(await page.textContent("[data-testid=empty]"), "No execution matches these filters.");
+  await page.selectOption("[data-testid=filter-type]", "");
+  await page.click(".stat[data-status='']");
+  await page.waitForFunction(() => document.querySelectorAll("tr[data-testid=row]").length === 5);
+
+  // ── Paging with the cursor, two per page ───────────────────────────────────
+  const pageShows = async (ids, info) => {
+    await page.waitForFunction(
+      ([ids, info]) =>
+        [...document.querySelectorAll("tr[data-testid=row]")].map((r) => r.dataset.id).join() === ids.join() &&
+        document.querySelector("[data-testid=pager-info]")?.textContent === info,
+      [ids, info],
+    );
+  };
+  await page.selectOption("[data-testid=page-size]", "2");
+  await pageShows(["e2e-report", "e2e-crawl"], "Page 1 of 3 · 5 in all");
+  assert.equal(await page.isDisabled("[data-testid=prev]"), true);
+  await page.click("[data-testid=next]");
+  await pageShows(["e2e-cancel", "e2e-fail"], "Page 2 of 3 · 5 in all");
+  await page.click("[data-testid=next]");
+  await pageShows(["e2e-upload"], "Page 3 of 3 · 5 in all");
+  assert.equal(await page.isDisabled("[data-testid=next]"), true);
+  await page.click("[data-testid=prev]");
+  await pageShows(["e2e-cancel", "e2e-fail"], "Page 2 of 3 · 5 in all");
+  // A new execution does not shift the page being read (it starts after the cursor).
+  await startFromForm(page, { id: "e2e-late", target: "upload", duration: 0.3, failure: 0 });
+  await pageShows(["e2e-cancel", "e2e-fail"], "Page 2 of 3 · 6 in all");
+  await page.click("[data-testid=prev]");
+  await pageShows(["e2e-late", "e2e-report"], "Page 1 of 3 · 6 in all");
+  assert.equal(await page.isDisabled("[data-testid=prev]"), true);
+
+  // "Clear finished" removes terminal executions (clear()).
+  await page.waitForFunction(() => document.querySelector('tr[data-id="e2e-late"]')?.dataset.status === "completed");
+  await page.click("[data-testid=clear]");
+  await page.waitForSelector("[data-testid=empty]");
+  assert.equal(await page.textContent("[data-testid=status-line]"), "Removed 6 finished executions.");
+  await waitTotal(page, 0);
+
+  const expected = [`ExecutionError: execution "e2e-upload" already exists`, "ExecutionError: invalid argument `options.concurrency`"];
+  const unexpected = problems.filter((p) => !expected.some((e) => p.includes(e)));
+  assert.deepEqual(unexpected, [], "no console errors, page errors or failed requests");
+});
+
+test("dashboard: time per repaint with 5,000 held executions", async () => {
+  const { page, url } = b;
+  await page.goto(url);
+  await page.waitForFunction(() => window.__execman?.ready === true);
+  await page.click("[data-testid=start-5000]");
+  await page.waitForFunction(() => /^Started 5,000 executions in \d+ ms\.$/.test(document.querySelector("[data-testid=status-line]")?.textContent ?? ""));
+  const startText = await page.textContent("[data-testid=status-line]");
+  assert.equal(await page.textContent("[data-testid=count-total]"), "5,000");
+
+  // Let it run: 100 at a time (the dashboard's concurrency), each reporting progress.
+  await page.waitForTimeout(2000);
+  // Page through the middle with the cursor, as a user would.
+  for (let i = 0; i < 3; i++) await page.click("[data-testid=next]");
+  await page.waitForFunction(() => /^Page 4 of 500 · 5,000 in all$/.test(document.querySelector("[data-testid=pager-info]")?.textContent ?? ""));
+  await page.click(".stat[data-status=running]");
+  await page.waitForTimeout(1000);
+
+  const live = await page.evaluate(() => window.__execman.repaintStats());
+  console.log(`screenshot (5,000 held): ${await screenshot(page, "dashboard-5000.png")}`);
+  const forced = await page.evaluate(() => window.__execman.measureRepaint(200));
+  const eventsPerSecond = await page.textContent("[data-testid=perf]");
+  assert.equal(forced.held, 5000);
+  assert.ok(live.frames > 10, `live repaints happened (${live.frames})`);
+  const ms = (x) => `${x.toFixed(2)} ms`;
+  console.log(`${startText}`);
+  console.log(
+    `time per repaint with ${forced.held} held executions (running filter, page size 10):\n` +
+      `  live (rAF, list() + counts() + changed cells): mean ${ms(live.mean)}, median ${ms(live.median)}, p95 ${ms(live.p95)}, max ${ms(live.max)} over ${live.frames} frames\n` +
+      `  forced (every cell rewritten + style/layout):  mean ${ms(forced.mean)}, median ${ms(forced.median)}, p95 ${ms(forced.p95)}, max ${ms(forced.max)} over ${forced.frames} runs\n` +
+      `  footer: ${eventsPerSecond}`,
+  );
+  // Generous bounds (a busy CI machine): a repaint must fit well inside a 60 Hz frame.
+  assert.ok(forced.median < 16, `forced repaint median ${ms(forced.median)} fits a frame`);
+  assert.ok(live.median < 16, `live repaint median ${ms(live.median)} fits a frame`);
+});

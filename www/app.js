@@ -1,0 +1,369 @@
+// The execman dashboard: one ExecutionManager in this tab, shown live.
+//
+// How it stays smooth with thousands of executions:
+//  - subscribe() only marks the page dirty (progress of an execution that is not on screen is
+//    ignored); one requestAnimationFrame callback per frame repaints;
+//  - a repaint asks the manager for the visible page only (list() with a cursor: O(log n + page
+//    size)) and counts() (O(1)), and touches only the cells whose text changed.
+//
+// Every error the library throws (an ExecutionError with a `code`) is shown in the alert region.
+//
+// Query parameters: ?concurrency=N (default 100; "Infinity" allowed), ?pageSize=N (1..1000),
+// ?stress=N (start N executions on load).
+// Test hook: window.__execman = { manager, measureRepaint(runs), repaintStats(), startMany(n) }.
+
+import init, { ExecutionManager } from "../pkg/web/execman.js";
+import { TARGETS, makeInputs, registerTargets } from "./targets.js";
+import { Alerts, ExecutionTable, STATUSES, formatCount } from "./view.js";
+
+const $ = (selector) => /** @type {HTMLElement} */ (document.querySelector(selector));
+const params = new URLSearchParams(location.search);
+const PAGE_SIZES = [5, 10, 20, 50, 100];
+const DEFAULT_CONCURRENCY = 100;
+
+const alerts = new Alerts($("#alerts"));
+// Nothing is swallowed: an error that escapes a handler of this page ends up on screen too.
+window.addEventListener("error", (event) => alerts.show(event.error ?? event.message, "Unexpected error"));
+window.addEventListener("unhandledrejection", (event) => alerts.show(event.reason, "Unhandled rejection"));
+
+/** Runs `fn`; an error (ExecutionError or other) is shown to the user, and undefined returned. */
+function attempt(context, fn) {
+  try {
+    return fn();
+  } catch (err) {
+    alerts.show(err, context);
+    return undefined;
+  }
+}
+
+const say = (text) => {
+  $("#status-line").textContent = text;
+};
+
+async function main() {
+  try {
+    await init();
+  } catch (err) {
+    $("#engine").textContent = "wasm failed to load";
+    alerts.show(err, "Could not load ../pkg/web/execman.js (build it with `npm run build`)");
+    return;
+  }
+
+  // ── The manager ────────────────────────────────────────────────────────────
+  // The options come from the URL as typed: the library validates them (try ?concurrency=0).
+  const concurrencyParam = params.get("concurrency");
+  const concurrency = concurrencyParam === null ? DEFAULT_CONCURRENCY : Number(concurrencyParam);
+  let limit = concurrency;
+  let manager = attempt(`Ignored ?concurrency=${concurrencyParam}`, () => new ExecutionManager({ concurrency, maxFinished: 10_000 }));
+  if (!manager) {
+    limit = DEFAULT_CONCURRENCY;
+    manager = new ExecutionManager({ concurrency: limit, maxFinished: 10_000 });
+  }
+  registerTargets(manager);
+  $("#engine").textContent = `wasm ready · concurrency ${limit === Infinity ? "∞" : formatCount(limit)}`;
+  $("#engine").classList.add("chip-ok");
+
+  // ── View state ─────────────────────────────────────────────────────────────
+  const filter = { status: "", type: "" };
+  let pageSize = 10;
+  const sizeParam = params.get("pageSize");
+  if (sizeParam !== null) {
+    const n = Number(sizeParam);
+    if (Number.isInteger(n) && n >= 1 && n <= 1000) pageSize = n;
+    else alerts.show(new RangeError(`?pageSize must be a whole number from 1 to 1000, got "${sizeParam}"`), "Ignored a query parameter");
+  }
+  /** Cursors of the pages before the current one; `cursor` is the current page's (undefined: first). */
+  let cursorStack = [];
+  let cursor;
+
+  const table = new ExecutionTable(/** @type {HTMLTableSectionElement} */ ($("#rows")), {
+    onCancel: (id, button) => {
+      button.disabled = true; // re-enabled by the repaint if the execution is still active
+      attempt(`Cancel ${id}`, () => manager.cancel(id, "user pressed Cancel"));
+      button.disabled = false;
+      invalidate();
+    },
+  });
+
+  // ── Controls ───────────────────────────────────────────────────────────────
+  const targetSelect = /** @type {HTMLSelectElement} */ ($("#f-target"));
+  for (const t of TARGETS) targetSelect.append(new Option(`${t.id} — ${t.label}`, t.id));
+  const typeSelect = /** @type {HTMLSelectElement} */ ($("#filter-type"));
+  for (const type of new Set(TARGETS.map((t) => t.type))) typeSelect.append(new Option(type, type));
+  const sizeSelect = /** @type {HTMLSelectElement} */ ($("#page-size"));
+  for (const n of [...new Set([...PAGE_SIZES, pageSize])].sort((a, b) => a - b)) sizeSelect.append(new Option(String(n), String(n)));
+  sizeSelect.value = String(pageSize);
+
+  const firstPage = () => {
+    cursorStack = [];
+    cursor = undefined;
+    invalidate();
+  };
+  typeSelect.addEventListener("change", () => {
+    filter.type = typeSelect.value;
+    firstPage();
+  });
+  sizeSelect.addEventListener("change", () => {
+    pageSize = Number(sizeSelect.value);
+    firstPage();
+  });
+  const statButtons = [...document.querySelectorAll("#stats .stat")];
+  for (const button of statButtons) {
+    button.addEventListener("click", () => {
+      filter.status = button.dataset.status ?? "";
+      for (const b of statButtons) b.setAttribute("aria-pressed", String(b === button));
+      firstPage();
+    });
+  }
+  let lastPage = null;
+  $("#next").addEventListener("click", () => {
+    if (!lastPage?.hasNext) return;
+    cursorStack.push(cursor);
+    cursor = lastPage.nextCursor;
+    invalidate();
+  });
+  $("#prev").addEventListener("click", () => {
+    if (cursorStack.length === 0) return;
+    cursor = cursorStack.pop();
+    invalidate();
+  });
+
+  // ── Starting executions ─────────────────────────────────────────────────────
+  const form = /** @type {HTMLFormElement} */ ($("#start-form"));
+  const fields = {
+    duration: /** @type {HTMLInputElement} */ ($("#f-duration")),
+    failure: /** @type {HTMLInputElement} */ ($("#f-failure")),
+    count: /** @type {HTMLInputElement} */ ($("#f-count")),
+    timeout: /** @type {HTMLInputElement} */ ($("#f-timeout")),
+    id: /** @type {HTMLInputElement} */ ($("#f-id")),
+  };
+
+  /** Checks the form; shows a message next to each bad field. Returns the request or null. */
+  function readForm() {
+    const errors = {};
+    const num = (input) => (input.value.trim() === "" ? NaN : Number(input.value));
+    const duration = num(fields.duration);
+    if (!(duration >= 0.1 && duration <= 600)) errors.duration = "Enter a duration from 0.1 to 600 seconds.";
+    const failure = num(fields.failure);
+    if (!(failure >= 0 && failure <= 100)) errors.failure = "Enter a percentage from 0 to 100.";
+    const count = num(fields.count);
+    if (!Number.isInteger(count) || count < 1 || count > 1000) errors.count = "Enter a whole number from 1 to 1,000.";
+    let timeoutMs;
+    if (fields.timeout.value.trim() !== "") {
+      timeoutMs = num(fields.timeout);
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 86_400_000) {
+        errors.timeout = "Whole milliseconds from 1 to 86,400,000, or empty.";
+      }
+    }
+    const id = fields.id.value;
+    if (id !== "") {
+      if (id.trim() !== id) errors.id = "No spaces at the start or end.";
+      else if (id.length > 200) errors.id = "At most 200 characters.";
+      else if (!errors.count && count !== 1) errors.id = "A custom id names one execution: set How many to 1.";
+    }
+    // Whether the id is already taken is the library's call: ALREADY_EXISTS shows in the alert.
+    for (const [name, input] of Object.entries(fields)) {
+      const message = errors[name] ?? "";
+      input.setAttribute("aria-invalid", String(message !== ""));
+      /** @type {HTMLElement} */ (document.getElementById(`e-${name}`)).textContent = message;
+    }
+    const bad = Object.keys(errors);
+    if (bad.length > 0) {
+      fields[bad[0]].focus();
+      return null;
+    }
+    return {
+      targetId: targetSelect.value,
+      durationMs: Math.round(duration * 1000),
+      failureChance: failure / 100,
+      count,
+      timeoutMs,
+      id: id === "" ? undefined : id,
+    };
+  }
+
+  /** Creates executions; stops at (and shows) the first error. Returns how many were created. */
+  function startRuns(runs) {
+    let created = 0;
+    for (const run of runs) {
+      const request = {
+        targetId: run.targetId,
+        inputs: makeInputs(run.targetId, run),
+        config: run.timeoutMs === undefined ? {} : { timeoutMs: run.timeoutMs },
+      };
+      if (run.id !== undefined) request.id = run.id;
+      if (!attempt("Could not start the execution", () => manager.create(request))) break;
+      created++;
+    }
+    return created;
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const run = readForm();
+    if (!run) return;
+    const created = startRuns(Array.from({ length: run.count }, () => run));
+    if (created > 0) {
+      say(`Started ${formatCount(created)} × ${run.targetId}.`);
+      if (run.id !== undefined) fields.id.value = "";
+    }
+  });
+
+  $("#btn-mix").addEventListener("click", () => {
+    const created = startRuns([
+      { targetId: "upload", durationMs: 4000, failureChance: 0 },
+      { targetId: "transcode", durationMs: 6000, failureChance: 0 },
+      { targetId: "report", durationMs: 5000, failureChance: 1 },
+      { targetId: "crawl", durationMs: 5000, failureChance: 0 },
+      { targetId: "upload", durationMs: 8000, failureChance: 0, timeoutMs: 3000 },
+    ]);
+    say(`Started ${created} executions: one will fail, one will time out. Cancel one yourself.`);
+  });
+
+  /** Starts `n` executions of every target, 3–10 s each, 5% failing. */
+  function startMany(n) {
+    const t0 = performance.now();
+    const runs = Array.from({ length: n }, (_, i) => ({
+      targetId: TARGETS[i % TARGETS.length].id,
+      durationMs: 3000 + Math.round(Math.random() * 7000),
+      failureChance: 0.05,
+    }));
+    const created = startRuns(runs);
+    const ms = performance.now() - t0;
+    say(`Started ${formatCount(created)} executions in ${Math.round(ms)} ms.`);
+    return { created, ms };
+  }
+  $("#btn-stress").addEventListener("click", () => startMany(5000));
+
+  $("#btn-clear").addEventListener("click", () => {
+    const removed = attempt("Could not clear", () => manager.clear());
+    if (removed !== undefined) say(`Removed ${formatCount(removed)} finished execution${removed === 1 ? "" : "s"}.`);
+  });
+
+  // ── Repainting ─────────────────────────────────────────────────────────────
+  let frame = 0;
+  let events = 0;
+  let visible = new Set();
+  function invalidate() {
+    if (frame === 0) frame = requestAnimationFrame(onFrame);
+  }
+  manager.subscribe(({ type, execution }) => {
+    events++;
+    // Progress of an execution that is not on screen changes nothing on screen.
+    if (type === "progress" && !visible.has(execution.id)) return;
+    invalidate();
+  });
+  // Elapsed times tick while something visible is active.
+  setInterval(() => {
+    if (table.hasActive) invalidate();
+  }, 100);
+
+  const frameTimes = [];
+  function onFrame() {
+    frame = 0;
+    const t0 = performance.now();
+    paint();
+    frameTimes.push(performance.now() - t0);
+    if (frameTimes.length > 240) frameTimes.shift();
+  }
+
+  const countEls = Object.fromEntries(["total", ...STATUSES].map((s) => [s, $(`[data-testid=count-${s}]`)]));
+  const pagerInfo = $("#pager-info");
+  const prevButton = /** @type {HTMLButtonElement} */ ($("#prev"));
+  const nextButton = /** @type {HTMLButtonElement} */ ($("#next"));
+
+  function query() {
+    const q = { pageSize };
+    if (filter.status) q.status = filter.status;
+    if (filter.type) q.type = filter.type;
+    if (cursor !== undefined) q.cursor = cursor;
+    return q;
+  }
+
+  /** Shows the current page, the counts and the pager. `force` rewrites every cell. */
+  function paint({ force = false } = {}) {
+    let page = attempt("Could not list executions", () => manager.list(query()));
+    if (!page) {
+      cursorStack = [];
+      cursor = undefined;
+      page = manager.list(query());
+    }
+    // The current page emptied (its executions finished or were cleared): step back.
+    while (page.items.length === 0 && cursorStack.length > 0) {
+      cursor = cursorStack.pop();
+      page = manager.list(query());
+    }
+    lastPage = page;
+    const counts = manager.counts();
+    for (const [key, el] of Object.entries(countEls)) {
+      const text = formatCount(counts[key]);
+      if (el.textContent !== text) el.textContent = text;
+    }
+    const filtered = filter.status !== "" || filter.type !== "";
+    table.render(page.items, {
+      force,
+      emptyText: counts.total === 0 ? "No executions yet. Start one with the form." : filtered ? "No execution matches these filters." : "Nothing here.",
+    });
+    visible = new Set(table.visibleIds);
+    const index = cursorStack.length + 1;
+    const info = page.total === 0 ? "No executions" : `Page ${index} of ${Math.max(index, page.totalPages)} · ${formatCount(page.total)} ${filtered ? "matching" : "in all"}`;
+    if (pagerInfo.textContent !== info) pagerInfo.textContent = info;
+    prevButton.disabled = cursorStack.length === 0;
+    nextButton.disabled = !page.hasNext;
+  }
+
+  // ── Measurements (shown in the footer, and used by the browser test) ────────
+  const stats = (times) => {
+    const sorted = [...times].sort((a, b) => a - b);
+    const pick = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+    return {
+      frames: times.length,
+      mean: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length),
+      median: pick(0.5),
+      p95: pick(0.95),
+      max: sorted.at(-1) ?? 0,
+      held: manager.counts().total,
+    };
+  };
+  /** Repaints `runs` times synchronously, every cell rewritten and layout forced each time. */
+  function measureRepaint(runs = 50) {
+    const times = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      paint({ force: true });
+      void document.body.offsetHeight; // include style and layout
+      times.push(performance.now() - t0);
+    }
+    return stats(times);
+  }
+  /** The live repaints (one per animation frame with changes) of the last 240 frames. */
+  const repaintStats = () => stats(frameTimes);
+
+  let lastEvents = 0;
+  let lastTick = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    const rate = ((events - lastEvents) * 1000) / (now - lastTick);
+    lastEvents = events;
+    lastTick = now;
+    const s = repaintStats();
+    $("#perf").textContent =
+      s.frames === 0
+        ? `${formatCount(s.held)} held`
+        : `Repaint ${s.mean.toFixed(2)} ms avg · ${s.max.toFixed(1)} ms max (last ${s.frames} frames) · ` +
+          `${formatCount(s.held)} held · ${formatCount(Math.round(rate))} events/s`;
+  }, 1000);
+
+  paint();
+  window.__execman = { manager, measureRepaint, repaintStats, startMany, paint, ready: true };
+  document.documentElement.dataset.ready = "true";
+
+  const stress = params.get("stress");
+  if (stress !== null) {
+    const n = Number(stress);
+    if (Number.isInteger(n) && n >= 1 && n <= 100_000) startMany(n);
+    else alerts.show(new RangeError(`?stress must be a whole number from 1 to 100000, got "${stress}"`), "Ignored a query parameter");
+  }
+}
+
+main().catch((err) => alerts.show(err, "The dashboard failed to start"));
