@@ -46,9 +46,10 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// The opaque text handed to callers as `nextCursor`.
+    /// The opaque text handed to callers as `nextCursor`: the order, the
+    /// sequence in hex, and a check so that made-up strings are refused.
     pub fn encode(self) -> String {
-        format!("{}{:x}", self.order.tag(), self.after)
+        format!("{}{:x}.{:04x}", self.order.tag(), self.after, self.check())
     }
 
     /// Parses a `nextCursor` previously returned.
@@ -60,17 +61,29 @@ impl Cursor {
             Some('d') => Order::Desc,
             _ => return Err(bad()),
         };
-        let hex = chars.as_str();
-        if hex.is_empty()
-            || hex.len() > 16
-            || !hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        let (hex, check) = chars.as_str().split_once('.').ok_or_else(bad)?;
+        let is_hex = |s: &str, max: usize| {
+            !s.is_empty()
+                && s.len() <= max
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if !is_hex(hex, 16) || check.len() != 4 || !is_hex(check, 4) {
             return Err(bad());
         }
         let after = u64::from_str_radix(hex, 16).map_err(|_| bad())?;
-        Ok(Cursor { order, after })
+        let cursor = Cursor { order, after };
+        if u16::from_str_radix(check, 16).ok() != Some(cursor.check()) {
+            return Err(bad());
+        }
+        Ok(cursor)
+    }
+
+    fn check(self) -> u16 {
+        let mut h = self.after ^ 0x9E37_79B9_7F4A_7C15 ^ u64::from(self.order.tag() as u8);
+        h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (h >> 48) as u16
     }
 }
 
@@ -160,7 +173,18 @@ mod tests {
         ] {
             assert_eq!(Cursor::decode(&c.encode()), Ok(c));
         }
+        let forged = Cursor {
+            order: Order::Desc,
+            after: 0x1f,
+        }
+        .encode()
+        .replacen("d1f.", "d20.", 1);
         for bad in [
+            forged.as_str(),
+            "abc",
+            "d1",
+            "d1.",
+            "d1.zzzz",
             "",
             "a",
             "x12",
@@ -213,12 +237,24 @@ mod tests {
         };
         assert!(q.start().unwrap_err().to_string().contains("query.cursor"));
         let q = ListQuery {
-            cursor: Some("a1".into()),
+            cursor: Some(
+                Cursor {
+                    order: Order::Asc,
+                    after: 1,
+                }
+                .encode(),
+            ),
             ..Default::default()
         };
-        assert!(q.start().is_err(), "order mismatch");
+        assert!(q.start().unwrap_err().to_string().contains("other order"));
         let q = ListQuery {
-            cursor: Some("d1f".into()),
+            cursor: Some(
+                Cursor {
+                    order: Order::Desc,
+                    after: 0x1f,
+                }
+                .encode(),
+            ),
             ..Default::default()
         };
         assert_eq!(q.start(), Ok((Start::After(0x1f), 20)));
