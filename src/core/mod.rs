@@ -19,7 +19,7 @@ mod store;
 pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidIds};
 pub use error::{Error, Result};
 pub use event::{Event, EventKind};
-pub use json::{check_depth, number, MAX_DEPTH};
+pub use json::{check_depth, number, write_f64, MAX_DEPTH};
 pub use manager::{Counts, Manager, NewExecution, Options, Started, DEFAULT_MAX_FINISHED};
 pub use progress::Progress;
 pub use query::{Cursor, ListQuery, Order, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};

@@ -153,12 +153,12 @@ fn one_or_many<T>(
     Ok(Some(out))
 }
 
-fn integer(value: &JsValue, field: &str, min: f64, max: f64) -> Result<Option<f64>, Error> {
+fn integer(value: &JsValue, field: &str, min: u64, max: u64) -> Result<Option<f64>, Error> {
     if value.is_undefined() {
         return Ok(None);
     }
     match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && n >= min && n <= max => Ok(Some(n)),
+        Some(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => Ok(Some(n)),
         _ => Err(Error::invalid(
             field,
             format!(
@@ -221,15 +221,15 @@ pub fn query(value: Option<JsValue>) -> Result<ListQuery, Error> {
     q.page = integer(
         &get(&value, "page", "query.page")?,
         "query.page",
-        1.0,
-        9_007_199_254_740_991.0,
+        1,
+        9_007_199_254_740_991,
     )?
     .map(|n| n as u64);
     q.page_size = integer(
         &get(&value, "pageSize", "query.pageSize")?,
         "query.pageSize",
-        1.0,
-        1000.0,
+        1,
+        1000,
     )?
     .map(|n| n as usize);
     let order = get(&value, "order", "query.order")?;

@@ -54,7 +54,9 @@ pub fn describe(value: &JsValue) -> String {
         return format!("{s:?}");
     }
     if let Some(n) = value.as_f64() {
-        return n.to_string();
+        let mut out = String::new();
+        crate::core::write_f64(&mut out, n);
+        return out;
     }
     let kind = value.js_typeof().as_string().unwrap_or_default();
     if value.is_null() {
@@ -133,7 +135,8 @@ pub fn json(value: &JsValue, field: &str) -> Result<Value, Error> {
 
 fn to_json(value: &JsValue, level: usize, path: &mut Vec<String>) -> Result<Value, String> {
     if let Some(n) = value.as_f64() {
-        return number(n).ok_or_else(|| format!("{n} is not a finite number"));
+        return number(n)
+            .ok_or_else(|| "is NaN or infinite, which is not JSON-compatible".to_string());
     }
     if value.is_string() {
         let js: &JsString = value.unchecked_ref();
