@@ -14,6 +14,9 @@
 //      stdout is not a terminal),
 //   6. waits for everything with wait() and prints list() and counts().
 //
+// Two other modes: `npm run demo -- --web` serves the browser dashboard, and
+// `npm run demo -- --serve` serves the REST routes with these targets (top of main()).
+//
 // It takes about five seconds once pkg/ is built. Exit code 0 means every
 // execution ended the way the demo planned; anything unexpected prints the
 // error and exits with 1.
@@ -40,6 +43,13 @@ async function main() {
     return serveCli(process.argv.slice(2), { defaultPort: 8080 });
   }
 
+  // `npm run demo -- --serve [--port N]`: build, then serve the REST routes (/api/v1/executions…)
+  // of a manager with the demo's targets on 127.0.0.1 (default port 8080) until Ctrl-C.
+  if (process.argv.includes("--serve")) {
+    prepare();
+    return serveRest(process.argv.slice(2));
+  }
+
   // ── 1. Prepare ──────────────────────────────────────────────────────────────
   prepare();
   const { ExecutionManager } = createRequire(import.meta.url)("../pkg");
@@ -61,49 +71,7 @@ async function main() {
     }
   };
 
-  // "upload": sends a file in 1 MB chunks.
-  manager.register(
-    "upload",
-    counted(async ({ name, sizeMb }, ctx) => {
-      for (let mb = 1; mb <= sizeMb; mb++) {
-        await sleep(130, ctx.signal); // one chunk on the wire
-        ctx.progress(mb, sizeMb, `${mb}/${sizeMb} MB`);
-      }
-      return { url: `https://cdn.example.com/${name}`, bytes: sizeMb * 1024 * 1024 };
-    }),
-    { type: "transfer" },
-  );
-
-  // "transcode": converts a video frame batch by frame batch; a corrupt input
-  // makes the handler throw part-way, which fails the execution.
-  manager.register(
-    "transcode",
-    counted(async ({ name, frames, corruptAt }, ctx) => {
-      for (let frame = 0; frame < frames; ) {
-        await sleep(150, ctx.signal);
-        frame = Math.min(frames, frame + 12);
-        if (corruptAt !== undefined && frame >= corruptAt) {
-          throw new Error(`${name}: corrupt frame at ${corruptAt}`);
-        }
-        ctx.progress(frame, frames, `frame ${frame}/${frames}`);
-      }
-      return { output: name.replace(/\.\w+$/, ".webm") };
-    }),
-    { type: "media" },
-  );
-
-  // "report": builds a report section by section.
-  manager.register(
-    "report",
-    counted(async ({ sections }, ctx) => {
-      for (let i = 0; i < sections.length; i++) {
-        ctx.progress(i, sections.length, `section "${sections[i]}"`);
-        await sleep(300, ctx.signal);
-      }
-      return { pages: sections.length * 3 };
-    }),
-    { type: "analytics" },
-  );
+  registerDemoTargets(manager, counted);
 
   // ── 3. Display: progress bars (TTY) or plain log lines (pipe) ───────────────
   const display = IS_TTY ? await barDisplay() : lineDisplay();
@@ -194,6 +162,96 @@ async function main() {
     problems.push(`counts() looks wrong: ${JSON.stringify(counts)}`);
   }
   if (problems.length > 0) throw new Error(`the run did not go as planned:\n  - ${problems.join("\n  - ")}`);
+}
+
+// ── The demo's targets ──────────────────────────────────────────────────────
+// Shared by the terminal demo and `--serve`. Simulated work: each handler sleeps instead of
+// working, reports progress and stops as soon as its AbortSignal fires (cancel or timeout).
+// `wrap` decorates every handler (the terminal demo counts the calls in flight).
+
+function registerDemoTargets(manager, wrap = (handler) => handler) {
+  // "upload": sends a file in 1 MB chunks.
+  manager.register(
+    "upload",
+    wrap(async ({ name, sizeMb }, ctx) => {
+      for (let mb = 1; mb <= sizeMb; mb++) {
+        await sleep(130, ctx.signal); // one chunk on the wire
+        ctx.progress(mb, sizeMb, `${mb}/${sizeMb} MB`);
+      }
+      return { url: `https://cdn.example.com/${name}`, bytes: sizeMb * 1024 * 1024 };
+    }),
+    { type: "transfer" },
+  );
+
+  // "transcode": converts a video frame batch by frame batch; a corrupt input
+  // makes the handler throw part-way, which fails the execution.
+  manager.register(
+    "transcode",
+    wrap(async ({ name, frames, corruptAt }, ctx) => {
+      for (let frame = 0; frame < frames; ) {
+        await sleep(150, ctx.signal);
+        frame = Math.min(frames, frame + 12);
+        if (corruptAt !== undefined && frame >= corruptAt) {
+          throw new Error(`${name}: corrupt frame at ${corruptAt}`);
+        }
+        ctx.progress(frame, frames, `frame ${frame}/${frames}`);
+      }
+      return { output: name.replace(/\.\w+$/, ".webm") };
+    }),
+    { type: "media" },
+  );
+
+  // "report": builds a report section by section.
+  manager.register(
+    "report",
+    wrap(async ({ sections }, ctx) => {
+      for (let i = 0; i < sections.length; i++) {
+        ctx.progress(i, sections.length, `section "${sections[i]}"`);
+        await sleep(300, ctx.signal);
+      }
+      return { pages: sections.length * 3 };
+    }),
+    { type: "analytics" },
+  );
+}
+
+/** `--serve`: execman/server's serve() with the demo's targets registered, until Ctrl-C. */
+async function serveRest(argv) {
+  const require = createRequire(import.meta.url);
+  const { ExecutionManager } = require("../pkg");
+  const { serve } = require("../pkg/server.cjs"); // what `require("execman/server")` gives
+  const { portFromArgs } = await import("./serve.mjs");
+  const port = portFromArgs(argv, 8080);
+
+  const manager = new ExecutionManager({ concurrency: CONCURRENCY });
+  registerDemoTargets(manager);
+  manager.subscribe(({ type, execution: e }) => {
+    if (type === "created" || type === "status") console.log(`${new Date().toISOString().slice(11, 23)}  ${e.targetId.padEnd(9)} ${e.id}  ${ICON[e.status]} ${e.status}`);
+  });
+
+  const server = await serve(manager, { port, host: "127.0.0.1" }).catch((err) => {
+    throw err?.code === "EADDRINUSE" ? new Error(`port ${port} is already in use; pass --port N (or --port 0 for any free port)`) : err;
+  });
+  const api = `${server.url}/api/v1/executions`;
+  console.log(`
+execman REST API: ${api}
+targets: upload (transfer), transcode (media), report (analytics); concurrency ${CONCURRENCY}
+
+Try:
+  curl -s -X POST ${api} -H 'content-type: application/json' \\
+       -d '{"id":"job-1","targetId":"upload","inputs":{"name":"big.iso","sizeMb":100}}'
+  curl -s ${api}/job-1/progress
+  curl -s '${api}?status=running,pending&type=transfer&page_size=5'
+  curl -s -X POST ${api}/job-1/cancel -H 'content-type: application/json' -d '{"reason":"changed my mind"}'
+
+Press Ctrl-C to stop.
+`);
+  await new Promise((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await server.close();
+  console.log("\nserver stopped");
 }
 
 // ── Preparation ─────────────────────────────────────────────────────────────

@@ -623,12 +623,13 @@ fn list_filters() {
     );
     assert_eq!(q(&mut m, "type=a"), ["p1"]);
     assert_eq!(q(&mut m, "type=a,task"), ["k1", "f1", "p1"]);
-    // `+` is a space; `%2B` a plus; `%2C` a comma inside one type.
+    // `+` is a space; `%2B` a plus; `%2C` separates items like `,` does.
     assert_eq!(q(&mut m, "type=b+c"), ["p2"]);
     assert_eq!(q(&mut m, "type=b%20c"), ["p2"]);
     assert_eq!(q(&mut m, "type=a%2Bb"), ["c1"]);
     assert_eq!(q(&mut m, "type=a+b"), Vec::<String>::new());
-    assert_eq!(q(&mut m, "type=x%2Cy"), ["r1"]);
+    assert_eq!(q(&mut m, "type=x%2Cy"), Vec::<String>::new());
+    assert_eq!(q(&mut m, "status=pending%2Crunning"), ["r1", "p2", "p1"]);
     assert_eq!(q(&mut m, "type=x,y"), Vec::<String>::new());
     assert_eq!(q(&mut m, "targetId=other"), ["f1"]);
     assert_eq!(q(&mut m, "targetId=remote&type=task"), ["k1"]);

@@ -33,7 +33,9 @@
 //!   without `=` has an empty value. It is `application/x-www-form-urlencoded`,
 //!   as `URLSearchParams` writes it: `+` is a space, a literal plus is `%2B`.
 //!   Malformed percent-encoding anywhere in it is 400. `status` and `type` are
-//!   split on `,` *before* decoding, so `%2C` is a comma inside one value; they
+//!   decoded, then split on `,` (so `%2C`, as `URLSearchParams` writes a
+//!   comma, separates items too, and a type containing a comma cannot be
+//!   filtered on over REST); they
 //!   may also be repeated (`status=running&status=pending`), which adds to the
 //!   list. Every other parameter given twice is 400. **An empty value means the
 //!   parameter is absent** (`status=` filters nothing out, `page=` is page 1),
@@ -655,24 +657,21 @@ impl Param {
         }
     }
 
-    /// The comma-separated items, each decoded after splitting.
+    /// The comma-separated items: decoded first, then split on `,`, so a
+    /// list built with `URLSearchParams` (which writes `,` as `%2C`) works.
     fn items(&self) -> Result<Vec<String>, Error> {
         let field = format!("query.{}", self.name);
-        self.value
+        let value = self.decoded()?;
+        value
             .split(',')
-            .map(|raw| {
-                let item = if self.encoded {
-                    decode(raw, true).map_err(|why| invalid(&field, why))?
-                } else {
-                    raw.to_owned()
-                };
+            .map(|item| {
                 if item.is_empty() {
                     Err(invalid(
                         &field,
-                        format!("{:?} has an empty item in its comma list", self.value),
+                        format!("{value:?} has an empty item in its comma list"),
                     ))
                 } else {
-                    Ok(item)
+                    Ok(item.to_owned())
                 }
             })
             .collect()

@@ -1,0 +1,122 @@
+// The Service Worker that owns an ExecutionManager and answers /api/v1/* with manager.fetch().
+// Registered by index.html as a module worker: register("./sw.js", { type: "module", scope: "./" }).
+//
+// A page it controls talks to it with plain fetch("/api/v1/executions", …): no server runs the
+// routes. Everything that is not /api/v1/* on this origin goes to the network as usual.
+//
+// The manager lives in memory: when the browser stops an idle worker (Chromium: ~30 s without
+// events), its executions are gone, and the next request starts a fresh, empty manager.
+
+// "../../pkg" resolves to /pkg/ both when www/ is served at "/" (scripts/serve.mjs: /sw/sw.js)
+// and when the repository is (/www/sw/sw.js): a URL cannot climb above the root.
+import init, { ExecutionManager } from "../../pkg/web/execman.js";
+
+const API_PREFIX = "/api/v1/";
+/** Added to every answer, so a page (and the tests) can tell it came from this worker. */
+const SERVED_BY = "execman-sw";
+
+let manager;
+
+// Service workers may not use top-level await: start loading the wasm now and keep the promise.
+// A fetch event that arrives before it settles waits for it.
+const ready = init().then(() => {
+  manager = new ExecutionManager({ maxFinished: 1000 });
+  registerTargets(manager);
+});
+ready.catch((err) => console.error("execman service worker: init() failed", err));
+
+self.addEventListener("install", (event) => {
+  // Activate at once instead of waiting for every tab of the previous version to close, and
+  // have the wasm loaded before we do.
+  event.waitUntil(ready.then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  // Control the pages already open (the one that registered us included) without a reload.
+  event.waitUntil(self.clients.claim());
+});
+
+// A page loaded with a hard reload (Shift+Reload) is not controlled, and `activate` has already
+// run: the page asks to be claimed.
+self.addEventListener("message", (event) => {
+  if (event.data?.type === "claim") event.waitUntil(self.clients.claim());
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (url.origin !== self.location.origin || !url.pathname.startsWith(API_PREFIX)) return; // network
+  event.respondWith(answer(event.request));
+});
+
+/** manager.fetch() once the wasm is ready, tagged with `x-served-by`; 503 if init() failed. */
+async function answer(request) {
+  let response;
+  try {
+    await ready;
+    response = await manager.fetch(request);
+  } catch (err) {
+    const message = `the execman service worker could not start: ${err?.message ?? err}`;
+    response = Response.json({ error: { code: "UNAVAILABLE", message } }, { status: 503 });
+  }
+  response.headers.set("x-served-by", SERVED_BY);
+  return response;
+}
+
+// ── Simulated targets ─────────────────────────────────────────────────────────
+// Plain async handlers that sleep instead of working and honour ctx.signal (cancel, timeoutMs).
+
+function registerTargets(m) {
+  // ~1.6 s by default, with progress after every step: { steps = 8, stepMs = 200 }.
+  m.register(
+    "countdown",
+    async (inputs, { signal, progress }) => {
+      const { steps = 8, stepMs = 200 } = inputs ?? {};
+      for (let i = 1; i <= steps; i++) {
+        await sleep(stepMs, signal);
+        progress(i, steps, `step ${i} of ${steps}`);
+      }
+      return { steps, ms: steps * stepMs };
+    },
+    { type: "timer" },
+  );
+
+  // Runs until it is cancelled (POST …/cancel) or times out (config.timeoutMs). No progress:
+  // GET …/progress answers 204 for as long as it waits.
+  m.register(
+    "hold",
+    (_inputs, { signal }) =>
+      new Promise((_resolve, reject) => {
+        if (signal.aborted) return reject(signal.reason);
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      }),
+    { type: "manual" },
+  );
+
+  // Fails after { ms = 500 }: a "failed" execution with error.code HANDLER_ERROR.
+  m.register(
+    "flaky",
+    async (inputs, { signal, progress }) => {
+      const { ms = 500 } = inputs ?? {};
+      progress(0, 1, "about to fail");
+      await sleep(ms, signal);
+      throw new Error("simulated failure");
+    },
+    { type: "timer" },
+  );
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
