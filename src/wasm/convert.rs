@@ -33,14 +33,22 @@ fn error_prototype() -> JsValue {
 /// The string in `value` if it is a well-formed string; `Err` for a string
 /// with lone surrogates; `Ok(None)` for anything else.
 pub fn string(value: &JsValue, field: &str) -> Result<Option<String>, Error> {
-    if !value.is_string() {
-        return Ok(None);
+    match checked_string(value) {
+        Some(Ok(s)) => Ok(Some(s)),
+        Some(Err(())) => Err(Error::invalid(field, "contains a lone UTF-16 surrogate")),
+        None => Ok(None),
     }
-    let js: &JsString = value.unchecked_ref();
-    if !ffi::is_well_formed(js) {
-        return Err(Error::invalid(field, "contains a lone UTF-16 surrogate"));
+}
+
+/// A JS string as a Rust string, `Err` if it has lone surrogates, `None` if
+/// `value` is not a string. The UTF-8 conversion turns a lone surrogate into
+/// U+FFFD, so JS is asked (`isWellFormed`) only when one shows up.
+fn checked_string(value: &JsValue) -> Option<Result<String, ()>> {
+    let s = value.as_string()?;
+    if s.contains('\u{FFFD}') && !ffi::is_well_formed(value.unchecked_ref::<JsString>()) {
+        return Some(Err(()));
     }
-    Ok(value.as_string())
+    Some(Ok(s))
 }
 
 /// An id argument: a well-formed string, or `None` (never coerced: unknown).
@@ -77,8 +85,8 @@ pub fn not_found(value: &JsValue) -> Error {
 }
 
 /// Reads a property, turning a throwing getter or trap into `INVALID_ARGUMENT`.
-pub fn get(object: &JsValue, key: &str, field: &str) -> Result<JsValue, Error> {
-    ffi::reflect_get(object, &JsValue::from_str(key))
+pub fn get(object: &JsValue, name: &str, field: &str) -> Result<JsValue, Error> {
+    ffi::reflect_get(object, &super::keys::key(name))
         .map_err(|_| Error::invalid(field, "reading it threw an exception"))
 }
 
@@ -138,12 +146,10 @@ fn to_json(value: &JsValue, level: usize, path: &mut Vec<String>) -> Result<Valu
         return number(n)
             .ok_or_else(|| "is NaN or infinite, which is not JSON-compatible".to_string());
     }
-    if value.is_string() {
-        let js: &JsString = value.unchecked_ref();
-        if !ffi::is_well_formed(js) {
-            return Err("contains a lone UTF-16 surrogate".into());
-        }
-        return Ok(Value::String(value.as_string().unwrap_or_default()));
+    match checked_string(value) {
+        Some(Ok(s)) => return Ok(Value::String(s)),
+        Some(Err(())) => return Err("contains a lone UTF-16 surrogate".into()),
+        None => {}
     }
     if let Some(b) = value.as_bool() {
         return Ok(Value::Bool(b));
@@ -165,7 +171,7 @@ fn to_json(value: &JsValue, level: usize, path: &mut Vec<String>) -> Result<Valu
     }
     let array = ffi::is_array(value).map_err(|_| "inspecting it threw".to_string())?;
     if array {
-        let len = ffi::reflect_get(value, &JsValue::from_str("length"))
+        let len = ffi::reflect_get(value, &super::keys::key("length"))
             .ok()
             .and_then(|l| l.as_f64())
             .ok_or_else(|| "reading its length threw".to_string())?;
@@ -189,12 +195,13 @@ fn to_json(value: &JsValue, level: usize, path: &mut Vec<String>) -> Result<Valu
     let keys = ffi::object_keys(value).map_err(|_| "listing its keys threw".to_string())?;
     let mut map = Map::new();
     for key in keys.iter() {
-        let name = key.as_string().unwrap_or_default();
-        let js: &JsString = key.unchecked_ref();
-        if !ffi::is_well_formed(js) {
-            path.push(format!(".{name}"));
-            return Err("key contains a lone UTF-16 surrogate".into());
-        }
+        let name = match checked_string(&key) {
+            Some(Ok(name)) => name,
+            _ => {
+                path.push(format!(".{}", key.as_string().unwrap_or_default()));
+                return Err("key contains a lone UTF-16 surrogate".into());
+            }
+        };
         let item = ffi::reflect_get(value, &key).map_err(|_| {
             path.push(format!(".{name}"));
             "reading it threw".to_string()
@@ -246,7 +253,7 @@ pub fn opt_number(value: Option<JsValue>, field: &str) -> Result<Option<f64>, Er
 pub fn thrown(value: &JsValue) -> Failure {
     if is_error(value) {
         let text = |key: &str| {
-            ffi::reflect_get(value, &JsValue::from_str(key))
+            ffi::reflect_get(value, &super::keys::key(key))
                 .ok()
                 .and_then(|v| v.as_string())
         };

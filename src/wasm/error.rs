@@ -12,7 +12,7 @@ pub fn to_js(error: &Error) -> JsValue {
     // Setting a property on a fresh Error cannot throw.
     let _ = js_sys::Reflect::set(
         &js,
-        &JsValue::from_str("code"),
+        &super::keys::key("code"),
         &JsValue::from_str(error.code()),
     );
     js.into()

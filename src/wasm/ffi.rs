@@ -48,6 +48,10 @@ extern "C" {
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     pub fn console_error(message: &str, value: &JsValue);
 
+    /// `crypto.getRandomValues(array)`.
+    #[wasm_bindgen(catch, js_namespace = ["globalThis", "crypto"], js_name = getRandomValues)]
+    pub fn get_random_values(array: &js_sys::Uint8Array) -> Result<JsValue, JsValue>;
+
     /// `Date.now()`.
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     pub fn date_now() -> f64;

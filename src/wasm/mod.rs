@@ -8,6 +8,7 @@ mod args;
 mod convert;
 mod error;
 mod ffi;
+mod keys;
 mod rest;
 mod runtime;
 

@@ -17,7 +17,8 @@ use web_sys::AbortController;
 
 use super::convert::{self, json, parse};
 use super::ffi;
-use crate::core::{Clock, Event, Failure, Manager, Options, Outcome, Status, UuidIds};
+use super::keys::key;
+use crate::core::{Clock, Event, Failure, IdSource, Manager, Options, Outcome, Status, UuidIds};
 
 /// `Date.now()` as the core's clock.
 struct JsClock;
@@ -25,6 +26,52 @@ struct JsClock;
 impl Clock for JsClock {
     fn now_ms(&self) -> f64 {
         ffi::date_now()
+    }
+}
+
+/// UUID v4 ids from `crypto.getRandomValues`, fetched 4 KiB at a time (one
+/// call per 256 ids instead of one per id).
+struct RandomIds {
+    pool: Vec<u8>,
+    used: usize,
+}
+
+impl RandomIds {
+    const POOL: usize = 4096;
+
+    fn new() -> RandomIds {
+        RandomIds {
+            pool: Vec::new(),
+            used: 0,
+        }
+    }
+
+    fn refill(&mut self) -> bool {
+        let array = js_sys::Uint8Array::new_with_length(Self::POOL as u32);
+        if ffi::get_random_values(&array).is_err() {
+            return false;
+        }
+        self.pool.resize(Self::POOL, 0);
+        array.copy_to(&mut self.pool);
+        self.used = 0;
+        true
+    }
+}
+
+impl IdSource for RandomIds {
+    fn next_id(&mut self) -> String {
+        if self.used + 16 > self.pool.len() && !self.refill() {
+            return UuidIds.next_id();
+        }
+        let mut bytes = [0u8; 16];
+        if let Some(chunk) = self.pool.get(self.used..self.used + 16) {
+            bytes.copy_from_slice(chunk);
+        }
+        self.used += 16;
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string()
     }
 }
 
@@ -103,7 +150,7 @@ impl Runtime {
             });
             Runtime {
                 state: RefCell::new(State {
-                    core: Manager::new(options, Box::new(JsClock), Box::new(UuidIds)),
+                    core: Manager::new(options, Box::new(JsClock), Box::new(RandomIds::new())),
                     handlers: HashMap::new(),
                     controllers: HashMap::new(),
                     timers: HashMap::new(),
@@ -211,8 +258,8 @@ impl Runtime {
                 break;
             };
             let object = Object::new();
-            let _ = Reflect::set(&object, &"type".into(), &event.kind.as_str().into());
-            let _ = Reflect::set(&object, &"execution".into(), &parse(&event.snapshot));
+            let _ = Reflect::set(&object, &key("type"), &event.kind.as_str().into());
+            let _ = Reflect::set(&object, &key("execution"), &parse(&event.snapshot));
             for (callback, active) in listeners {
                 if !active.get() {
                     continue;
@@ -276,11 +323,11 @@ impl Runtime {
 
     fn call_handler(self: &Rc<Self>, job: Job) {
         let ctx = Object::new();
-        let _ = Reflect::set(&ctx, &"id".into(), &JsValue::from_str(&job.id));
-        let _ = Reflect::set(&ctx, &"signal".into(), &job.signal);
-        let _ = Reflect::set(&ctx, &"config".into(), &parse(&job.config));
+        let _ = Reflect::set(&ctx, &key("id"), &JsValue::from_str(&job.id));
+        let _ = Reflect::set(&ctx, &key("signal"), &job.signal);
+        let _ = Reflect::set(&ctx, &key("config"), &parse(&job.config));
         let progress = ffi::bind(self.progress_fn.as_ref(), job.seq as f64);
-        let _ = Reflect::set(&ctx, &"progress".into(), &progress);
+        let _ = Reflect::set(&ctx, &key("progress"), &progress);
         let seq = job.seq;
         let returned = job
             .handler
