@@ -284,6 +284,7 @@ impl Manager {
             started_at: None,
             finished_at: None,
             updated_at: now,
+            finish_tick: 0,
         });
         self.emit(EventKind::Created, seq);
         Ok(seq)

@@ -104,6 +104,8 @@ pub struct Record {
     pub finished_at: Option<f64>,
     /// ms since epoch of the last change.
     pub updated_at: f64,
+    /// Position in the finish order once terminal (eviction order); 0 before.
+    pub finish_tick: u64,
 }
 
 impl Record {

@@ -4,6 +4,8 @@
 //! indexes, the per-status counts and the finish order in step.
 
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use super::index::{Indexes, PageSeqs};
@@ -14,13 +16,13 @@ use super::status::Status;
 /// Executions by creation sequence, with indexes.
 #[derive(Default)]
 pub struct Store {
-    records: HashMap<u64, Record>,
+    /// By creation sequence (internal numbers: a fast hash is safe here).
+    records: FxHashMap<u64, Record>,
     by_id: HashMap<Rc<str>, u64>,
     indexes: Indexes,
     counts: [usize; 5],
     /// Terminal executions by the order they finished in (eviction order).
     finished: BTreeMap<u64, u64>,
-    finish_ticks: HashMap<u64, u64>,
     next_tick: u64,
 }
 
@@ -77,7 +79,7 @@ impl Store {
         if to.is_terminal() {
             self.next_tick += 1;
             self.finished.insert(self.next_tick, seq);
-            self.finish_ticks.insert(seq, self.next_tick);
+            record.finish_tick = self.next_tick;
         }
     }
 
@@ -90,8 +92,8 @@ impl Store {
             *c = c.saturating_sub(1);
         }
         self.by_id.remove(&record.id);
-        if let Some(tick) = self.finish_ticks.remove(&seq) {
-            self.finished.remove(&tick);
+        if record.finish_tick != 0 {
+            self.finished.remove(&record.finish_tick);
         }
         Some(record)
     }

@@ -11,6 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Object, Reflect};
+use rustc_hash::FxHashMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
@@ -86,9 +87,9 @@ pub struct State {
     /// The plain-Rust manager.
     pub core: Manager,
     handlers: HashMap<String, Function>,
-    controllers: HashMap<u64, AbortController>,
-    timers: HashMap<u64, JsValue>,
-    waiters: HashMap<u64, Vec<Function>>,
+    controllers: FxHashMap<u64, AbortController>,
+    timers: FxHashMap<u64, JsValue>,
+    waiters: FxHashMap<u64, Vec<Function>>,
     listeners: Vec<Listener>,
     next_listener: u32,
     delivering: bool,
@@ -152,9 +153,9 @@ impl Runtime {
                 state: RefCell::new(State {
                     core: Manager::new(options, Box::new(JsClock), Box::new(RandomIds::new())),
                     handlers: HashMap::new(),
-                    controllers: HashMap::new(),
-                    timers: HashMap::new(),
-                    waiters: HashMap::new(),
+                    controllers: FxHashMap::default(),
+                    timers: FxHashMap::default(),
+                    waiters: FxHashMap::default(),
                     listeners: Vec::new(),
                     next_listener: 0,
                     delivering: false,
