@@ -190,6 +190,30 @@ pub struct ExecutionManager {
     rt: Rc<Runtime>,
 }
 
+impl ExecutionManager {
+    /// Makes one change under the state's borrow, then lets the runtime act
+    /// in JS (start queued handlers, abort signals, resolve waiters, deliver
+    /// events); returns the changed execution's snapshot.
+    fn change(
+        &self,
+        op: impl FnOnce(&mut runtime::State) -> Result<u64, Error>,
+    ) -> Result<JsValue, JsValue> {
+        let snapshot = {
+            let mut st = self.rt.state()?;
+            let seq = js(op(&mut st))?;
+            st.core.snapshot(seq).unwrap_or_default()
+        };
+        self.rt.schedule_pump();
+        self.rt.flush();
+        Ok(parse(&snapshot))
+    }
+}
+
+/// An id argument that must name an execution: a non-string is unknown.
+fn id_key(id: &JsValue) -> Result<String, JsValue> {
+    js(convert::id(id))?.ok_or_else(|| to_js(&not_found(id)))
+}
+
 #[wasm_bindgen]
 impl ExecutionManager {
     /// A new manager. `options.concurrency` (default `Infinity`) bounds handler
@@ -239,14 +263,7 @@ impl ExecutionManager {
         #[wasm_bindgen(unchecked_param_type = "ExecutionRequest")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
         let request = js(args::request(&request))?;
-        let snapshot = {
-            let mut st = self.rt.state()?;
-            let seq = js(st.core.create(request))?;
-            st.core.snapshot(seq).unwrap_or_default()
-        };
-        self.rt.schedule_pump();
-        self.rt.flush();
-        Ok(parse(&snapshot))
+        self.change(|st| st.core.create(request))
     }
 
     /// Tracks work that runs elsewhere; returns its `pending` snapshot.
@@ -262,13 +279,7 @@ impl ExecutionManager {
         #[wasm_bindgen(unchecked_param_type = "ExecutionRequest")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
         let request = js(args::request(&request))?;
-        let snapshot = {
-            let mut st = self.rt.state()?;
-            let seq = js(st.core.track(request))?;
-            st.core.snapshot(seq).unwrap_or_default()
-        };
-        self.rt.flush();
-        Ok(parse(&snapshot))
+        self.change(|st| st.core.track(request))
     }
 
     /// Starts a tracked execution; returns its `running` snapshot.
@@ -277,16 +288,13 @@ impl ExecutionManager {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let key = js(convert::id(&id))?.ok_or_else(|| to_js(&not_found(&id)))?;
-        let snapshot = {
-            let mut st = self.rt.state()?;
-            let seq = js(st.core.start(&key))?;
+        let key = id_key(&id)?;
+        self.change(|st| {
+            let seq = st.core.start(&key)?;
             let timeout = st.core.record(seq).and_then(|r| r.timeout_ms);
-            self.rt.arm_timeout(&mut st, seq, timeout);
-            st.core.snapshot(seq).unwrap_or_default()
-        };
-        self.rt.flush();
-        Ok(parse(&snapshot))
+            self.rt.arm_timeout(st, seq, timeout);
+            Ok(seq)
+        })
     }
 
     /// Reports progress of a running tracked execution.
@@ -298,7 +306,7 @@ impl ExecutionManager {
         #[wasm_bindgen(unchecked_optional_param_type = "number | null")] total: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "string | null")] message: Option<JsValue>,
     ) -> Result<(), JsValue> {
-        let key = js(convert::id(&id))?.ok_or_else(|| to_js(&not_found(&id)))?;
+        let key = id_key(&id)?;
         let current = js(convert::number_arg(&current, "current"))?;
         let total = js(convert::opt_number(total, "total"))?;
         let message = js(convert::opt_string(message, "message"))?;
@@ -317,18 +325,12 @@ impl ExecutionManager {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "JsonValue")] result: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        let key = js(convert::id(&id))?.ok_or_else(|| to_js(&not_found(&id)))?;
+        let key = id_key(&id)?;
         let result = match result {
             Some(v) => Some(js(json(&v, "result"))?),
             None => None,
         };
-        let snapshot = {
-            let mut st = self.rt.state()?;
-            let seq = js(st.core.complete(&key, result))?;
-            st.core.snapshot(seq).unwrap_or_default()
-        };
-        self.rt.flush();
-        Ok(parse(&snapshot))
+        self.change(|st| st.core.complete(&key, result))
     }
 
     /// Fails a running tracked execution.
@@ -338,15 +340,9 @@ impl ExecutionManager {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "FailureInput")] error: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let key = js(convert::id(&id))?.ok_or_else(|| to_js(&not_found(&id)))?;
+        let key = id_key(&id)?;
         let failure = js(convert::failure(&error))?;
-        let snapshot = {
-            let mut st = self.rt.state()?;
-            let seq = js(st.core.fail(&key, failure))?;
-            st.core.snapshot(seq).unwrap_or_default()
-        };
-        self.rt.flush();
-        Ok(parse(&snapshot))
+        self.change(|st| st.core.fail(&key, failure))
     }
 
     /// The snapshot of an execution, or `undefined` if no such id.
@@ -415,15 +411,9 @@ impl ExecutionManager {
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "string")] reason: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        let key = js(convert::id(&id))?.ok_or_else(|| to_js(&not_found(&id)))?;
+        let key = id_key(&id)?;
         let reason = js(convert::opt_string(reason, "reason"))?;
-        let snapshot = {
-            let mut st = self.rt.state()?;
-            let seq = js(st.core.cancel(&key, reason))?;
-            st.core.snapshot(seq).unwrap_or_default()
-        };
-        self.rt.flush();
-        Ok(parse(&snapshot))
+        self.change(|st| st.core.cancel(&key, reason))
     }
 
     /// Resolves with the terminal snapshot (whatever the terminal status);
@@ -471,7 +461,7 @@ impl ExecutionManager {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let key = js(convert::id(&id))?.ok_or_else(|| to_js(&not_found(&id)))?;
+        let key = id_key(&id)?;
         let snapshot = {
             let mut st = self.rt.state()?;
             js(st.core.remove(&key))?
