@@ -6,13 +6,13 @@ use super::status::Status;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// No execution with this id is held.
-    #[error("no execution with id {id:?}")]
+    #[error("no execution with id {}", shown(id))]
     NotFound {
         /// The id asked for.
         id: String,
     },
     /// The id (of an execution or a target) is taken.
-    #[error("{what} {id:?} already exists")]
+    #[error("{what} {} already exists", shown(id))]
     AlreadyExists {
         /// `"execution"` or `"target"`.
         what: &'static str,
@@ -28,7 +28,7 @@ pub enum Error {
         reason: String,
     },
     /// The move is not legal from the execution's current status.
-    #[error("cannot {action} execution {id:?}: {why}")]
+    #[error("cannot {action} execution {}: {why}", shown(id))]
     InvalidTransition {
         /// The execution's id.
         id: String,
@@ -38,7 +38,7 @@ pub enum Error {
         why: String,
     },
     /// `create` named a target with no registered handler.
-    #[error("unknown target {target_id:?}: no handler is registered for it")]
+    #[error("unknown target {}: no handler is registered for it", shown(target_id))]
     UnknownTarget {
         /// The unregistered target.
         target_id: String,
@@ -77,6 +77,19 @@ impl Error {
     /// Shorthand for an [`Error::NotFound`].
     pub fn not_found(id: &str) -> Error {
         Error::NotFound { id: id.to_owned() }
+    }
+}
+
+/// An id as error messages show it: quoted, and cut after 200 characters so
+/// that a huge id cannot make a huge message.
+fn shown(id: &str) -> String {
+    match id.char_indices().nth(200) {
+        Some((cut, _)) => format!(
+            "{:?}… ({} bytes)",
+            id.get(..cut).unwrap_or_default(),
+            id.len()
+        ),
+        None => format!("{id:?}"),
     }
 }
 

@@ -35,31 +35,76 @@ fn error_prototype() -> JsValue {
 pub fn string(value: &JsValue, field: &str) -> Result<Option<String>, Error> {
     match checked_string(value) {
         Some(Ok(s)) => Ok(Some(s)),
-        Some(Err(())) => Err(Error::invalid(field, "contains a lone UTF-16 surrogate")),
+        Some(Err(bad)) => Err(Error::invalid(field, bad.reason())),
         None => Ok(None),
+    }
+}
+
+/// The longest string accepted anywhere (UTF-16 units), and the budget of a
+/// whole JSON value (string lengths plus 16 per other value): inputs far
+/// past them would exhaust the 4 GiB wasm heap or V8's string limit on the
+/// way back, so they are refused up front.
+pub const MAX_STRING: u32 = 32 << 20;
+const MAX_JSON_UNITS: usize = 32 << 20;
+const UNIT_COST: usize = 16;
+
+/// Why a JS string is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadString {
+    /// It has a lone UTF-16 surrogate.
+    LoneSurrogate,
+    /// It is longer than [`MAX_STRING`].
+    TooLong,
+}
+
+impl BadString {
+    fn reason(self) -> String {
+        match self {
+            BadString::LoneSurrogate => "contains a lone UTF-16 surrogate".into(),
+            BadString::TooLong => format!("is longer than {MAX_STRING} characters"),
+        }
     }
 }
 
 /// A JS string as a Rust string, `Err` if it has lone surrogates, `None` if
 /// `value` is not a string. The UTF-8 conversion turns a lone surrogate into
 /// U+FFFD, so JS is asked (`isWellFormed`) only when one shows up.
-fn checked_string(value: &JsValue) -> Option<Result<String, ()>> {
+fn checked_string(value: &JsValue) -> Option<Result<String, BadString>> {
+    if !value.is_string() {
+        return None;
+    }
+    let js: &JsString = value.unchecked_ref();
+    if js.length() > MAX_STRING {
+        return Some(Err(BadString::TooLong));
+    }
     let s = value.as_string()?;
-    if s.contains('\u{FFFD}') && !ffi::is_well_formed(value.unchecked_ref::<JsString>()) {
-        return Some(Err(()));
+    if s.contains('\u{FFFD}') && !ffi::is_well_formed(js) {
+        return Some(Err(BadString::LoneSurrogate));
     }
     Some(Ok(s))
 }
 
 /// An id argument: a well-formed string, or `None` (never coerced: unknown).
 pub fn id(value: &JsValue) -> Result<Option<String>, Error> {
-    string(value, "id")
+    match checked_string(value) {
+        Some(Ok(s)) => Ok(Some(s)),
+        // No id that long can exist: it is simply unknown.
+        Some(Err(BadString::TooLong)) | None => Ok(None),
+        Some(Err(bad)) => Err(Error::invalid("id", bad.reason())),
+    }
 }
 
 /// A short printable form of a value for error messages.
 pub fn describe(value: &JsValue) -> String {
-    if let Some(s) = value.as_string() {
-        return format!("{s:?}");
+    if value.is_string() {
+        let js: &JsString = value.unchecked_ref();
+        let shown = if js.length() > 64 {
+            let head = js.slice(0, 60).as_string().unwrap_or_default();
+            return format!("{head:?}… ({} characters)", js.length());
+        } else {
+            value.as_string().unwrap_or_default()
+        };
+        return format!("{shown:?}");
     }
     if let Some(n) = value.as_f64() {
         let mut out = String::new();
@@ -76,9 +121,9 @@ pub fn describe(value: &JsValue) -> String {
 
 /// `NOT_FOUND` for an id argument of any type.
 pub fn not_found(value: &JsValue) -> Error {
-    match value.as_string() {
-        Some(s) => Error::not_found(&s),
-        None => Error::NotFound {
+    match checked_string(value) {
+        Some(Ok(s)) => Error::not_found(&s),
+        _ => Error::NotFound {
             id: describe(value),
         },
     }
@@ -125,7 +170,8 @@ pub fn is_error(value: &JsValue) -> bool {
 /// Copies a JSON-compatible JS value into a JSON value.
 pub fn json(value: &JsValue, field: &str) -> Result<Value, Error> {
     let mut path = Vec::new();
-    to_json(value, 1, &mut path).map_err(|reason| {
+    let mut budget = MAX_JSON_UNITS;
+    to_json(value, 1, &mut path, &mut budget).map_err(|reason| {
         // Segments were pushed innermost first; long paths keep both ends.
         let mut where_ = field.to_owned();
         let n = path.len();
@@ -141,14 +187,23 @@ pub fn json(value: &JsValue, field: &str) -> Result<Value, Error> {
     })
 }
 
-fn to_json(value: &JsValue, level: usize, path: &mut Vec<String>) -> Result<Value, String> {
+fn to_json(
+    value: &JsValue,
+    level: usize,
+    path: &mut Vec<String>,
+    budget: &mut usize,
+) -> Result<Value, String> {
+    *budget = budget.checked_sub(UNIT_COST).ok_or_else(too_big)?;
     if let Some(n) = value.as_f64() {
         return number(n)
             .ok_or_else(|| "is NaN or infinite, which is not JSON-compatible".to_string());
     }
     match checked_string(value) {
-        Some(Ok(s)) => return Ok(Value::String(s)),
-        Some(Err(())) => return Err("contains a lone UTF-16 surrogate".into()),
+        Some(Ok(s)) => {
+            *budget = budget.checked_sub(s.len()).ok_or_else(too_big)?;
+            return Ok(Value::String(s));
+        }
+        Some(Err(bad)) => return Err(bad.reason()),
         None => {}
     }
     if let Some(b) = value.as_bool() {
@@ -182,7 +237,8 @@ fn to_json(value: &JsValue, level: usize, path: &mut Vec<String>) -> Result<Valu
                 path.push(format!("[{i}]"));
                 "reading it threw".to_string()
             })?;
-            let v = to_json(&item, level + 1, path).inspect_err(|_| path.push(format!("[{i}]")))?;
+            let v = to_json(&item, level + 1, path, budget)
+                .inspect_err(|_| path.push(format!("[{i}]")))?;
             items.push(v);
         }
         return Ok(Value::Array(items));
@@ -196,7 +252,10 @@ fn to_json(value: &JsValue, level: usize, path: &mut Vec<String>) -> Result<Valu
     let mut map = Map::new();
     for key in keys.iter() {
         let name = match checked_string(&key) {
-            Some(Ok(name)) => name,
+            Some(Ok(name)) => {
+                *budget = budget.checked_sub(name.len()).ok_or_else(too_big)?;
+                name
+            }
             _ => {
                 path.push(format!(".{}", key.as_string().unwrap_or_default()));
                 return Err("key contains a lone UTF-16 surrogate".into());
@@ -206,10 +265,15 @@ fn to_json(value: &JsValue, level: usize, path: &mut Vec<String>) -> Result<Valu
             path.push(format!(".{name}"));
             "reading it threw".to_string()
         })?;
-        let v = to_json(&item, level + 1, path).inspect_err(|_| path.push(format!(".{name}")))?;
+        let v = to_json(&item, level + 1, path, budget)
+            .inspect_err(|_| path.push(format!(".{name}")))?;
         map.insert(name, v);
     }
     Ok(Value::Object(map))
+}
+
+fn too_big() -> String {
+    format!("is larger than {MAX_JSON_UNITS} units (string lengths plus {UNIT_COST} per value)")
 }
 
 /// A JSON value as a fresh JS value (`JSON.parse` of its text).

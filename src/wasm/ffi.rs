@@ -44,9 +44,9 @@ extern "C" {
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(handle: &JsValue);
 
-    /// `console.error(message, value)`.
-    #[wasm_bindgen(js_namespace = console, js_name = error)]
-    pub fn console_error(message: &str, value: &JsValue);
+    /// `console.error(message, value)` (which a test setup may make throw).
+    #[wasm_bindgen(catch, js_namespace = console, js_name = error)]
+    pub fn console_error(message: &str, value: &JsValue) -> Result<(), JsValue>;
 
     /// `crypto.getRandomValues(array)`.
     #[wasm_bindgen(catch, js_namespace = ["globalThis", "crypto"], js_name = getRandomValues)]

@@ -126,9 +126,10 @@ impl ExecutionManager {
                         None => Body::Absent,
                         Some(Err(reason)) => Body::Invalid(reason),
                         Some(Ok(promise)) => match JsFuture::from(promise).await {
-                            Ok(text) => match text.as_string() {
-                                Some(text) => body_from_text(&text),
-                                None => Body::Invalid("body could not be read as text".into()),
+                            Ok(text) => match super::convert::string(&text, "body") {
+                                Ok(Some(text)) => body_from_text(&text),
+                                Ok(None) => Body::Invalid("body could not be read as text".into()),
+                                Err(e) => Body::Invalid(e.to_string()),
                             },
                             Err(_) => Body::Invalid("body could not be read".into()),
                         },

@@ -266,7 +266,8 @@ impl Runtime {
                     continue;
                 }
                 if let Err(error) = callback.call1(&JsValue::UNDEFINED, &object) {
-                    ffi::console_error(
+                    // Reported, never rethrown: a throwing console.error is ignored too.
+                    let _ = ffi::console_error(
                         "execman: a subscribe() listener threw; other listeners still ran:",
                         &error,
                     );
