@@ -12,7 +12,7 @@
 //! `removed` events.
 //!
 //! Runs in Node by default (`cargo test --target wasm32-unknown-unknown --test wasm_events`,
-//! `wasm-pack test --node`) and in a browser with `WASM_BINDGEN_USE_BROWSER=1`
+//! `wasm-pack test --node`); `tests/wasm_in_browser.rs` includes it again for the browser
 //! (`wasm-pack test --headless --chrome`).
 
 use std::cell::{Cell, RefCell};

@@ -11,7 +11,7 @@
 //! limit with its FIFO queue, and the error paths of API.md.
 //!
 //! Runs in Node by default (`cargo test --target wasm32-unknown-unknown --test wasm_runtime`,
-//! `wasm-pack test --node`) and in a browser with `WASM_BINDGEN_USE_BROWSER=1`
+//! `wasm-pack test --node`); `tests/wasm_in_browser.rs` includes it again for the browser
 //! (`wasm-pack test --headless --chrome`); nothing here is specific to either host.
 
 use std::cell::Cell;
