@@ -123,7 +123,15 @@ pub fn describe(value: &JsValue) -> String {
 pub fn not_found(value: &JsValue) -> Error {
     match checked_string(value) {
         Some(Ok(s)) => Error::not_found(&s),
-        _ => Error::NotFound {
+        Some(Err(_)) => {
+            // Too long to copy: name it by its start and length (quoted once, by the message).
+            let js: &JsString = value.unchecked_ref();
+            let head = js.slice(0, 60).as_string().unwrap_or_default();
+            Error::NotFound {
+                id: format!("{head}… ({} characters)", js.length()),
+            }
+        }
+        None => Error::NotFound {
             id: describe(value),
         },
     }
@@ -200,7 +208,7 @@ fn to_json(
     }
     match checked_string(value) {
         Some(Ok(s)) => {
-            *budget = budget.checked_sub(s.len()).ok_or_else(too_big)?;
+            *budget = budget.checked_sub(utf16_len(&s)).ok_or_else(too_big)?;
             return Ok(Value::String(s));
         }
         Some(Err(bad)) => return Err(bad.reason()),
@@ -253,7 +261,7 @@ fn to_json(
     for key in keys.iter() {
         let name = match checked_string(&key) {
             Some(Ok(name)) => {
-                *budget = budget.checked_sub(name.len()).ok_or_else(too_big)?;
+                *budget = budget.checked_sub(utf16_len(&name)).ok_or_else(too_big)?;
                 name
             }
             _ => {
@@ -270,6 +278,15 @@ fn to_json(
         map.insert(name, v);
     }
     Ok(Value::Object(map))
+}
+
+/// A string's length in UTF-16 units, as JS counts it (and as the budget does).
+fn utf16_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    }
 }
 
 fn too_big() -> String {

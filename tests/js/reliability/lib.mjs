@@ -4,6 +4,8 @@
 //   EXECMAN_LONG=1          long runs (more fast-check cases, a bigger soak, the 4 GiB OOM probe)
 //   EXECMAN_SEED=<int>      replay one fast-check seed (printed on every run)
 //   EXECMAN_RUNS=<int>      override the number of fast-check runs
+//   EXECMAN_NO_SHRINK=1     report the model's first failure without shrinking it
+//   EXECMAN_TRACE=<file>    write every model command to <file> before it runs
 import { test as nodeTest } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";

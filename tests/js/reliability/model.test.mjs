@@ -1007,6 +1007,8 @@ test(
             for (const ctl of s.real.controls.values()) ctl.d?.resolve(null);
             for (const e of s.real.m.list({ status: ["pending", "running"], pageSize: 1000 }).items) s.real.m.cancel(e.id);
             await quiesce();
+            // The handler closes over the manager: a JS↔wasm cycle the GC cannot collect, so free it.
+            s.real.m.free();
           }
         }),
         // EXECMAN_NO_SHRINK=1: report the first failure as found (shrinking ≤ 100-command runs is slow).
