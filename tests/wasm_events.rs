@@ -19,125 +19,32 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use execman::wasm::ExecutionManager;
-use js_sys::{Array, Function, Promise, Reflect};
+use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
+
+#[path = "wasm_support/mod.rs"]
+mod support;
+use support::*;
 
 // ---------------------------------------------------------------------------------------------
 // helpers (kept in step with tests/wasm_runtime.rs)
 // ---------------------------------------------------------------------------------------------
-
-fn s(v: &str) -> JsValue {
-    JsValue::from_str(v)
-}
-
-fn js(expr: &str) -> JsValue {
-    Function::new_no_args(&format!("return ({expr});"))
-        .call0(&JsValue::NULL)
-        .unwrap_or_else(|e| panic!("test bug: cannot evaluate {expr}: {e:?}"))
-}
-
-/// The queries (`status`, `progress`, `counts`, `clear`) may return the value itself or a
-/// `Result` (an error only if the manager could not be read); the tests accept both shapes.
-trait Query<T> {
-    fn value(self) -> T;
-}
-
-impl Query<JsValue> for JsValue {
-    fn value(self) -> JsValue {
-        self
-    }
-}
-
-impl Query<u32> for u32 {
-    fn value(self) -> u32 {
-        self
-    }
-}
-
-impl<T> Query<T> for Result<T, JsValue> {
-    fn value(self) -> T {
-        self.unwrap_or_else(|e| panic!("a query threw: {e:?}"))
-    }
-}
-
-fn ok<T>(v: impl Query<T>) -> T {
-    v.value()
-}
-
-fn get(v: &JsValue, key: &str) -> JsValue {
-    Reflect::get(v, &s(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn get_str(v: &JsValue, key: &str) -> Option<String> {
-    get(v, key).as_string()
-}
 
 fn status_of(snapshot: &JsValue) -> String {
     get_str(snapshot, "status")
         .unwrap_or_else(|| panic!("not a snapshot (no string status): {snapshot:?}"))
 }
 
-fn canon(v: &JsValue) -> String {
-    let f = Function::new_with_args(
-        "v",
-        "if (v === undefined) return 'undefined';
-         const sortKeys = (k, x) => (x && typeof x === 'object' && !Array.isArray(x))
-           ? Object.keys(x).sort().reduce((o, key) => { o[key] = x[key]; return o; }, {})
-           : x;
-         try { return JSON.stringify(v, sortKeys); } catch (e) { return 'unserializable: ' + String(e); }",
-    );
-    f.call1(&JsValue::NULL, v).unwrap().as_string().unwrap()
-}
-
-fn sleep(ms: u32) -> JsFuture {
-    let promise = Promise::new(&mut |resolve, _reject| {
-        let set_timeout: Function = get(&js_sys::global(), "setTimeout").unchecked_into();
-        set_timeout
-            .call2(&JsValue::UNDEFINED, &resolve, &JsValue::from(ms))
-            .unwrap();
-    });
-    JsFuture::from(promise)
-}
-
-async fn settle(promise: Promise, ms: u32, what: &str) -> Result<JsValue, JsValue> {
-    let race = Function::new_with_args(
-        "p, ms",
-        "return Promise.race([
-           Promise.resolve(p).then((ok) => ({ ok }), (err) => ({ err, rejected: true })),
-           new Promise((r) => globalThis.setTimeout(() => r({ timedOut: true }), ms)),
-         ]);",
-    );
-    let raced: Promise = race
-        .call2(&JsValue::NULL, &promise, &JsValue::from(ms))
-        .unwrap()
-        .unchecked_into();
-    let out = JsFuture::from(raced).await.unwrap();
-    if get(&out, "timedOut").is_truthy() {
-        panic!("{what}: promise did not settle within {ms} ms");
-    }
-    if get(&out, "rejected").is_truthy() {
-        Err(get(&out, "err"))
-    } else {
-        Ok(get(&out, "ok"))
-    }
-}
-
-async fn wait_done(m: &ExecutionManager, id: &str, ms: u32) -> JsValue {
-    settle(m.wait(s(id)), ms, &format!("wait({id})"))
-        .await
-        .unwrap_or_else(|e| panic!("wait({id}) rejected: {e:?}"))
-}
-
-async fn until(what: &str, ms: f64, mut cond: impl FnMut() -> bool) {
-    let start = js_sys::Date::now();
-    while !cond() {
-        if js_sys::Date::now() - start > ms {
-            panic!("timed out after {ms} ms waiting for: {what}");
+/// Asserts `res` is an error with `code`; returns the error.
+fn expect_code<T>(res: Result<T, JsValue>, code: &str, what: &str) -> JsValue {
+    match res {
+        Ok(_) => panic!("{what}: expected an ExecutionError {code}, but the call succeeded"),
+        Err(e) => {
+            check_error(&e, code, what);
+            e
         }
-        sleep(1).await.unwrap();
     }
 }
 
@@ -159,33 +66,6 @@ fn check_error(err: &JsValue, code: &str, what: &str) {
     );
 }
 
-fn expect_code<T>(res: Result<T, JsValue>, code: &str, what: &str) -> JsValue {
-    match res {
-        Ok(_) => panic!("{what}: expected an ExecutionError {code}, but the call succeeded"),
-        Err(e) => {
-            check_error(&e, code, what);
-            e
-        }
-    }
-}
-
-fn counts(m: &ExecutionManager) -> String {
-    canon(&ok(m.counts()))
-}
-
-fn expected_counts(
-    pending: u32,
-    running: u32,
-    completed: u32,
-    failed: u32,
-    cancelled: u32,
-) -> String {
-    let total = pending + running + completed + failed + cancelled;
-    canon(&js(&format!(
-        "{{ pending: {pending}, running: {running}, completed: {completed}, failed: {failed}, cancelled: {cancelled}, total: {total} }}"
-    )))
-}
-
 /// "type:id:status" of an event object.
 fn describe(ev: &JsValue) -> String {
     let execution = get(ev, "execution");
@@ -195,13 +75,6 @@ fn describe(ev: &JsValue) -> String {
         get_str(&execution, "id").unwrap_or_else(|| "?".into()),
         get_str(&execution, "status").unwrap_or_else(|| "?".into())
     )
-}
-
-fn strings(v: &JsValue) -> Vec<String> {
-    Array::from(v)
-        .iter()
-        .map(|x| x.as_string().unwrap_or_default())
-        .collect()
 }
 
 /// A shared log written by Rust listeners. Never borrowed across a call into the manager.

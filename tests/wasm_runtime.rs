@@ -18,66 +18,21 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use execman::wasm::ExecutionManager;
-use js_sys::{Array, Function, Promise, Reflect};
+use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
+
+#[path = "wasm_support/mod.rs"]
+mod support;
+use support::*;
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------------
 
-/// A JS string.
-fn s(v: &str) -> JsValue {
-    JsValue::from_str(v)
-}
-
-/// Evaluates a JS expression (object literals with NaN, functions, ... included).
-fn js(expr: &str) -> JsValue {
-    Function::new_no_args(&format!("return ({expr});"))
-        .call0(&JsValue::NULL)
-        .unwrap_or_else(|e| panic!("test bug: cannot evaluate {expr}: {e:?}"))
-}
-
-/// The queries (`status`, `progress`, `counts`, `clear`) may return the value itself or a
-/// `Result` (an error only if the manager could not be read); the tests accept both shapes.
-trait Query<T> {
-    fn value(self) -> T;
-}
-
-impl Query<JsValue> for JsValue {
-    fn value(self) -> JsValue {
-        self
-    }
-}
-
-impl Query<u32> for u32 {
-    fn value(self) -> u32 {
-        self
-    }
-}
-
-impl<T> Query<T> for Result<T, JsValue> {
-    fn value(self) -> T {
-        self.unwrap_or_else(|e| panic!("a query threw: {e:?}"))
-    }
-}
-
-fn ok<T>(v: impl Query<T>) -> T {
-    v.value()
-}
-
-fn get(v: &JsValue, key: &str) -> JsValue {
-    Reflect::get(v, &s(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
 fn set(v: &JsValue, key: &str, value: &JsValue) {
     Reflect::set(v, &s(key), value).unwrap();
-}
-
-fn get_str(v: &JsValue, key: &str) -> Option<String> {
-    get(v, key).as_string()
 }
 
 fn get_f64(v: &JsValue, key: &str) -> Option<f64> {
@@ -89,74 +44,19 @@ fn status_of(snapshot: &JsValue) -> String {
         .unwrap_or_else(|| panic!("not a snapshot (no string status): {}", canon(snapshot)))
 }
 
-/// JSON with object keys sorted, `"undefined"` for undefined: compares values structurally.
-fn canon(v: &JsValue) -> String {
-    let f = Function::new_with_args(
-        "v",
-        "if (v === undefined) return 'undefined';
-         const sortKeys = (k, x) => (x && typeof x === 'object' && !Array.isArray(x))
-           ? Object.keys(x).sort().reduce((o, key) => { o[key] = x[key]; return o; }, {})
-           : x;
-         try { return JSON.stringify(v, sortKeys); } catch (e) { return 'unserializable: ' + String(e); }",
-    );
-    f.call1(&JsValue::NULL, v).unwrap().as_string().unwrap()
-}
-
 /// Asserts that `actual` equals the JS expression `expected` structurally.
 fn assert_js_eq(actual: &JsValue, expected: &str, what: &str) {
     assert_eq!(canon(actual), canon(&js(expected)), "{what}");
 }
 
-/// A promise resolved after `ms` milliseconds by `globalThis.setTimeout` (Node and browsers).
-fn sleep(ms: u32) -> JsFuture {
-    let promise = Promise::new(&mut |resolve, _reject| {
-        let set_timeout: Function = get(&js_sys::global(), "setTimeout").unchecked_into();
-        set_timeout
-            .call2(&JsValue::UNDEFINED, &resolve, &JsValue::from(ms))
-            .unwrap();
-    });
-    JsFuture::from(promise)
-}
-
-/// Awaits `promise`, failing the test if it has not settled after `ms` milliseconds.
-async fn settle(promise: Promise, ms: u32, what: &str) -> Result<JsValue, JsValue> {
-    let race = Function::new_with_args(
-        "p, ms",
-        "return Promise.race([
-           Promise.resolve(p).then((ok) => ({ ok }), (err) => ({ err, rejected: true })),
-           new Promise((r) => globalThis.setTimeout(() => r({ timedOut: true }), ms)),
-         ]);",
-    );
-    let raced: Promise = race
-        .call2(&JsValue::NULL, &promise, &JsValue::from(ms))
-        .unwrap()
-        .unchecked_into();
-    let out = JsFuture::from(raced).await.unwrap();
-    if get(&out, "timedOut").is_truthy() {
-        panic!("{what}: promise did not settle within {ms} ms");
-    }
-    if get(&out, "rejected").is_truthy() {
-        Err(get(&out, "err"))
-    } else {
-        Ok(get(&out, "ok"))
-    }
-}
-
-/// `manager.wait(id)` that must resolve within `ms`.
-async fn wait_done(m: &ExecutionManager, id: &str, ms: u32) -> JsValue {
-    settle(m.wait(s(id)), ms, &format!("wait({id})"))
-        .await
-        .unwrap_or_else(|e| panic!("wait({id}) rejected: {e:?}"))
-}
-
-/// Polls `cond` every millisecond or so, failing the test after `ms` milliseconds.
-async fn until(what: &str, ms: f64, mut cond: impl FnMut() -> bool) {
-    let start = js_sys::Date::now();
-    while !cond() {
-        if js_sys::Date::now() - start > ms {
-            panic!("timed out after {ms} ms waiting for: {what}");
+/// Asserts `res` is an error with `code`; returns the error.
+fn expect_code<T>(res: Result<T, JsValue>, code: &str, what: &str) -> JsValue {
+    match res {
+        Ok(_) => panic!("{what}: expected an ExecutionError {code}, but the call succeeded"),
+        Err(e) => {
+            check_error(&e, code, what);
+            e
         }
-        sleep(1).await.unwrap();
     }
 }
 
@@ -179,17 +79,6 @@ fn check_error(err: &JsValue, code: &str, what: &str) {
     );
     let message = get_str(err, "message").unwrap_or_default();
     assert!(!message.is_empty(), "{what}: empty error message");
-}
-
-/// Asserts `res` is an error with `code`; returns the error.
-fn expect_code<T>(res: Result<T, JsValue>, code: &str, what: &str) -> JsValue {
-    match res {
-        Ok(_) => panic!("{what}: expected an ExecutionError {code}, but the call succeeded"),
-        Err(e) => {
-            check_error(&e, code, what);
-            e
-        }
-    }
 }
 
 /// The message of an error, for "names the offending id or field" checks.
@@ -224,23 +113,6 @@ fn manager(options: &str) -> ExecutionManager {
         .unwrap_or_else(|e| panic!("new ExecutionManager({options}) failed: {e:?}"))
 }
 
-fn counts(m: &ExecutionManager) -> String {
-    canon(&ok(m.counts()))
-}
-
-fn expected_counts(
-    pending: u32,
-    running: u32,
-    completed: u32,
-    failed: u32,
-    cancelled: u32,
-) -> String {
-    let total = pending + running + completed + failed + cancelled;
-    canon(&js(&format!(
-        "{{ pending: {pending}, running: {running}, completed: {completed}, failed: {failed}, cancelled: {cancelled}, total: {total} }}"
-    )))
-}
-
 /// Records every event of `m` as "type:id:status" into a JS array.
 fn record_events(m: &ExecutionManager) -> Array {
     let log = Array::new();
@@ -258,13 +130,6 @@ fn events_of(log: &Array, id: &str) -> Vec<String> {
     log.iter()
         .filter_map(|v| v.as_string())
         .filter(|line| line.split(':').nth(1) == Some(id))
-        .collect()
-}
-
-fn strings(v: &JsValue) -> Vec<String> {
-    Array::from(v)
-        .iter()
-        .map(|x| x.as_string().unwrap_or_default())
         .collect()
 }
 

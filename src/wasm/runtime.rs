@@ -505,12 +505,11 @@ impl State {
         let mut out = Vec::with_capacity(seqs.len());
         for seq in seqs {
             let record = self.core.record(seq);
-            let reason = match record.map(|r| (&r.outcome, r.timeout_ms)) {
-                Some((Outcome::Cancelled(_), _)) => Some(None),
-                Some((Outcome::Failed(f), ms)) if f.code == "TIMEOUT" => {
+            let reason = match record.map(|r| &r.outcome) {
+                Some(Outcome::Cancelled(_)) => Some(None),
+                Some(Outcome::Failed(f)) if f.code == "TIMEOUT" => {
                     let error = js_sys::Error::new(&f.message);
                     error.set_name("TimeoutError");
-                    let _ = ms;
                     Some(Some(JsValue::from(error)))
                 }
                 _ => None,

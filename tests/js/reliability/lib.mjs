@@ -9,6 +9,9 @@
 import { test as nodeTest } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
+// The JSON-compatibility model lives with the hostile corpus (which has no Node imports, so the
+// browser test can load it too); re-exported here for the other suites.
+export { jsonCompatible } from "./hostile-corpus.mjs";
 
 export const LONG = process.env.EXECMAN_LONG === "1";
 
@@ -93,38 +96,6 @@ export function safeInspect(v) {
     return s.length > 300 ? `${s.slice(0, 300)}…` : s;
   } catch {
     return `<uninspectable ${typeof v}>`;
-  }
-}
-
-/** The contract's JSON-compatible rule (≤ 128 levels, no lone surrogates, plain objects only). */
-export function jsonCompatible(v, level = 1) {
-  try {
-    switch (typeof v) {
-      case "number":
-        return Number.isFinite(v);
-      case "string":
-        return v.isWellFormed();
-      case "boolean":
-        return true;
-      case "object":
-        break;
-      default:
-        return false;
-    }
-    if (v === null) return true;
-    if (level > 128) return false;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) if (!jsonCompatible(v[i], level + 1)) return false;
-      return true;
-    }
-    const proto = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) return false;
-    for (const k of Object.keys(v)) {
-      if (!k.isWellFormed() || !jsonCompatible(v[k], level + 1)) return false;
-    }
-    return true;
-  } catch {
-    return false; // a throwing getter or Proxy trap
   }
 }
 
