@@ -13,7 +13,7 @@
 //    EXECMAN_BENCH_PROFILE_DIR set: each timed section (not the set-up) is recorded with the V8
 //    CPU profiler (the sampler behind `node --cpu-prof`, 100 µs interval) into
 //    target/bench/profiles/<case>/*.cpuprofile (open them in Chrome DevTools or speedscope).
-// 3. Prints, per section: self time by category (wasm / JS glue pkg/node/execman.js / workload /
+// 3. Prints, per section: self time by category (wasm / JS glue pkg/node/execman_core.js / JS layer pkg/node/manager.js / workload /
 //    GC / V8 & Node internals), the top functions by self time, and wasm self time by crate.
 //    Written to target/bench/profiles/summary.md as well.
 //
@@ -75,7 +75,9 @@ function buildProfilingPackage() {
   const src = path.join(ROOT, "target", "wasm32-unknown-unknown", "release", "execman.wasm");
   if (!fs.existsSync(src)) throw new Error(`${path.relative(ROOT, src)} is missing: run npm run build first`);
   const input = fs.readFileSync(src);
-  const key = createHash("sha256").update(input).update(WASM_OPT_ARGS.join(" ")).digest("hex").slice(0, 16);
+  const layer = path.join(ROOT, "pkg", "node", "manager.js");
+  if (!fs.existsSync(layer)) throw new Error("pkg/node/manager.js is missing: run npm run build first");
+  const key = createHash("sha256").update(input).update(WASM_OPT_ARGS.join(" ")).update(fs.readFileSync(layer)).digest("hex").slice(0, 16);
   const stamp = path.join(PROF_PKG, ".key");
   const nodeDir = path.join(PROF_PKG, "node");
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === key) return { key, cached: true };
@@ -91,6 +93,9 @@ function buildProfilingPackage() {
     fs.rmSync(path.join(nodeDir, "snippets"), { recursive: true, force: true });
     fs.cpSync(path.join(ROOT, "pkg", "node", "snippets"), path.join(nodeDir, "snippets"), { recursive: true });
   }
+  // The JS layer, as scripts/build.mjs packs it: wasm-bindgen's module becomes execman_core.js.
+  fs.renameSync(path.join(nodeDir, "execman.js"), path.join(nodeDir, "execman_core.js"));
+  for (const f of ["execman.js", "manager.js"]) fs.copyFileSync(path.join(ROOT, "pkg", "node", f), path.join(nodeDir, f));
   fs.writeFileSync(path.join(nodeDir, "package.json"), '{ "type": "commonjs" }\n');
   fs.writeFileSync(path.join(PROF_PKG, "package.json"), '{ "name": "execman-profiling", "main": "./node/execman.js" }\n');
   fs.writeFileSync(stamp, key);
@@ -102,7 +107,8 @@ function buildProfilingPackage() {
 function category(frame) {
   const { url, functionName } = frame;
   if (url.startsWith("wasm://") || /\.wasm$/.test(url)) return "wasm";
-  if (/\/node\/execman\.js$/.test(url)) return "JS glue";
+  if (/\/node\/execman_core\.js$/.test(url)) return "JS glue";
+  if (/\/node\/manager\.js$/.test(url)) return "JS layer";
   if (url.includes("/bench/")) return "workload";
   if (functionName === "(garbage collector)") return "GC";
   if (functionName === "(idle)") return "idle";
@@ -341,14 +347,14 @@ function chooseCases() {
 
 const prof = buildProfilingPackage();
 // Same exports and shims as the shipped build? (Differs when pkg/ was built from other sources.)
-const sameGlue = fs.existsSync(path.join(ROOT, "pkg", "node", "execman.js")) &&
-  fs.readFileSync(path.join(ROOT, "pkg", "node", "execman.js"), "utf8") === fs.readFileSync(path.join(PROF_PKG, "node", "execman.js"), "utf8");
-if (!sameGlue) console.error("profile: WARNING: target/bench/prof-pkg/node/execman.js differs from pkg/node/execman.js: the cargo output is not what pkg/ was built from (run npm run build)");
+const sameGlue = fs.existsSync(path.join(ROOT, "pkg", "node", "execman_core.js")) &&
+  fs.readFileSync(path.join(ROOT, "pkg", "node", "execman_core.js"), "utf8") === fs.readFileSync(path.join(PROF_PKG, "node", "execman_core.js"), "utf8");
+if (!sameGlue) console.error("profile: WARNING: target/bench/prof-pkg/node/execman_core.js differs from pkg/node/execman_core.js: the cargo output is not what pkg/ was built from (run npm run build)");
 const out = [];
 out.push(`## execman profiles — ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`);
 out.push("");
 out.push(`Profiling build target/bench/prof-pkg (${prof.cached ? "cached" : "built"}, key ${prof.key}${sameGlue ? ", JS glue identical to pkg/" : ", JS glue DIFFERS from pkg/"}): the current cargo output through wasm-bindgen and wasm-opt -Oz -g (names kept). ` +
-  "Self time per function from the V8 sampling profiler (100 µs) over each timed section only; 'JS glue' is pkg/node/execman.js, " +
+  "Self time per function from the V8 sampling profiler (100 µs) over each timed section only; 'JS glue' is pkg/node/execman_core.js (wasm-bindgen's), 'JS layer' pkg/node/manager.js, " +
   "'V8 builtins/native' is time in V8 builtins and runtime called from JS (JSON.parse, Promise machinery, WebAssembly entry/exit stubs, …) that the profiler does not attribute to a JS function.");
 out.push("");
 for (const c of chooseCases()) {

@@ -180,7 +180,10 @@ function sizes(o) {
     return { raw, gz };
   };
   const glue = (sub) => {
-    const files = [path.join(dir, sub, "execman.js")];
+    // The entry, wasm-bindgen's module and the JS layer (js/manager.mjs), when present.
+    const files = ["execman.js", "execman_core.js", "manager.js"]
+      .map((f) => path.join(dir, sub, f))
+      .filter((f) => fs.existsSync(f));
     const snippets = path.join(dir, sub, "snippets");
     if (fs.existsSync(snippets)) {
       for (const d of fs.readdirSync(snippets, { recursive: true, withFileTypes: true })) {
@@ -192,8 +195,8 @@ function sizes(o) {
   return {
     "pkg/node/execman_bg.wasm": one([path.join(dir, "node", "execman_bg.wasm")]),
     "pkg/web/execman_bg.wasm": one([path.join(dir, "web", "execman_bg.wasm")]),
-    "pkg/node JS glue": glue("node"),
-    "pkg/web JS glue": glue("web"),
+    "pkg/node JS (glue + layer)": glue("node"),
+    "pkg/web JS (glue + layer)": glue("web"),
   };
 }
 

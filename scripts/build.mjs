@@ -178,6 +178,36 @@ function optimize(wasmFile, cacheDir, { quiet }) {
   return { before: input.length, cached: false };
 }
 
+// The JS layer (js/manager.mjs) wraps the wasm-bindgen class: wasm-bindgen's execman.js becomes
+// execman_core.js, and execman.js re-exports it with ExecutionManager replaced by the wrapped
+// class. The .d.ts files stay wasm-bindgen's: the wrapper has exactly the class's public surface.
+function writeLayer() {
+  const source = fs.readFileSync(path.join(ROOT, "js", "manager.mjs"), "utf8");
+  for (const dir of ["node", "web"]) {
+    const out = path.join(PKG_DIR, dir);
+    fs.renameSync(path.join(out, `${CRATE}.js`), path.join(out, `${CRATE}_core.js`));
+    fs.writeFileSync(path.join(out, "manager.js"), dir === "node" ? snippetToCommonJs(source, "js/manager.mjs") : source);
+  }
+  fs.writeFileSync(path.join(PKG_DIR, "node", `${CRATE}.js`), [
+    '"use strict";',
+    "// execman for Node (CommonJS): the wasm-bindgen module with ExecutionManager wrapped by manager.js.",
+    `const core = require("./${CRATE}_core.js");`,
+    'const { wrap } = require("./manager.js");',
+    "module.exports = { ...core, ExecutionManager: wrap(core.ExecutionManager) };",
+    "",
+  ].join("\n"));
+  fs.writeFileSync(path.join(PKG_DIR, "web", `${CRATE}.js`), [
+    "// execman for browsers (ES module): the wasm-bindgen module with ExecutionManager wrapped by manager.js.",
+    `import init, * as core from "./${CRATE}_core.js";`,
+    'import { wrap } from "./manager.js";',
+    "",
+    `export * from "./${CRATE}_core.js";`,
+    "export const ExecutionManager = wrap(core.ExecutionManager);",
+    "export default init;",
+    "",
+  ].join("\n"));
+}
+
 function writeJson(file, value) {
   fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
 }
@@ -260,7 +290,7 @@ function sizeLine(label, file) {
 }
 
 function glueSize(label, dir, mainJs) {
-  const files = [path.join(dir, mainJs), ...listFiles(path.join(dir, "snippets"))];
+  const files = [path.join(dir, mainJs), path.join(dir, `${CRATE}_core.js`), path.join(dir, "manager.js"), ...listFiles(path.join(dir, "snippets"))];
   let raw = 0;
   let gz = 0;
   for (const f of files) {
@@ -323,6 +353,7 @@ export async function build({ setup = true, opt = true, quiet = false } = {}) {
   for (const f of listFiles(path.join(PKG_DIR, "node", "snippets"))) {
     if (f.endsWith(".js")) fs.writeFileSync(f, snippetToCommonJs(fs.readFileSync(f, "utf8"), path.relative(ROOT, f)));
   }
+  writeLayer();
 
   const before = {};
   if (opt) {

@@ -1,5 +1,7 @@
 //! Change events queued while the manager mutates, delivered afterwards.
 
+use super::record::Numbers;
+
 /// What changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -25,13 +27,22 @@ impl EventKind {
     }
 }
 
-/// One change, with the execution's snapshot as it was right after it.
+/// One change, with the execution as it was right after it, in the forms
+/// asked for with `Manager::set_record_events` (JSON text) and
+/// `Manager::set_record_numbers` (numbers and texts, for a JS-side cache).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// What changed.
     pub kind: EventKind,
     /// The execution's creation sequence.
     pub seq: u64,
-    /// The snapshot (JSON text) right after the change.
+    /// The snapshot (JSON text) right after the change; empty unless JSON
+    /// events are recorded.
     pub snapshot: String,
+    /// The execution's numbers right after the change, when recorded.
+    pub numbers: Option<Numbers>,
+    /// `Record::texts_json` when recorded and the execution has texts.
+    pub texts: Option<String>,
+    /// `Record::fixed_json` of a removed execution, when numbers are recorded.
+    pub fixed: Option<String>,
 }

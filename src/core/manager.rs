@@ -112,8 +112,11 @@ pub struct Manager {
     clock: Box<dyn Clock>,
     ids: Box<dyn IdSource>,
     record_events: bool,
+    record_numbers: bool,
     events: Vec<Event>,
     finished: Vec<u64>,
+    removed: Vec<u64>,
+    track_removed: bool,
     default_kind: Rc<str>,
 }
 
@@ -130,8 +133,11 @@ impl Manager {
             clock,
             ids,
             record_events: false,
+            record_numbers: false,
             events: Vec::new(),
             finished: Vec::new(),
+            removed: Vec::new(),
+            track_removed: false,
             default_kind: Rc::from("task"),
         }
     }
@@ -146,14 +152,41 @@ impl Manager {
         self.record_events = on;
     }
 
+    /// Whether change events carry [`Event::numbers`] (and texts): for a
+    /// cache outside the core that builds snapshots itself.
+    pub fn set_record_numbers(&mut self, on: bool) {
+        self.record_numbers = on;
+    }
+
     /// Takes the queued change events, oldest first.
     pub fn drain_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }
 
+    /// Whether change events or terminal executions wait for the wasm layer.
+    pub fn has_work(&self) -> bool {
+        !self.events.is_empty() || !self.finished.is_empty()
+    }
+
     /// Whether change events are waiting to be drained.
     pub fn has_events(&self) -> bool {
         !self.events.is_empty()
+    }
+
+    /// Whether the creation sequences of removed executions are kept for
+    /// [`Manager::take_removed`] (a cache outside the core turns it on).
+    pub fn set_track_removed(&mut self, on: bool) {
+        self.track_removed = on;
+    }
+
+    /// Takes the creation sequences of executions removed since the last call.
+    pub fn take_removed(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.removed)
+    }
+
+    /// How many removals [`Manager::take_removed`] would return.
+    pub fn removed_len(&self) -> usize {
+        self.removed.len()
     }
 
     /// Takes the creation sequences of executions that became terminal.
@@ -285,6 +318,7 @@ impl Manager {
             finished_at: None,
             updated_at: now,
             finish_tick: 0,
+            text_version: 0,
         });
         self.emit(EventKind::Created, seq);
         Ok(seq)
@@ -380,30 +414,51 @@ impl Manager {
     fn set_progress(&mut self, seq: u64, progress: Progress) {
         if let Some(record) = self.store.get_mut(seq) {
             record.updated_at = progress.updated_at;
+            let old = record.progress.as_ref().and_then(|p| p.message.as_deref());
+            if old != progress.message.as_deref() {
+                record.text_version = record.text_version.wrapping_add(1);
+            }
             record.progress = Some(progress);
             self.emit(EventKind::Progress, seq);
         }
     }
 
-    fn external(&self, id: &str, action: &'static str) -> Result<(u64, Status)> {
-        let seq = self.store.seq_of(id).ok_or_else(|| Error::not_found(id))?;
-        let record = self.store.get(seq).ok_or_else(|| Error::not_found(id))?;
+    /// The creation sequence of an id, or `NOT_FOUND`.
+    fn lookup(&self, id: &str) -> Result<u64> {
+        self.store.seq_of(id).ok_or_else(|| Error::not_found(id))
+    }
+
+    /// The status of a held, externally driven execution; `None` if `seq` is
+    /// not held; `INVALID_TRANSITION` if a handler runs it.
+    fn external(&self, seq: u64, action: &'static str) -> Result<Option<(Rc<str>, Status)>> {
+        let Some(record) = self.store.get(seq) else {
+            return Ok(None);
+        };
         if record.driver == Driver::Handler {
             return Err(Error::InvalidTransition {
-                id: id.to_owned(),
+                id: record.id.to_string(),
                 action,
                 why: "it is run by its handler".to_owned(),
             });
         }
-        Ok((seq, record.status))
+        Ok(Some((record.id.clone(), record.status)))
     }
 
     /// `start(id)` of a tracked execution.
     pub fn start(&mut self, id: &str) -> Result<u64> {
-        let (seq, status) = self.external(id, "start")?;
+        let seq = self.lookup(id)?;
+        self.start_seq(seq)?;
+        Ok(seq)
+    }
+
+    /// `start` by creation sequence: `Ok(false)` if `seq` is not held.
+    pub fn start_seq(&mut self, seq: u64) -> Result<bool> {
+        let Some((id, status)) = self.external(seq, "start")? else {
+            return Ok(false);
+        };
         let to = status
             .to_running()
-            .map_err(|s| Error::transition(id, "start", s))?;
+            .map_err(|s| Error::transition(&id, "start", s))?;
         let now = self.clock.now_ms();
         if let Some(record) = self.store.get_mut(seq) {
             record.started_at = Some(now);
@@ -411,7 +466,7 @@ impl Manager {
         }
         self.store.set_status(seq, to);
         self.emit(EventKind::Status, seq);
-        Ok(seq)
+        Ok(true)
     }
 
     /// `reportProgress(id, …)` of a running tracked execution.
@@ -422,33 +477,60 @@ impl Manager {
         total: Option<f64>,
         message: Option<String>,
     ) -> Result<()> {
-        let (seq, status) = self.external(id, "report progress for")?;
+        let seq = self.lookup(id)?;
+        self.report_progress_seq(seq, current, total, message)?;
+        Ok(())
+    }
+
+    /// `reportProgress` by creation sequence: `Ok(false)` if `seq` is not held.
+    pub fn report_progress_seq(
+        &mut self,
+        seq: u64,
+        current: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> Result<bool> {
+        let Some((id, status)) = self.external(seq, "report progress for")? else {
+            return Ok(false);
+        };
         let progress = Progress::new(current, total, message, self.clock.now_ms())?;
         if status != Status::Running {
-            return Err(Error::transition(id, "report progress for", status));
+            return Err(Error::transition(&id, "report progress for", status));
         }
         self.set_progress(seq, progress);
-        Ok(())
+        Ok(true)
     }
 
     /// `complete(id, result)` of a running tracked execution.
     pub fn complete(&mut self, id: &str, result: Option<Value>) -> Result<u64> {
-        let (seq, status) = self.external(id, "complete")?;
+        let seq = self.lookup(id)?;
+        self.complete_seq(seq, result)?;
+        Ok(seq)
+    }
+
+    /// `complete` by creation sequence: `Ok(false)` if `seq` is not held.
+    pub fn complete_seq(&mut self, seq: u64, result: Option<Value>) -> Result<bool> {
+        let Some((id, status)) = self.external(seq, "complete")? else {
+            return Ok(false);
+        };
         let result = result.unwrap_or(Value::Null);
         check_depth(&result, "result")?;
         let to = status
             .to_completed()
-            .map_err(|s| Error::transition(id, "complete", s))?;
+            .map_err(|s| Error::transition(&id, "complete", s))?;
         self.finish(seq, to, Outcome::Completed(to_text(&result)));
-        Ok(seq)
+        Ok(true)
     }
 
     /// `fail(id, error)` of a running tracked execution.
     pub fn fail(&mut self, id: &str, failure: Failure) -> Result<u64> {
-        let (seq, status) = self.external(id, "fail")?;
+        let seq = self.lookup(id)?;
+        let Some((id, status)) = self.external(seq, "fail")? else {
+            return Err(Error::not_found(id));
+        };
         let to = status
             .to_failed()
-            .map_err(|s| Error::transition(id, "fail", s))?;
+            .map_err(|s| Error::transition(&id, "fail", s))?;
         self.finish(seq, to, Outcome::Failed(Box::new(failure)));
         Ok(seq)
     }
@@ -497,6 +579,7 @@ impl Manager {
         let now = self.clock.now_ms();
         if let Some(record) = self.store.get_mut(seq) {
             record.outcome = outcome;
+            record.text_version = record.text_version.wrapping_add(1);
             record.finished_at = Some(now);
             record.updated_at = now;
             if to == Status::Completed {
@@ -521,12 +604,20 @@ impl Manager {
 
     fn take_out(&mut self, seq: u64) -> Option<Record> {
         let record = self.store.remove(seq)?;
-        if self.record_events {
-            self.events.push(Event {
-                kind: EventKind::Removed,
-                seq,
-                snapshot: record.snapshot_json(),
-            });
+        if self.track_removed {
+            self.removed.push(seq);
+        }
+        if self.record_events || self.record_numbers {
+            let mut event = capture(
+                &record,
+                EventKind::Removed,
+                self.record_events,
+                self.record_numbers,
+            );
+            if self.record_numbers {
+                event.fixed = Some(record.fixed_json());
+            }
+            self.events.push(event);
         }
         Some(record)
     }
@@ -556,15 +647,12 @@ impl Manager {
     }
 
     fn emit(&mut self, kind: EventKind, seq: u64) {
-        if !self.record_events {
+        if !self.record_events && !self.record_numbers {
             return;
         }
         if let Some(record) = self.store.get(seq) {
-            self.events.push(Event {
-                kind,
-                seq,
-                snapshot: record.snapshot_json(),
-            });
+            let event = capture(record, kind, self.record_events, self.record_numbers);
+            self.events.push(event);
         }
     }
 
@@ -598,8 +686,8 @@ impl Manager {
         }))
     }
 
-    /// `list(query)` as the contract's `Page`, in JSON text.
-    pub fn list_json(&self, query: &ListQuery) -> Result<String> {
+    /// `list(query)`: the page's creation sequences and the `Page` fields.
+    pub fn list_page(&self, query: &ListQuery) -> Result<ListPage> {
         let (start, size) = query.start()?;
         let page = self.store.page(
             query.statuses.as_deref(),
@@ -609,6 +697,33 @@ impl Manager {
             start,
             size,
         );
+        let next_cursor = match (page.has_next, page.seqs.last()) {
+            (true, Some(&last)) => Some(
+                super::query::Cursor {
+                    order: query.order,
+                    after: last,
+                }
+                .encode(),
+            ),
+            _ => None,
+        };
+        Ok(ListPage {
+            total: page.total,
+            page: match query.cursor {
+                Some(_) => None,
+                None => Some(query.page.unwrap_or(1)),
+            },
+            page_size: size,
+            total_pages: page.total.div_ceil(size as u64),
+            has_next: page.has_next,
+            next_cursor,
+            seqs: page.seqs,
+        })
+    }
+
+    /// `list(query)` as the contract's `Page`, in JSON text.
+    pub fn list_json(&self, query: &ListQuery) -> Result<String> {
+        let page = self.list_page(query)?;
         let mut out = String::with_capacity(64 + page.seqs.len() * 256);
         out.push('{');
         write_key(&mut out, "items");
@@ -626,31 +741,24 @@ impl Manager {
         write_f64(&mut out, page.total as f64);
         out.push(',');
         write_key(&mut out, "page");
-        match query.cursor {
-            Some(_) => out.push_str("null"),
-            None => write_f64(&mut out, query.page.unwrap_or(1) as f64),
+        match page.page {
+            None => out.push_str("null"),
+            Some(p) => write_f64(&mut out, p as f64),
         }
         out.push(',');
         write_key(&mut out, "pageSize");
-        write_f64(&mut out, size as f64);
+        write_f64(&mut out, page.page_size as f64);
         out.push(',');
         write_key(&mut out, "totalPages");
-        write_f64(&mut out, page.total.div_ceil(size as u64) as f64);
+        write_f64(&mut out, page.total_pages as f64);
         out.push(',');
         write_key(&mut out, "hasNext");
         out.push_str(if page.has_next { "true" } else { "false" });
         out.push(',');
         write_key(&mut out, "nextCursor");
-        match (page.has_next, page.seqs.last()) {
-            (true, Some(&last)) => write_str(
-                &mut out,
-                &super::query::Cursor {
-                    order: query.order,
-                    after: last,
-                }
-                .encode(),
-            ),
-            _ => out.push_str("null"),
+        match &page.next_cursor {
+            Some(cursor) => write_str(&mut out, cursor),
+            None => out.push_str("null"),
         }
         out.push('}');
         Ok(out)
@@ -684,6 +792,25 @@ impl Manager {
     }
 }
 
+/// One page of `list`, as creation sequences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPage {
+    /// The items' creation sequences, in page order.
+    pub seqs: Vec<u64>,
+    /// How many executions match the filter.
+    pub total: u64,
+    /// The page number; `None` when read with a cursor.
+    pub page: Option<u64>,
+    /// Items per page.
+    pub page_size: usize,
+    /// `ceil(total / page_size)`.
+    pub total_pages: u64,
+    /// Whether more items follow this page.
+    pub has_next: bool,
+    /// The cursor of the next page, when `has_next`.
+    pub next_cursor: Option<String>,
+}
+
 struct Prepared {
     id: Option<String>,
     target_id: String,
@@ -691,6 +818,22 @@ struct Prepared {
     inputs: Box<str>,
     config: Box<str>,
     timeout_ms: Option<f64>,
+}
+
+/// An event of `record` in the forms asked for.
+fn capture(record: &Record, kind: EventKind, json: bool, numbers: bool) -> Event {
+    Event {
+        kind,
+        seq: record.seq,
+        snapshot: if json {
+            record.snapshot_json()
+        } else {
+            String::new()
+        },
+        numbers: numbers.then(|| record.numbers()),
+        texts: (numbers && record.has_texts()).then(|| record.texts_json()),
+        fixed: None,
+    }
 }
 
 fn timeout_error() -> Error {

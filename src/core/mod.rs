@@ -20,8 +20,10 @@ pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidId
 pub use error::{Error, Result};
 pub use event::{Event, EventKind};
 pub use json::{check_depth, number, write_f64, MAX_DEPTH};
-pub use manager::{Counts, Manager, NewExecution, Options, Started, DEFAULT_MAX_FINISHED};
+pub use manager::{
+    Counts, ListPage, Manager, NewExecution, Options, Started, DEFAULT_MAX_FINISHED,
+};
 pub use progress::Progress;
 pub use query::{Cursor, ListQuery, Order, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use record::{Driver, Failure, Outcome, Record};
+pub use record::{Driver, Failure, Numbers, Outcome, Record};
 pub use status::Status;

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use super::json::{write_f64, write_key, write_opt_f64, write_str};
+use super::json::{write_f64, write_key, write_opt_f64, write_opt_str, write_str};
 use super::progress::Progress;
 use super::status::Status;
 
@@ -106,9 +106,117 @@ pub struct Record {
     pub updated_at: f64,
     /// Position in the finish order once terminal (eviction order); 0 before.
     pub finish_tick: u64,
+    /// Bumped whenever the progress message or the outcome changes, so a
+    /// cache of those texts (the JS layer's) knows when to read them again.
+    pub text_version: u32,
+}
+
+/// The numeric state of an execution: with the texts of
+/// [`Record::fixed_json`] and [`Record::texts_json`], all of its snapshot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Numbers {
+    /// Its status.
+    pub status: Status,
+    /// ms since epoch.
+    pub created_at: f64,
+    /// ms since epoch, once started.
+    pub started_at: Option<f64>,
+    /// ms since epoch, once terminal.
+    pub finished_at: Option<f64>,
+    /// ms since epoch of the last change.
+    pub updated_at: f64,
+    /// `(current, total, updatedAt)` of the latest progress report.
+    pub progress: Option<(f64, Option<f64>, f64)>,
+    /// [`Record::text_version`].
+    pub text_version: u32,
+    /// [`Record::has_texts`].
+    pub has_texts: bool,
 }
 
 impl Record {
+    /// The numeric state (see [`Numbers`]).
+    pub fn numbers(&self) -> Numbers {
+        Numbers {
+            status: self.status,
+            created_at: self.created_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            updated_at: self.updated_at,
+            progress: self
+                .progress
+                .as_ref()
+                .map(|p| (p.current, p.total, p.updated_at)),
+            text_version: self.text_version,
+            has_texts: self.has_texts(),
+        }
+    }
+
+    /// The parts that never change, as a JSON array:
+    /// `[id, targetId, type, inputs, config]`.
+    pub fn fixed_json(&self) -> String {
+        let mut out =
+            String::with_capacity(32 + self.id.len() + self.inputs.len() + self.config.len());
+        out.push('[');
+        write_str(&mut out, &self.id);
+        out.push(',');
+        write_str(&mut out, &self.target_id);
+        out.push(',');
+        write_str(&mut out, &self.kind);
+        out.push(',');
+        out.push_str(&self.inputs);
+        out.push(',');
+        out.push_str(&self.config);
+        out.push(']');
+        out
+    }
+
+    /// The texts that [`Record::text_version`] versions, as a JSON array:
+    /// `[message, outcome]`, outcome `null` (open, or cancelled without a
+    /// reason), `{"result":…}`, `{"error":…}` or `{"cancelReason":…}`.
+    pub fn texts_json(&self) -> String {
+        let mut out = String::with_capacity(64);
+        out.push('[');
+        write_opt_str(
+            &mut out,
+            self.progress.as_ref().and_then(|p| p.message.as_deref()),
+        );
+        out.push(',');
+        match &self.outcome {
+            Outcome::Open | Outcome::Cancelled(None) => out.push_str("null"),
+            Outcome::Completed(result) => {
+                out.push('{');
+                write_key(&mut out, "result");
+                out.push_str(result);
+                out.push('}');
+            }
+            Outcome::Failed(failure) => {
+                out.push('{');
+                write_key(&mut out, "error");
+                failure.write_json(&mut out);
+                out.push('}');
+            }
+            Outcome::Cancelled(Some(reason)) => {
+                out.push('{');
+                write_key(&mut out, "cancelReason");
+                write_str(&mut out, reason);
+                out.push('}');
+            }
+        }
+        out.push(']');
+        out
+    }
+
+    /// Whether [`Record::texts_json`] holds anything but `[null,null]` or a
+    /// `null` result: when not, a reader needs no text to build a snapshot.
+    pub fn has_texts(&self) -> bool {
+        self.progress.as_ref().is_some_and(|p| p.message.is_some())
+            || match &self.outcome {
+                Outcome::Open | Outcome::Cancelled(None) => false,
+                Outcome::Completed(result) => &**result != "null",
+                Outcome::Failed(_) | Outcome::Cancelled(Some(_)) => true,
+            }
+    }
+
     /// The contract's `Execution` object as JSON text.
     pub fn snapshot_json(&self) -> String {
         let mut out =

@@ -7,6 +7,7 @@
 mod args;
 mod convert;
 mod error;
+mod fast;
 mod ffi;
 mod keys;
 mod rest;

@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Object, Reflect};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
@@ -19,7 +19,9 @@ use web_sys::AbortController;
 use super::convert::{self, json, parse};
 use super::ffi;
 use super::keys::key;
-use crate::core::{Clock, Event, Failure, IdSource, Manager, Options, Outcome, Status, UuidIds};
+use crate::core::{
+    Clock, Event, Failure, IdSource, Manager, Numbers, Options, Outcome, Status, UuidIds,
+};
 
 /// `Date.now()` as the core's clock.
 struct JsClock;
@@ -95,6 +97,27 @@ pub struct State {
     delivering: bool,
     pending: VecDeque<Event>,
     pump_scheduled: bool,
+    /// Numbers the JS layer reads straight from wasm memory (see `fast.rs`).
+    pub scratch: Box<[f64; super::fast::SCRATCH_LEN]>,
+    /// The `nextCursor` of the last `__list` page.
+    pub last_cursor: Option<String>,
+    /// The JS layer's callbacks (`__hooks`), once it set them.
+    pub hooks: Option<Rc<Hooks>>,
+    /// Executions whose end the JS layer is told of (it waits for them, or it
+    /// runs their handler and owns their `AbortController`).
+    pub notify: FxHashSet<u64>,
+}
+
+/// Callbacks of the JS layer (`js/manager.mjs`); with them set, handlers are
+/// called and waiters resolved in JS, and events reach JS as numbers.
+pub struct Hooks {
+    /// `event(kind, texts, fixed)`, the event's numbers in the scratch array.
+    pub event: Function,
+    /// `run(seq, handler)`: call the handler of a started execution.
+    pub run: Function,
+    /// `finished(seq, texts)`: a notified execution became terminal, its
+    /// numbers in the scratch array.
+    pub finished: Function,
 }
 
 /// The longest delay `setTimeout` honours (longer ones fire at once).
@@ -112,6 +135,9 @@ pub struct Runtime {
 
 /// What to do in JS for an execution that became terminal.
 struct Finished {
+    seq: u64,
+    /// Its numbers and texts, when the JS layer is to be told.
+    notify: Option<(Numbers, Option<String>)>,
     timer: Option<JsValue>,
     abort: Option<(AbortController, Option<JsValue>)>,
     waiters: Vec<Function>,
@@ -161,6 +187,10 @@ impl Runtime {
                     delivering: false,
                     pending: VecDeque::new(),
                     pump_scheduled: false,
+                    scratch: Box::new([0.0; super::fast::SCRATCH_LEN]),
+                    last_cursor: None,
+                    hooks: None,
+                    notify: FxHashSet::default(),
                 }),
                 progress_fn,
                 timeout_fn,
@@ -207,8 +237,8 @@ impl Runtime {
     /// waiters), then change events (unless already delivering them).
     pub fn flush(self: &Rc<Self>) {
         loop {
-            let work = match self.state.try_borrow_mut() {
-                Ok(mut st) => st.take_finished(),
+            let (work, hooks) = match self.state.try_borrow_mut() {
+                Ok(mut st) => (st.take_finished(), st.hooks.clone()),
                 Err(_) => return,
             };
             if work.is_empty() {
@@ -228,6 +258,18 @@ impl Runtime {
                     for resolve in item.waiters {
                         let _ = resolve.call1(&JsValue::UNDEFINED, &parse(&snapshot));
                     }
+                }
+                if let (Some((numbers, texts)), Some(hooks)) = (item.notify, &hooks) {
+                    if let Ok(mut st) = self.state.try_borrow_mut() {
+                        super::fast::write_numbers(&mut st, &numbers, item.seq);
+                    }
+                    let texts = texts.map_or(JsValue::UNDEFINED, JsValue::from);
+                    // The layer catches what it calls; a throw here is ignored.
+                    let _ = hooks.finished.call2(
+                        &JsValue::UNDEFINED,
+                        &(item.seq as f64).into(),
+                        &texts,
+                    );
                 }
             }
         }
@@ -250,14 +292,35 @@ impl Runtime {
                             .iter()
                             .map(|l| (l.callback.clone(), l.active.clone()))
                             .collect();
-                        (event, listeners)
+                        let hook = match (&event.numbers, &st.hooks) {
+                            (Some(numbers), Some(hooks)) => {
+                                let hook = hooks.event.clone();
+                                super::fast::write_numbers(&mut st, numbers, event.seq);
+                                Some(hook)
+                            }
+                            _ => None,
+                        };
+                        (event, listeners, hook)
                     })
                 }
                 Err(_) => None,
             };
-            let Some((event, listeners)) = next else {
+            let Some((event, listeners, hook)) = next else {
                 break;
             };
+            if let Some(hook) = hook {
+                let opt = |s: Option<String>| s.map_or(JsValue::UNDEFINED, JsValue::from);
+                // The layer isolates its listeners itself; a throw here is ignored.
+                let _ = hook.call3(
+                    &JsValue::UNDEFINED,
+                    &JsValue::from(event.kind as u32),
+                    &opt(event.texts),
+                    &opt(event.fixed),
+                );
+            }
+            if listeners.is_empty() {
+                continue;
+            }
             let object = Object::new();
             let _ = Reflect::set(&object, &key("type"), &event.kind.as_str().into());
             let _ = Reflect::set(&object, &key("execution"), &parse(&event.snapshot));
@@ -324,6 +387,17 @@ impl Runtime {
     }
 
     fn call_handler(self: &Rc<Self>, job: Job) {
+        if let Some(hooks) = job.hooks {
+            // The layer builds ctx, calls the handler and settles with `__settle`.
+            if let Err(thrown) =
+                hooks
+                    .run
+                    .call2(&JsValue::UNDEFINED, &(job.seq as f64).into(), &job.handler)
+            {
+                self.settle(job.seq, Err(thrown));
+            }
+            return;
+        }
         let ctx = Object::new();
         let _ = Reflect::set(&ctx, &key("id"), &JsValue::from_str(&job.id));
         let _ = Reflect::set(&ctx, &key("signal"), &job.signal);
@@ -355,7 +429,8 @@ impl Runtime {
         self.flush();
     }
 
-    fn settle(self: &Rc<Self>, seq: u64, settled: Result<JsValue, JsValue>) {
+    /// A handler's promise settled (or its call threw).
+    pub fn settle(self: &Rc<Self>, seq: u64, settled: Result<JsValue, JsValue>) {
         let running = self
             .state
             .try_borrow()
@@ -383,7 +458,8 @@ impl Runtime {
         self.schedule_pump();
     }
 
-    fn handler_progress(
+    /// `ctx.progress(current, total, message)`, arguments as given.
+    pub fn handler_progress(
         self: &Rc<Self>,
         seq: u64,
         current: JsValue,
@@ -398,6 +474,24 @@ impl Runtime {
             super::error::js(st.core.handler_progress(seq, current, total, message))?;
         }
         self.flush();
+        Ok(())
+    }
+
+    /// `ctx.progress` with numbers only (the JS layer's fast path).
+    pub fn handler_progress_numbers(
+        self: &Rc<Self>,
+        seq: u64,
+        current: f64,
+        total: Option<f64>,
+    ) -> Result<(), JsValue> {
+        let work = {
+            let mut st = self.state()?;
+            super::error::js(st.core.handler_progress(seq, current, total, None))?;
+            st.core.has_work()
+        };
+        if work {
+            self.flush();
+        }
         Ok(())
     }
 
@@ -464,6 +558,8 @@ impl Drop for Runtime {
 /// A handler call about to be made.
 struct Job {
     seq: u64,
+    /// Set when the JS layer calls the handler.
+    hooks: Option<Rc<Hooks>>,
     id: Rc<str>,
     handler: Function,
     signal: JsValue,
@@ -480,17 +576,25 @@ impl State {
                 self.core.settle(started.seq, Ok(serde_json::Value::Null));
                 continue;
             };
-            let signal = match AbortController::new() {
-                Ok(controller) => {
-                    let signal = controller.signal().into();
-                    self.controllers.insert(started.seq, controller);
-                    signal
+            let hooks = self.hooks.clone();
+            let signal = if hooks.is_some() {
+                // The layer makes the AbortController when ctx.signal is read.
+                self.notify.insert(started.seq);
+                JsValue::UNDEFINED
+            } else {
+                match AbortController::new() {
+                    Ok(controller) => {
+                        let signal = controller.signal().into();
+                        self.controllers.insert(started.seq, controller);
+                        signal
+                    }
+                    Err(_) => JsValue::UNDEFINED,
                 }
-                Err(_) => JsValue::UNDEFINED,
             };
             rt.arm_timeout(self, started.seq, started.timeout_ms);
             return Some(Job {
                 seq: started.seq,
+                hooks,
                 id: started.id,
                 handler,
                 signal,
@@ -505,6 +609,11 @@ impl State {
         let mut out = Vec::with_capacity(seqs.len());
         for seq in seqs {
             let record = self.core.record(seq);
+            let notify = if self.notify.remove(&seq) {
+                record.map(|r| (r.numbers(), r.has_texts().then(|| r.texts_json())))
+            } else {
+                None
+            };
             let reason = match record.map(|r| &r.outcome) {
                 Some(Outcome::Cancelled(_)) => Some(None),
                 Some(Outcome::Failed(f)) if f.code == "TIMEOUT" => {
@@ -522,6 +631,8 @@ impl State {
                 self.core.snapshot(seq)
             };
             out.push(Finished {
+                seq,
+                notify,
                 timer: self.timers.remove(&seq),
                 abort: match (controller, reason) {
                     (Some(c), Some(reason)) => Some((c, reason)),
