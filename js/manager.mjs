@@ -97,13 +97,12 @@ class Run {
     return this.controller.signal;
   }
 
-  /** The execution became terminal; `x` its snapshot (undefined if not known). */
-  finish(x) {
-    if (x === undefined) return;
-    if (x.status === "cancelled") {
+  /** The execution became terminal with `status` (and, when failed, `failure`). */
+  finish(status, failure) {
+    if (status === "cancelled") {
       this.reason = [undefined];
-    } else if (x.status === "failed" && x.error.code === "TIMEOUT") {
-      const error = new Error(x.error.message);
+    } else if (status === "failed" && failure?.code === "TIMEOUT") {
+      const error = new Error(failure.message);
       error.name = "TimeoutError";
       this.reason = [error];
     } else {
@@ -518,11 +517,9 @@ export function wrap(Core) {
       }
       if (run !== undefined) {
         this.#running.delete(seq);
-        if (x === undefined) {
-          const e = this.#bySeq.get(seq);
-          if (e !== undefined) x = this.#snapshot(e, code, texts);
-        }
-        run.finish(x);
+        // The failure details decide between a timeout and a handler error; they are in `texts`.
+        const error = x !== undefined ? x.error : texts !== undefined ? JSON.parse(texts)[1]?.error : undefined;
+        run.finish(STATUS[code - 1], error);
       }
       if (w !== undefined) for (let i = 0; i < w.list.length; i++) w.list[i](snapshots[i]);
     }
