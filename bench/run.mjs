@@ -24,7 +24,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import zlib from "node:zlib";
+import { packageSizes } from "../scripts/build.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WORKLOADS = path.join(ROOT, "bench", "workloads");
@@ -168,36 +168,7 @@ function ensureBuilt(o) {
 }
 
 function sizes(o) {
-  const dir = pkgDir(o);
-  const one = (files) => {
-    let raw = 0;
-    let gz = 0;
-    for (const f of files) {
-      const b = fs.readFileSync(f);
-      raw += b.length;
-      gz += zlib.gzipSync(b, { level: 9 }).length;
-    }
-    return { raw, gz };
-  };
-  const glue = (sub) => {
-    // The entry, wasm-bindgen's module and the JS layer (js/manager.mjs), when present.
-    const files = ["execman.js", "execman_core.js", "manager.js"]
-      .map((f) => path.join(dir, sub, f))
-      .filter((f) => fs.existsSync(f));
-    const snippets = path.join(dir, sub, "snippets");
-    if (fs.existsSync(snippets)) {
-      for (const d of fs.readdirSync(snippets, { recursive: true, withFileTypes: true })) {
-        if (d.isFile()) files.push(path.join(d.parentPath ?? d.path, d.name));
-      }
-    }
-    return one(files);
-  };
-  return {
-    "pkg/node/execman_bg.wasm": one([path.join(dir, "node", "execman_bg.wasm")]),
-    "pkg/web/execman_bg.wasm": one([path.join(dir, "web", "execman_bg.wasm")]),
-    "pkg/node JS (glue + layer)": glue("node"),
-    "pkg/web JS (glue + layer)": glue("web"),
-  };
+  return packageSizes(pkgDir(o));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -62,6 +62,19 @@ function copy(value) {
 const EMPTY = Object.freeze({});
 const shared = (v) => (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0 ? EMPTY : v);
 
+/** A `Progress` object. */
+function progressOf(current, total, message, updatedAt) {
+  return total === total // NaN: no total
+    ? { current, total, message, percentage: Math.min(100, (current / total) * 100), updatedAt }
+    : { current, total: null, message, percentage: null, updatedAt };
+}
+
+/** Whether progress arguments can take the numbers-only path (anything else goes as given). */
+function numeric(current, total, message) {
+  return typeof current === "number" && message == null &&
+    (total == null || (typeof total === "number" && total === total));
+}
+
 /** What never changes about an execution, plus its last-read texts. */
 class Entry {
   constructor(seq, fixed) {
@@ -86,35 +99,33 @@ class Entry {
 class Run {
   constructor() {
     this.controller = null;
-    this.reason = null; // null: not aborted; else [reason] (undefined: the default AbortError)
+    this.aborted = false;
+    this.reason = undefined; // undefined: abort() with the default AbortError
   }
 
   signal() {
     if (this.controller === null) {
       this.controller = new AbortController();
-      if (this.reason !== null) this.#abort();
+      if (this.aborted) this.#abort();
     }
     return this.controller.signal;
   }
 
   /** The execution became terminal with `status` (and, when failed, `failure`). */
   finish(status, failure) {
-    if (status === "cancelled") {
-      this.reason = [undefined];
-    } else if (status === "failed" && failure?.code === "TIMEOUT") {
-      const error = new Error(failure.message);
-      error.name = "TimeoutError";
-      this.reason = [error];
-    } else {
+    if (status === "failed" && failure?.code === "TIMEOUT") {
+      this.reason = new Error(failure.message);
+      this.reason.name = "TimeoutError";
+    } else if (status !== "cancelled") {
       return;
     }
+    this.aborted = true;
     if (this.controller !== null) this.#abort();
   }
 
   #abort() {
-    const reason = this.reason[0];
-    if (reason === undefined) this.controller.abort();
-    else this.controller.abort(reason);
+    if (this.reason === undefined) this.controller.abort();
+    else this.controller.abort(this.reason);
   }
 }
 
@@ -192,32 +203,21 @@ export function wrap(Core) {
      * the texts JSON when the call that filled the scratch returned it.
      */
     #snapshot(e, code, texts) {
+      // Every slot is read before anything below calls into wasm: an allocation there may grow
+      // the memory, which detaches this view.
       const f = this.#f();
       const createdAt = f[CREATED];
       const startedAt = f[STARTED];
       const finishedAt = f[FINISHED];
       const updatedAt = f[UPDATED];
+      const hasProgress = f[HAS_PROGRESS] === 1;
+      const current = f[CURRENT];
+      const total = f[TOTAL];
+      const progressUpdatedAt = f[PROGRESS_UPDATED];
+      const hasTexts = f[HAS_TEXTS] === 1;
       const version = f[TEXT_VERSION];
-      let progress = null;
-      if (f[HAS_PROGRESS] === 1) {
-        const current = f[CURRENT];
-        const total = f[TOTAL];
-        progress = total === total
-          ? { current, total, message: null, percentage: Math.min(100, (current / total) * 100), updatedAt: f[PROGRESS_UPDATED] }
-          : { current, total: null, message: null, percentage: null, updatedAt: f[PROGRESS_UPDATED] };
-      }
       if (f[REMOVED] >= SWEEP_AT) this.#sweep();
-      if (f[HAS_TEXTS] !== 1) {
-        e.msg = null;
-        e.out = null;
-        e.tv = version;
-      } else if (e.tv !== version) {
-        const a = JSON.parse(texts === undefined ? this.#core.__texts(e.seq) : texts);
-        e.msg = a[0];
-        e.out = a[1];
-        e.tv = version;
-      }
-      if (progress !== null) progress.message = e.msg;
+      this.#texts(e, hasTexts, version, texts);
       const x = {
         id: e.id,
         targetId: e.targetId,
@@ -225,7 +225,7 @@ export function wrap(Core) {
         status: STATUS[code - 1],
         inputs: copy(e.inputs),
         config: copy(e.config),
-        progress,
+        progress: hasProgress ? progressOf(current, total, e.msg, progressUpdatedAt) : null,
       };
       const out = e.out;
       if (out !== null) {
@@ -240,6 +240,23 @@ export function wrap(Core) {
       x.finishedAt = finishedAt === finishedAt ? finishedAt : null;
       x.updatedAt = updatedAt;
       return x;
+    }
+
+    /**
+     * Brings `e.msg`/`e.out` to text version `version`: from `texts` (the texts JSON, when the
+     * caller has it) or read from wasm, only when the version changed.
+     */
+    #texts(e, hasTexts, version, texts) {
+      if (e.tv === version) return;
+      if (hasTexts) {
+        const a = JSON.parse(texts === undefined ? this.#core.__texts(e.seq) : texts);
+        e.msg = a[0];
+        e.out = a[1];
+      } else {
+        e.msg = null;
+        e.out = null;
+      }
+      e.tv = version;
     }
 
     /** After a by-sequence change: the snapshot, or undefined if the sequence is gone. */
@@ -281,8 +298,7 @@ export function wrap(Core) {
     reportProgress(id, current, total, message) {
       const e = this.#lookup(id);
       if (e !== undefined) {
-        if (typeof current === "number" && message == null &&
-            (total == null || (typeof total === "number" && total === total))) {
+        if (numeric(current, total, message)) {
           this.#core.__progress(e.seq, current, total == null ? NaN : total);
         } else {
           this.#core.__report(e.seq, current, total, message);
@@ -328,20 +344,8 @@ export function wrap(Core) {
           const current = f[CURRENT];
           const total = f[TOTAL];
           const updatedAt = f[PROGRESS_UPDATED];
-          let message = null;
-          if (f[HAS_TEXTS] === 1) {
-            const version = f[TEXT_VERSION];
-            if (e.tv !== version) {
-              const a = JSON.parse(this.#core.__texts(e.seq));
-              e.msg = a[0];
-              e.out = a[1];
-              e.tv = version;
-            }
-            message = e.msg;
-          }
-          return total === total
-            ? { current, total, message, percentage: Math.min(100, (current / total) * 100), updatedAt }
-            : { current, total: null, message, percentage: null, updatedAt };
+          this.#texts(e, f[HAS_TEXTS] === 1, f[TEXT_VERSION]);
+          return progressOf(current, total, e.msg, updatedAt);
         }
         this.#forget(e);
       }
@@ -436,10 +440,11 @@ export function wrap(Core) {
       if (listeners.length === 0) return;
       const f = this.#f();
       const seq = f[SEQ];
+      const code = f[CODE]; // read before #entry, which may call into wasm (see #snapshot)
       let e = this.#bySeq.get(seq);
       if (e === undefined) e = fixed !== undefined ? new Entry(seq, fixed) : this.#entry(seq);
       if (e === undefined) return;
-      const event = { type: KINDS[kind], execution: this.#snapshot(e, f[CODE], texts) };
+      const event = { type: KINDS[kind], execution: this.#snapshot(e, code, texts) };
       for (let i = 0; i < listeners.length; i++) {
         const rec = listeners[i];
         if (!rec.active) continue;
@@ -472,8 +477,7 @@ export function wrap(Core) {
         },
         config: copy(e.config),
         progress: (current, total, message) => {
-          if (typeof current === "number" && message == null &&
-              (total == null || (typeof total === "number" && total === total))) {
+          if (numeric(current, total, message)) {
             core.__hprogress(seq, current, total == null ? NaN : total);
           } else {
             core.__hreport(seq, current, total, message);

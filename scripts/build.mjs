@@ -283,22 +283,31 @@ TypeScript declarations: \`node/execman.d.ts\` and \`web/execman.d.ts\`.
 `);
 }
 
-function sizeLine(label, file) {
-  const raw = fs.readFileSync(file);
-  const gz = zlib.gzipSync(raw, { level: 9 }).length;
-  return { label, raw: raw.length, gz, line: `${label.padEnd(28)} ${String(raw.length).padStart(9)} B raw ${String(gz).padStart(9)} B gzip` };
-}
-
-function glueSize(label, dir, mainJs) {
-  const files = [path.join(dir, mainJs), path.join(dir, `${CRATE}_core.js`), path.join(dir, "manager.js"), ...listFiles(path.join(dir, "snippets"))];
-  let raw = 0;
-  let gz = 0;
-  for (const f of files) {
-    const b = fs.readFileSync(f);
-    raw += b.length;
-    gz += zlib.gzipSync(b, { level: 9 }).length;
-  }
-  return { label, raw, gz, line: `${label.padEnd(28)} ${String(raw).padStart(9)} B raw ${String(gz).padStart(9)} B gzip` };
+/**
+ * The .wasm and the JS (entry, wasm-bindgen module, JS layer, snippets) of a built package in
+ * `dir`, raw and gzip -9, by label. Used by the build's report and by bench/run.mjs.
+ */
+export function packageSizes(dir = PKG_DIR) {
+  const measure = (files) => {
+    let raw = 0;
+    let gz = 0;
+    for (const f of files) {
+      const b = fs.readFileSync(f);
+      raw += b.length;
+      gz += zlib.gzipSync(b, { level: 9 }).length;
+    }
+    return { raw, gz };
+  };
+  const js = (sub) => [`${CRATE}.js`, `${CRATE}_core.js`, "manager.js"]
+    .map((f) => path.join(dir, sub, f))
+    .filter((f) => fs.existsSync(f))
+    .concat(listFiles(path.join(dir, sub, "snippets")));
+  return {
+    "pkg/node/execman_bg.wasm": measure([path.join(dir, "node", `${CRATE}_bg.wasm`)]),
+    "pkg/web/execman_bg.wasm": measure([path.join(dir, "web", `${CRATE}_bg.wasm`)]),
+    "pkg/node JS (glue + layer)": measure(js("node")),
+    "pkg/web JS (glue + layer)": measure(js("web")),
+  };
 }
 
 // Loads both builds in a child Node process: the node build through require and through the ESM
@@ -371,12 +380,12 @@ export async function build({ setup = true, opt = true, quiet = false } = {}) {
   writePackageFiles(version, exportNames);
   smokeTest();
 
-  const sizes = [
-    sizeLine("pkg/node/execman_bg.wasm", path.join(PKG_DIR, "node", `${CRATE}_bg.wasm`)),
-    sizeLine("pkg/web/execman_bg.wasm", path.join(PKG_DIR, "web", `${CRATE}_bg.wasm`)),
-    glueSize("pkg/node JS glue+snippets", path.join(PKG_DIR, "node"), `${CRATE}.js`),
-    glueSize("pkg/web JS glue+snippets", path.join(PKG_DIR, "web"), `${CRATE}.js`),
-  ];
+  const sizes = Object.entries(packageSizes()).map(([label, { raw, gz }]) => ({
+    label,
+    raw,
+    gz,
+    line: `${label.padEnd(28)} ${String(raw).padStart(9)} B raw ${String(gz).padStart(9)} B gzip`,
+  }));
   const snippetCount = listFiles(path.join(PKG_DIR, "web", "snippets")).length;
   console.log(`build: execman ${version} -> ${path.relative(process.cwd(), PKG_DIR) || "."}/ (wasm-bindgen ${wbVersion}` +
     `${opt ? ", wasm-opt -Oz" : ", no wasm-opt"}, ${snippetCount} inline_js snippet${snippetCount === 1 ? "" : "s"}, ` +

@@ -11,6 +11,10 @@ use execman::core::{Manager, ManualClock, NewExecution, Options, SequentialIds};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
+#[path = "core_support/mod.rs"]
+mod support;
+use support::ids;
+
 const BASE: &str = "/api/v1/executions";
 
 /// A manager at t = 1000 with targets `t` (type `workflow`) and `u` (type `task`).
@@ -104,15 +108,6 @@ fn expect_error(answer: (u16, Value), status: u16, code: &str) -> String {
     assert_eq!(answer.0, status, "{}", answer.1);
     assert_eq!(answer.1["error"]["code"], code, "{}", answer.1);
     answer.1["error"]["message"].as_str().unwrap().to_owned()
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn track(m: &mut Manager, id: &str, target: &str, kind: Option<&str>) {

@@ -11,6 +11,10 @@ use execman::core::{
 };
 use serde_json::{json, Value};
 
+#[path = "core_support/mod.rs"]
+mod support;
+use support::ids;
+
 const INF: usize = usize::MAX;
 
 /// A manager at t = 1000 ms with `t` registered as a `workflow` target and
@@ -70,15 +74,6 @@ fn observe(m: &Manager) -> (String, String) {
 
 fn list(m: &Manager, q: ListQuery) -> Value {
     serde_json::from_str(&m.list_json(&q).unwrap()).unwrap()
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 fn events(m: &mut Manager) -> Vec<(EventKind, String, String)> {

@@ -13,8 +13,9 @@ export const TARGETS = [
   { id: "crawl", type: "scan", label: "Crawl a site (no total)" },
 ];
 
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-function sleep(ms, signal) {
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts (also used by
+ * worker.js and sw/sw.js). */
+export function sleep(ms, signal) {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const onAbort = () => {

@@ -16,6 +16,7 @@
 // handler reporting progress thousands of times a second does not flood the page.
 
 import init, { ExecutionManager } from "../pkg/web/execman.js";
+import { sleep } from "./targets.js";
 
 /** An Error (or anything thrown) as a plain object that survives postMessage. */
 const toPlainError = (err) =>
@@ -31,21 +32,6 @@ const TARGETS = [
 
 /** Lets the worker's event loop run (so "cancel" messages get through) between slices of work. */
 const yieldToLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 const HANDLERS = {
   /** Counts primes below `limit` by trial division, 20,000 numbers per slice. `failAt` (0..1) throws there. */

@@ -430,7 +430,7 @@ impl Manager {
 
     /// The status of a held, externally driven execution; `None` if `seq` is
     /// not held; `INVALID_TRANSITION` if a handler runs it.
-    fn external(&self, seq: u64, action: &'static str) -> Result<Option<(Rc<str>, Status)>> {
+    fn external(&self, seq: u64, action: &'static str) -> Result<Option<Status>> {
         let Some(record) = self.store.get(seq) else {
             return Ok(None);
         };
@@ -441,7 +441,14 @@ impl Manager {
                 why: "it is run by its handler".to_owned(),
             });
         }
-        Ok(Some((record.id.clone(), record.status)))
+        Ok(Some(record.status))
+    }
+
+    /// `INVALID_TRANSITION` for `action` on the held execution `seq`, now `from`
+    /// (its id is read only here, on the error path).
+    fn illegal(&self, seq: u64, action: &'static str, from: Status) -> Error {
+        let id = self.store.get(seq).map_or("", |r| &r.id);
+        Error::transition(id, action, from)
     }
 
     /// `start(id)` of a tracked execution.
@@ -453,12 +460,12 @@ impl Manager {
 
     /// `start` by creation sequence: `Ok(false)` if `seq` is not held.
     pub fn start_seq(&mut self, seq: u64) -> Result<bool> {
-        let Some((id, status)) = self.external(seq, "start")? else {
+        let Some(status) = self.external(seq, "start")? else {
             return Ok(false);
         };
         let to = status
             .to_running()
-            .map_err(|s| Error::transition(&id, "start", s))?;
+            .map_err(|s| self.illegal(seq, "start", s))?;
         let now = self.clock.now_ms();
         if let Some(record) = self.store.get_mut(seq) {
             record.started_at = Some(now);
@@ -490,12 +497,12 @@ impl Manager {
         total: Option<f64>,
         message: Option<String>,
     ) -> Result<bool> {
-        let Some((id, status)) = self.external(seq, "report progress for")? else {
+        let Some(status) = self.external(seq, "report progress for")? else {
             return Ok(false);
         };
         let progress = Progress::new(current, total, message, self.clock.now_ms())?;
         if status != Status::Running {
-            return Err(Error::transition(&id, "report progress for", status));
+            return Err(self.illegal(seq, "report progress for", status));
         }
         self.set_progress(seq, progress);
         Ok(true)
@@ -510,14 +517,14 @@ impl Manager {
 
     /// `complete` by creation sequence: `Ok(false)` if `seq` is not held.
     pub fn complete_seq(&mut self, seq: u64, result: Option<Value>) -> Result<bool> {
-        let Some((id, status)) = self.external(seq, "complete")? else {
+        let Some(status) = self.external(seq, "complete")? else {
             return Ok(false);
         };
         let result = result.unwrap_or(Value::Null);
         check_depth(&result, "result")?;
         let to = status
             .to_completed()
-            .map_err(|s| Error::transition(&id, "complete", s))?;
+            .map_err(|s| self.illegal(seq, "complete", s))?;
         self.finish(seq, to, Outcome::Completed(to_text(&result)));
         Ok(true)
     }
@@ -525,12 +532,12 @@ impl Manager {
     /// `fail(id, error)` of a running tracked execution.
     pub fn fail(&mut self, id: &str, failure: Failure) -> Result<u64> {
         let seq = self.lookup(id)?;
-        let Some((id, status)) = self.external(seq, "fail")? else {
+        let Some(status) = self.external(seq, "fail")? else {
             return Err(Error::not_found(id));
         };
         let to = status
             .to_failed()
-            .map_err(|s| Error::transition(&id, "fail", s))?;
+            .map_err(|s| self.illegal(seq, "fail", s))?;
         self.finish(seq, to, Outcome::Failed(Box::new(failure)));
         Ok(seq)
     }

@@ -88,64 +88,64 @@ fn done(scratch: &mut [f64; SCRATCH_LEN]) {
 /// The scratch slot of the status code.
 const CODE: usize = 11;
 
+/// What a change by `ExecutionManager::mutate` puts in the scratch and returns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reply {
+    /// Slot 11 only: 1 done (0 not held); returns nothing.
+    Done,
+    /// The numbers; returns the texts JSON when the execution has texts.
+    Texts,
+    /// The numbers; returns the `__fixed` JSON (a creation).
+    Fixed,
+}
+
 impl ExecutionManager {
-    /// Runs a change, fills the scratch with the execution's numbers right
-    /// after it (as the id-based methods snapshot before acting in JS), lets
-    /// the runtime act in JS, then puts those numbers back (a listener may
-    /// have used the scratch meanwhile). `fill` false: only slot 11 is set
-    /// (1 done, 0 not held). Returns the texts JSON when the execution has
-    /// texts (see `Record::texts_json`), or the `fixed` JSON for a creation.
+    /// Runs a change and fills the scratch as `reply` says, right after the
+    /// change (as the id-based methods snapshot before acting in JS); lets
+    /// the runtime act in JS, then puts the scratch back (a listener may have
+    /// used it meanwhile). Slot 11 is 0 when `op` finds the sequence not held.
     fn mutate(
         &self,
         op: impl FnOnce(&mut runtime::State) -> Result<Option<u64>, Error>,
-        fill: bool,
-        fixed: bool,
+        reply: Reply,
     ) -> Result<Option<String>, JsValue> {
-        let (saved, text) = {
+        let (saved, text, queued, work) = {
             let mut guard = self.rt.state()?;
             let st = &mut *guard;
             let Some(seq) = js(op(st))? else {
                 *st.scratch = [0.0; SCRATCH_LEN];
                 return Ok(None);
             };
-            if !fill {
+            let text = if reply == Reply::Done {
                 done(&mut st.scratch);
-                (None, None)
+                None
             } else {
                 fill_into(st, seq);
-                let text = st.core.record(seq).and_then(|r| {
-                    if fixed {
-                        Some(r.fixed_json())
-                    } else {
-                        r.has_texts().then(|| r.texts_json())
-                    }
-                });
-                (Some(*st.scratch), text)
-            }
-        };
-        let (queued, work) = {
-            let st = self.rt.state()?;
-            (st.core.has_queued(), st.core.has_work())
+                st.core.record(seq).and_then(|r| match reply {
+                    Reply::Fixed => Some(r.fixed_json()),
+                    _ => r.has_texts().then(|| r.texts_json()),
+                })
+            };
+            (*st.scratch, text, st.core.has_queued(), st.core.has_work())
         };
         if queued {
             self.rt.schedule_pump();
         }
-        if !work {
-            return Ok(text);
-        }
-        self.rt.flush();
-        if let Some(saved) = saved {
+        if work {
+            self.rt.flush();
             *self.rt.state()?.scratch = saved;
-        } else if let Ok(mut st) = self.rt.state() {
-            done(&mut st.scratch);
         }
         Ok(text)
     }
-}
 
-impl ExecutionManager {
-    fn holds(&self, seq: u64) -> Result<bool, JsValue> {
-        Ok(self.rt.state()?.core.record(seq).is_some())
+    /// Whether `seq` is no longer held; if so, clears the scratch (slot 11: 0).
+    fn gone(&self, seq: u64) -> Result<bool, JsValue> {
+        let mut st = self.rt.state()?;
+        let gone = st.core.record(seq).is_none();
+        if gone {
+            *st.scratch = [0.0; SCRATCH_LEN];
+        }
+        Ok(gone)
     }
 }
 
@@ -193,14 +193,14 @@ impl ExecutionManager {
     #[wasm_bindgen(js_name = __create, skip_typescript)] // internal to the JS layer
     pub fn create_seq(&self, request: JsValue) -> Result<Option<String>, JsValue> {
         let request = js(args::request(&request))?;
-        self.mutate(|st| st.core.create(request).map(Some), true, true)
+        self.mutate(|st| st.core.create(request).map(Some), Reply::Fixed)
     }
 
     /// `track(request)`, as `__create`.
     #[wasm_bindgen(js_name = __track, skip_typescript)] // internal to the JS layer
     pub fn track_seq(&self, request: JsValue) -> Result<Option<String>, JsValue> {
         let request = js(args::request(&request))?;
-        self.mutate(|st| st.core.track(request).map(Some), true, true)
+        self.mutate(|st| st.core.track(request).map(Some), Reply::Fixed)
     }
 
     /// `start` by creation sequence.
@@ -216,8 +216,7 @@ impl ExecutionManager {
                 self.rt.arm_timeout(st, seq, timeout);
                 Ok(Some(seq))
             },
-            true,
-            false,
+            Reply::Texts,
         )
     }
 
@@ -234,8 +233,7 @@ impl ExecutionManager {
                     .report_progress_seq(seq, current, total, None)?
                     .then_some(seq))
             },
-            false,
-            false,
+            Reply::Done,
         )?;
         Ok(())
     }
@@ -250,9 +248,8 @@ impl ExecutionManager {
         message: JsValue,
     ) -> Result<(), JsValue> {
         let seq = seq(s);
-        if !self.holds(seq)? {
+        if self.gone(seq)? {
             // Not held: the id-based method says why, before any argument error.
-            *self.rt.state()?.scratch = [0.0; SCRATCH_LEN];
             return Ok(());
         }
         let current = js(convert::number_arg(&current, "current"))?;
@@ -265,8 +262,7 @@ impl ExecutionManager {
                     .report_progress_seq(seq, current, total, message)?
                     .then_some(seq))
             },
-            false,
-            false,
+            Reply::Done,
         )?;
         Ok(())
     }
@@ -278,8 +274,7 @@ impl ExecutionManager {
     #[wasm_bindgen(js_name = __complete, skip_typescript)] // internal to the JS layer
     pub fn complete_seq(&self, s: f64, result: JsValue, id: JsValue) -> Result<JsValue, JsValue> {
         let seq = seq(s);
-        if !self.holds(seq)? {
-            *self.rt.state()?.scratch = [0.0; SCRATCH_LEN];
+        if self.gone(seq)? {
             return Ok(JsValue::UNDEFINED);
         }
         let result = if result.is_undefined() {
@@ -287,7 +282,7 @@ impl ExecutionManager {
         } else {
             Some(js(json(&result, "result"))?)
         };
-        if !self.holds(seq)? {
+        if self.gone(seq)? {
             let key = super::id_key(&id)?;
             let snapshot = self.change(|st| st.core.complete(&key, result))?;
             if let Some(code) = self.rt.state()?.scratch.get_mut(CODE) {
@@ -298,8 +293,7 @@ impl ExecutionManager {
         Ok(self
             .mutate(
                 |st| Ok(st.core.complete_seq(seq, result)?.then_some(seq)),
-                true,
-                false,
+                Reply::Texts,
             )?
             .map_or(JsValue::UNDEFINED, |t| JsValue::from_str(&t)))
     }
@@ -385,7 +379,7 @@ impl ExecutionManager {
     #[wasm_bindgen(js_name = __hprogress, skip_typescript)] // internal to the JS layer
     pub fn handler_progress(&self, s: f64, current: f64, total: f64) -> Result<(), JsValue> {
         let total = (!total.is_nan()).then_some(total);
-        self.rt.handler_progress_numbers(seq(s), current, total)
+        self.rt.handler_report(seq(s), current, total, None)
     }
 
     /// `ctx.progress(current, total, message)`, arguments as given.

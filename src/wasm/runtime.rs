@@ -469,24 +469,21 @@ impl Runtime {
         let current = super::error::js(convert::number_arg(&current, "current"))?;
         let total = super::error::js(convert::opt_number(Some(total), "total"))?;
         let message = super::error::js(convert::opt_string(Some(message), "message"))?;
-        {
-            let mut st = self.state()?;
-            super::error::js(st.core.handler_progress(seq, current, total, message))?;
-        }
-        self.flush();
-        Ok(())
+        self.handler_report(seq, current, total, message)
     }
 
-    /// `ctx.progress` with numbers only (the JS layer's fast path).
-    pub fn handler_progress_numbers(
+    /// `ctx.progress` with its arguments converted (the JS layer calls this
+    /// directly with numbers); acts in JS only if the report changed something.
+    pub fn handler_report(
         self: &Rc<Self>,
         seq: u64,
         current: f64,
         total: Option<f64>,
+        message: Option<String>,
     ) -> Result<(), JsValue> {
         let work = {
             let mut st = self.state()?;
-            super::error::js(st.core.handler_progress(seq, current, total, None))?;
+            super::error::js(st.core.handler_progress(seq, current, total, message))?;
             st.core.has_work()
         };
         if work {

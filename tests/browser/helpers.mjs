@@ -24,21 +24,31 @@ const ARGS = [
   "--disable-sync",
 ];
 
+/** Fails clearly when Debian's Chromium or the built web package is missing. */
+export function checkPrerequisites() {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does) or set CHROMIUM_PATH`);
+  assert.ok(
+    fs.existsSync(path.join(ROOT, "pkg", "web", "execman.js")),
+    "pkg/web/execman.js is missing: build the package first (node scripts/build.mjs)",
+  );
+}
+
+/** Headless Debian Chromium through playwright-core. */
+export function launchChromium(timeout) {
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout });
+}
+
 /**
  * Starts the server and the browser, opens a page and collects its console errors and page
  * errors (a test asserts there are none it did not expect).
  * @returns {Promise<{ url: string, page: import("playwright-core").Page, problems: string[], close: () => Promise<void> }>}
  */
 export async function openBrowser({ viewport = { width: 1360, height: 900 } } = {}) {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does) or set CHROMIUM_PATH`);
-  assert.ok(
-    fs.existsSync(path.join(ROOT, "pkg", "web", "execman.js")),
-    "pkg/web/execman.js is missing: build the package first (node scripts/build.mjs)",
-  );
+  checkPrerequisites();
   const server = await startServer({ port: 0 });
   let browser;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+    browser = await launchChromium(30_000);
   } catch (err) {
     await server.close();
     throw err;

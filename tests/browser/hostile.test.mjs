@@ -1,60 +1,25 @@
 // Never trap, in the browser: the same hostile-input corpus as tests/js/reliability/hostile.test.mjs
 // (tests/js/reliability/hostile-corpus.mjs, which uses no Node API), run in headless Debian
 // Chromium against the web build (pkg/web/execman.js after `await init()`), served by
-// scripts/serve.mjs's startServer (or a tiny node:http server if that module is missing).
+// scripts/serve.mjs's startServer.
 // The corpus module and a blank page are served through Playwright routes from this process.
 //
 // Run: node --test tests/browser/hostile.test.mjs   (needs pkg/ built and /usr/bin/chromium)
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
+import { startServer } from "../../scripts/serve.mjs";
+import { ROOT, checkPrerequisites, launchChromium } from "./helpers.mjs";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const CORPUS = path.join(ROOT, "tests/js/reliability/hostile-corpus.mjs");
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-/** scripts/serve.mjs's startServer, or a minimal static server for pkg/ if it is missing. */
-async function serve() {
-  const serveModule = path.join(ROOT, "scripts/serve.mjs");
-  if (fs.existsSync(serveModule)) {
-    const { startServer } = await import(pathToFileURL(serveModule).href);
-    if (typeof startServer === "function") return startServer({ port: 0 });
-  }
-  const types = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm" };
-  const server = http.createServer((req, res) => {
-    const file = path.join(ROOT, path.normalize(decodeURIComponent(new URL(req.url, "http://x").pathname)));
-    if (!file.startsWith(path.join(ROOT, "pkg") + path.sep) || !fs.existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" });
-    fs.createReadStream(file).pipe(res);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((resolve) => server.close(resolve)) };
-}
 
 let server;
 let browser;
 before(async () => {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does) or set CHROMIUM_PATH`);
-  assert.ok(fs.existsSync(path.join(ROOT, "pkg/web/execman.js")), "pkg/web/execman.js is missing: build the package first (node scripts/build.mjs)");
-  server = await serve();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 60_000 });
+  checkPrerequisites();
+  server = await startServer({ port: 0 });
+  browser = await launchChromium(60_000);
 });
 after(async () => {
   await browser?.close().catch(() => {});

@@ -10,6 +10,7 @@
 // "../../pkg" resolves to /pkg/ both when www/ is served at "/" (scripts/serve.mjs: /sw/sw.js)
 // and when the repository is (/www/sw/sw.js): a URL cannot climb above the root.
 import init, { ExecutionManager } from "../../pkg/web/execman.js";
+import { sleep } from "../targets.js";
 
 const API_PREFIX = "/api/v1/";
 /** Added to every answer, so a page (and the tests) can tell it came from this worker. */
@@ -103,20 +104,4 @@ function registerTargets(m) {
     },
     { type: "timer" },
   );
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -149,16 +149,5 @@ export async function captureConsoleError(fn) {
   }
 }
 
-/** Nests `leaf` inside `levels` arrays (the outermost array is level 1), iteratively. */
-export function nestArrays(levels, leaf = 0) {
-  let v = leaf;
-  for (let i = 0; i < levels; i++) v = [v];
-  return v;
-}
-
-/** Nests `leaf` inside `levels` objects `{ a: … }`, iteratively. */
-export function nestObjects(levels, leaf = 0) {
-  let v = leaf;
-  for (let i = 0; i < levels; i++) v = { a: v };
-  return v;
-}
+// The nesting helpers are the API suites' own.
+export { nestArrays, nestObjects } from "../helpers.mjs";
