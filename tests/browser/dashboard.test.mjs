@@ -274,7 +274,8 @@ test("dashboard: time per repaint with 5,000 held executions", async () => {
       `  forced (every cell rewritten + style/layout):  mean ${ms(forced.mean)}, median ${ms(forced.median)}, p95 ${ms(forced.p95)}, max ${ms(forced.max)} over ${forced.frames} runs\n` +
       `  footer: ${eventsPerSecond}`,
   );
-  // Generous bounds (a busy CI machine): a repaint must fit well inside a 60 Hz frame.
-  assert.ok(forced.median < 16, `forced repaint median ${ms(forced.median)} fits a frame`);
-  assert.ok(live.median < 16, `live repaint median ${ms(live.median)} fits a frame`);
+  // Figures, printed above, not timed assertions (issue 4: speed is reported, never asserted):
+  // only that both kinds of repaint were measured.
+  assert.ok(forced.frames === 200 && Number.isFinite(forced.median), `forced repaints measured (${forced.frames})`);
+  assert.ok(Number.isFinite(live.median), "live repaints measured");
 });
