@@ -178,31 +178,33 @@ function optimize(wasmFile, cacheDir, { quiet }) {
   return { before: input.length, cached: false };
 }
 
-// The JS layer (js/manager.mjs) wraps the wasm-bindgen class: wasm-bindgen's execman.js becomes
-// execman_core.js, and execman.js re-exports it with ExecutionManager replaced by the wrapped
-// class. The .d.ts files stay wasm-bindgen's: the wrapper has exactly the class's public surface.
+// js/manager.js is the ExecutionManager users get: it wraps the engine class that wasm-bindgen
+// exports. wasm-bindgen's execman.js becomes execman_core.js, and execman.js exports the wrapped
+// class (the engine class itself stays internal). The .d.ts files are wasm-bindgen's, whose custom
+// sections (src/wasm/mod.rs) declare the ExecutionManager class.
 function writeLayer() {
-  const source = fs.readFileSync(path.join(ROOT, "js", "manager.mjs"), "utf8");
+  const source = fs.readFileSync(path.join(ROOT, "js", "manager.js"), "utf8");
   for (const dir of ["node", "web"]) {
     const out = path.join(PKG_DIR, dir);
     fs.renameSync(path.join(out, `${CRATE}.js`), path.join(out, `${CRATE}_core.js`));
-    fs.writeFileSync(path.join(out, "manager.js"), dir === "node" ? snippetToCommonJs(source, "js/manager.mjs") : source);
+    fs.writeFileSync(path.join(out, "manager.js"), dir === "node" ? snippetToCommonJs(source, "js/manager.js") : source);
   }
   fs.writeFileSync(path.join(PKG_DIR, "node", `${CRATE}.js`), [
     '"use strict";',
-    "// execman for Node (CommonJS): the wasm-bindgen module with ExecutionManager wrapped by manager.js.",
-    `const core = require("./${CRATE}_core.js");`,
+    "// execman for Node (CommonJS): the ExecutionManager of manager.js around the engine of execman_core.js.",
+    `const { Engine } = require("./${CRATE}_core.js");`,
     'const { wrap } = require("./manager.js");',
-    "module.exports = { ...core, ExecutionManager: wrap(core.ExecutionManager) };",
+    "module.exports = { ExecutionManager: wrap(Engine) };",
     "",
   ].join("\n"));
   fs.writeFileSync(path.join(PKG_DIR, "web", `${CRATE}.js`), [
-    "// execman for browsers (ES module): the wasm-bindgen module with ExecutionManager wrapped by manager.js.",
-    `import init, * as core from "./${CRATE}_core.js";`,
+    "// execman for browsers (ES module): the ExecutionManager of manager.js around the engine of",
+    "// execman_core.js; `await init()` (or initSync) loads the .wasm first.",
+    `import init, { Engine, initSync } from "./${CRATE}_core.js";`,
     'import { wrap } from "./manager.js";',
     "",
-    `export * from "./${CRATE}_core.js";`,
-    "export const ExecutionManager = wrap(core.ExecutionManager);",
+    "export const ExecutionManager = wrap(Engine);",
+    "export { initSync };",
     "export default init;",
     "",
   ].join("\n"));

@@ -2,8 +2,10 @@
 //! compiled to WebAssembly.
 //!
 //! [`core`] is the manager in plain Rust (natively testable); `wasm` is the
-//! thin `#[wasm_bindgen]` layer that exposes it to JavaScript as
-//! `ExecutionManager` (see `../shared/API.md` for the contract).
+//! engine that exposes it to JavaScript, addressed by creation sequence, and
+//! wrapped by `js/manager.js` into the `ExecutionManager` users get (the
+//! path of a call is in ARCHITECTURE.md). [`wire`] is what the two sides
+//! agree on: the scratch layout, status codes, event kinds and work flags.
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -18,3 +20,4 @@
 pub mod core;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+pub mod wire;

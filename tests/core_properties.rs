@@ -1249,7 +1249,7 @@ proptest! {
             seq
         };
         let want = total.map(|t| (current / t * 100.0).min(100.0));
-        let got = m.record(seq).unwrap().progress.as_ref().unwrap().percentage();
+        let got = m.record(seq).unwrap().progress().unwrap().percentage();
         prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "{} / {:?}", current, total);
         if let Some(p) = want {
             prop_assert!((0.0..=100.0).contains(&p));

@@ -115,7 +115,7 @@ fn track_returns_a_pending_snapshot_with_defaults() {
         })
     );
     assert_eq!(m.snapshot(seq), m.status_json("exec-1"));
-    assert_eq!(m.record(seq).unwrap().status, Status::Pending);
+    assert_eq!(m.record(seq).unwrap().status(), Status::Pending);
     assert_eq!(m.progress_json("exec-1"), Some(None));
 }
 
@@ -138,7 +138,7 @@ fn track_keeps_the_given_fields() {
         json!({"timeoutMs": 50, "retries": [1, 2], "__proto__": {"x": 1}})
     );
     assert_eq!(
-        m.record(m.seq_of("job").unwrap()).unwrap().timeout_ms,
+        m.record(m.seq_of("job").unwrap()).unwrap().timeout_ms(),
         Some(50.0)
     );
 }
@@ -232,8 +232,8 @@ fn generated_ids_skip_taken_ones() {
             ..Default::default()
         })
         .unwrap();
-    assert_eq!(m.record(a).unwrap().id.as_ref(), "exec-2");
-    assert_eq!(m.record(b).unwrap().id.as_ref(), "exec-4");
+    assert_eq!(m.record(a).unwrap().id().as_ref(), "exec-2");
+    assert_eq!(m.record(b).unwrap().id().as_ref(), "exec-4");
 }
 
 #[test]

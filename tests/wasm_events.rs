@@ -18,7 +18,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use execman::wasm::ExecutionManager;
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

@@ -17,7 +17,6 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use execman::wasm::ExecutionManager;
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;

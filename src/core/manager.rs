@@ -3,7 +3,7 @@
 //! Plain Rust with no JavaScript in sight: the wasm layer calls these methods,
 //! then runs handlers, timers and listeners once it holds no borrow.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
@@ -14,7 +14,7 @@ use super::event::{Event, EventKind};
 use super::json::{check_depth, to_text, write_f64, write_key, write_str};
 use super::progress::Progress;
 use super::query::ListQuery;
-use super::record::{Driver, Failure, Outcome, Record};
+use super::record::{Driver, Failure, NewRecord, Outcome, Record};
 use super::status::Status;
 use super::store::Store;
 
@@ -95,7 +95,7 @@ pub struct Counts {
 ///
 /// let mut m = Manager::new(Options::default(), Box::new(SystemClock), Box::new(UuidIds));
 /// let seq = m.track(NewExecution { target_id: "upload".into(), ..Default::default() })?;
-/// let id = m.record(seq).map(|r| r.id.to_string()).unwrap_or_default();
+/// let id = m.record(seq).map(|r| r.id().to_string()).unwrap_or_default();
 /// m.start(&id)?;
 /// m.report_progress(&id, 5.0, Some(10.0), None)?;
 /// m.complete(&id, None)?;
@@ -116,8 +116,14 @@ pub struct Manager {
     events: Vec<Event>,
     finished: Vec<u64>,
     removed: Vec<u64>,
+    removed_total: u64,
     track_removed: bool,
     default_kind: Rc<str>,
+    /// Running attempts with a `timeoutMs`, by deadline (the f64's bits:
+    /// deadlines are finite and ≥ 0, so the bits order as the numbers do).
+    deadlines: BTreeSet<(u64, u64)>,
+    /// What the clock said last.
+    last_now: std::cell::Cell<f64>,
 }
 
 impl Manager {
@@ -137,8 +143,11 @@ impl Manager {
             events: Vec::new(),
             finished: Vec::new(),
             removed: Vec::new(),
+            removed_total: 0,
             track_removed: false,
             default_kind: Rc::from("task"),
+            deadlines: BTreeSet::new(),
+            last_now: std::cell::Cell::new(0.0),
         }
     }
 
@@ -187,6 +196,60 @@ impl Manager {
     /// How many removals [`Manager::take_removed`] would return.
     pub fn removed_len(&self) -> usize {
         self.removed.len()
+    }
+
+    /// How many executions were ever taken out: an epoch that a cache of
+    /// held executions compares to know whether it must drop any.
+    pub fn removed_total(&self) -> u64 {
+        self.removed_total
+    }
+
+    /// The earliest deadline of a running attempt with `timeoutMs`: the one
+    /// timer the host arms calls [`Manager::expire`] then.
+    pub fn next_deadline(&self) -> Option<f64> {
+        self.deadlines
+            .first()
+            .map(|&(bits, _)| f64::from_bits(bits))
+    }
+
+    /// Times out every running attempt whose deadline is at or before `now`;
+    /// returns how many.
+    pub fn expire(&mut self, now: f64) -> usize {
+        let mut n = 0;
+        while let Some(&(bits, seq)) = self.deadlines.first() {
+            if f64::from_bits(bits) > now {
+                break;
+            }
+            self.deadlines.remove(&(bits, seq));
+            if self.time_out(seq) {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// The clock's time, kept as [`Manager::last_now`].
+    fn now(&self) -> f64 {
+        let now = self.clock.now_ms();
+        self.last_now.set(now);
+        now
+    }
+
+    /// What the clock said at the last change that read it.
+    pub fn last_now(&self) -> f64 {
+        self.last_now.get()
+    }
+
+    fn arm(&mut self, seq: u64) {
+        if let Some(deadline) = self.store.get(seq).and_then(Record::deadline) {
+            self.deadlines.insert((deadline.max(0.0).to_bits(), seq));
+        }
+    }
+
+    fn disarm(&mut self, seq: u64) {
+        if let Some(deadline) = self.store.get(seq).and_then(Record::deadline) {
+            self.deadlines.remove(&(deadline.max(0.0).to_bits(), seq));
+        }
     }
 
     /// Takes the creation sequences of executions that became terminal.
@@ -298,28 +361,20 @@ impl Manager {
                 }
             },
         };
-        let now = self.clock.now_ms();
+        let now = self.now();
         self.next_seq += 1;
         let seq = self.next_seq;
-        self.store.insert(Record {
+        self.store.insert(Record::new(NewRecord {
             seq,
             id: Rc::from(id),
             target_id: Rc::from(p.target_id),
             kind: p.kind.map(Rc::from).unwrap_or(default_kind),
-            status: Status::Pending,
             driver,
             inputs: p.inputs,
             config: p.config,
             timeout_ms: p.timeout_ms,
-            progress: None,
-            outcome: Outcome::Open,
-            created_at: now,
-            started_at: None,
-            finished_at: None,
-            updated_at: now,
-            finish_tick: 0,
-            text_version: 0,
-        });
+            now,
+        }));
         self.emit(EventKind::Created, seq);
         Ok(seq)
     }
@@ -337,29 +392,38 @@ impl Manager {
     /// Moves the next queued execution to `running` if a slot is free, taking
     /// the slot. Cancelled or removed queue entries are skipped.
     pub fn next_start(&mut self) -> Option<Started> {
+        let seq = self.next_start_seq()?;
+        let record = self.store.get(seq)?;
+        Some(Started {
+            seq,
+            id: record.id().clone(),
+            target_id: record.target_id().clone(),
+            inputs: record.inputs().into(),
+            config: record.config().into(),
+            timeout_ms: record.timeout_ms(),
+        })
+    }
+
+    /// [`Manager::next_start`], returning only the creation sequence.
+    pub fn next_start_seq(&mut self) -> Option<u64> {
         while self.in_flight < self.options.concurrency {
             let seq = self.queue.pop_front()?;
-            let Some(record) = self.store.get_mut(seq) else {
+            let Some(to) = self
+                .store
+                .get(seq)
+                .and_then(|r| r.status().to_running().ok())
+            else {
                 continue;
             };
-            let Ok(to) = record.status.to_running() else {
-                continue;
-            };
-            let now = self.clock.now_ms();
-            record.started_at = Some(now);
-            record.updated_at = now;
-            let started = Started {
-                seq,
-                id: record.id.clone(),
-                target_id: record.target_id.clone(),
-                inputs: record.inputs.clone(),
-                config: record.config.clone(),
-                timeout_ms: record.timeout_ms,
-            };
+            let now = self.now();
+            if let Some(record) = self.store.get_mut(seq) {
+                record.begin(now);
+            }
             self.store.set_status(seq, to);
+            self.arm(seq);
             self.in_flight += 1;
             self.emit(EventKind::Status, seq);
-            return Some(started);
+            return Some(seq);
         }
         None
     }
@@ -368,27 +432,32 @@ impl Manager {
     /// still running, completes or fails it. Late results change nothing.
     pub fn settle(&mut self, seq: u64, outcome: std::result::Result<Value, Failure>) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        let running = self
+        let Some(status) = self
             .store
             .get(seq)
-            .is_some_and(|r| r.status == Status::Running && r.driver == Driver::Handler);
-        if !running {
+            .filter(|r| r.driver() == Driver::Handler)
+            .map(Record::status)
+        else {
             return;
-        }
-        match outcome {
+        };
+        let outcome = match outcome {
             Ok(result) => match check_depth(&result, "result") {
-                Ok(()) => self.finish(seq, Status::Completed, Outcome::Completed(to_text(&result))),
-                Err(e) => self.finish(
-                    seq,
-                    Status::Failed,
-                    Outcome::Failed(Box::new(Failure::new(
-                        "INVALID_RESULT",
-                        "TypeError",
-                        e.to_string(),
-                    ))),
-                ),
+                Ok(()) => Outcome::Completed(to_text(&result)),
+                Err(e) => Outcome::Failed(Box::new(Failure::new(
+                    "INVALID_RESULT",
+                    "TypeError",
+                    e.to_string(),
+                ))),
             },
-            Err(failure) => self.finish(seq, Status::Failed, Outcome::Failed(Box::new(failure))),
+            Err(failure) => Outcome::Failed(Box::new(failure)),
+        };
+        // Late results (the execution already ended) change nothing.
+        let to = match outcome {
+            Outcome::Completed(_) => status.to_completed(),
+            _ => status.to_failed(),
+        };
+        if let Ok(to) = to {
+            self.finish(seq, to, outcome);
         }
     }
 
@@ -400,11 +469,11 @@ impl Manager {
         total: Option<f64>,
         message: Option<String>,
     ) -> Result<()> {
-        let progress = Progress::new(current, total, message, self.clock.now_ms())?;
+        let progress = Progress::new(current, total, message, self.now())?;
         if self
             .store
             .get(seq)
-            .is_some_and(|r| r.status == Status::Running)
+            .is_some_and(|r| r.status() == Status::Running)
         {
             self.set_progress(seq, progress);
         }
@@ -413,18 +482,13 @@ impl Manager {
 
     fn set_progress(&mut self, seq: u64, progress: Progress) {
         if let Some(record) = self.store.get_mut(seq) {
-            record.updated_at = progress.updated_at;
-            let old = record.progress.as_ref().and_then(|p| p.message.as_deref());
-            if old != progress.message.as_deref() {
-                record.text_version = record.text_version.wrapping_add(1);
-            }
-            record.progress = Some(progress);
+            record.report(progress);
             self.emit(EventKind::Progress, seq);
         }
     }
 
     /// The creation sequence of an id, or `NOT_FOUND`.
-    fn lookup(&self, id: &str) -> Result<u64> {
+    pub fn lookup(&self, id: &str) -> Result<u64> {
         self.store.seq_of(id).ok_or_else(|| Error::not_found(id))
     }
 
@@ -434,20 +498,20 @@ impl Manager {
         let Some(record) = self.store.get(seq) else {
             return Ok(None);
         };
-        if record.driver == Driver::Handler {
+        if record.driver() == Driver::Handler {
             return Err(Error::InvalidTransition {
-                id: record.id.to_string(),
+                id: record.id().to_string(),
                 action,
                 why: "it is run by its handler".to_owned(),
             });
         }
-        Ok(Some(record.status))
+        Ok(Some(record.status()))
     }
 
     /// `INVALID_TRANSITION` for `action` on the held execution `seq`, now `from`
     /// (its id is read only here, on the error path).
     fn illegal(&self, seq: u64, action: &'static str, from: Status) -> Error {
-        let id = self.store.get(seq).map_or("", |r| &r.id);
+        let id = self.store.get(seq).map_or("", |r| &**r.id());
         Error::transition(id, action, from)
     }
 
@@ -466,12 +530,12 @@ impl Manager {
         let to = status
             .to_running()
             .map_err(|s| self.illegal(seq, "start", s))?;
-        let now = self.clock.now_ms();
+        let now = self.now();
         if let Some(record) = self.store.get_mut(seq) {
-            record.started_at = Some(now);
-            record.updated_at = now;
+            record.begin(now);
         }
         self.store.set_status(seq, to);
+        self.arm(seq);
         self.emit(EventKind::Status, seq);
         Ok(true)
     }
@@ -500,7 +564,7 @@ impl Manager {
         let Some(status) = self.external(seq, "report progress for")? else {
             return Ok(false);
         };
-        let progress = Progress::new(current, total, message, self.clock.now_ms())?;
+        let progress = Progress::new(current, total, message, self.now())?;
         if status != Status::Running {
             return Err(self.illegal(seq, "report progress for", status));
         }
@@ -532,32 +596,39 @@ impl Manager {
     /// `fail(id, error)` of a running tracked execution.
     pub fn fail(&mut self, id: &str, failure: Failure) -> Result<u64> {
         let seq = self.lookup(id)?;
+        self.fail_seq(seq, failure)?;
+        Ok(seq)
+    }
+
+    /// `fail` by creation sequence: `Ok(false)` if `seq` is not held.
+    pub fn fail_seq(&mut self, seq: u64, failure: Failure) -> Result<bool> {
         let Some(status) = self.external(seq, "fail")? else {
-            return Err(Error::not_found(id));
+            return Ok(false);
         };
         let to = status
             .to_failed()
             .map_err(|s| self.illegal(seq, "fail", s))?;
         self.finish(seq, to, Outcome::Failed(Box::new(failure)));
-        Ok(seq)
+        Ok(true)
     }
 
-    /// A `timeoutMs` timer fired: fails the execution if it is still running.
+    /// A `timeoutMs` deadline passed: fails the execution if it is still
+    /// running.
     pub fn time_out(&mut self, seq: u64) -> bool {
         let Some(record) = self.store.get(seq) else {
             return false;
         };
-        if record.status != Status::Running {
+        let Ok(to) = record.status().to_failed() else {
             return false;
-        }
+        };
         let message = {
             let mut ms = String::new();
-            write_f64(&mut ms, record.timeout_ms.unwrap_or(0.0));
-            format!("execution {:?} timed out after {ms} ms", &*record.id)
+            write_f64(&mut ms, record.timeout_ms().unwrap_or(0.0));
+            format!("execution {:?} timed out after {ms} ms", &**record.id())
         };
         self.finish(
             seq,
-            Status::Failed,
+            to,
             Outcome::Failed(Box::new(Failure::new("TIMEOUT", "TimeoutError", message))),
         );
         true
@@ -565,38 +636,32 @@ impl Manager {
 
     /// `cancel(id, reason)`: a pending or running execution becomes cancelled.
     pub fn cancel(&mut self, id: &str, reason: Option<String>) -> Result<u64> {
-        let seq = self.store.seq_of(id).ok_or_else(|| Error::not_found(id))?;
-        let status = self
-            .store
-            .get(seq)
-            .map(|r| r.status)
-            .ok_or_else(|| Error::not_found(id))?;
+        let seq = self.lookup(id)?;
+        self.cancel_seq(seq, reason)?;
+        Ok(seq)
+    }
+
+    /// `cancel` by creation sequence: `Ok(false)` if `seq` is not held.
+    pub fn cancel_seq(&mut self, seq: u64, reason: Option<String>) -> Result<bool> {
+        let Some(status) = self.store.get(seq).map(Record::status) else {
+            return Ok(false);
+        };
         let to = status
             .to_cancelled()
-            .map_err(|s| Error::transition(id, "cancel", s))?;
+            .map_err(|s| self.illegal(seq, "cancel", s))?;
         self.finish(
             seq,
             to,
             Outcome::Cancelled(reason.map(String::into_boxed_str)),
         );
-        Ok(seq)
+        Ok(true)
     }
 
     fn finish(&mut self, seq: u64, to: Status, outcome: Outcome) {
-        let now = self.clock.now_ms();
+        self.disarm(seq);
+        let now = self.now();
         if let Some(record) = self.store.get_mut(seq) {
-            record.outcome = outcome;
-            record.text_version = record.text_version.wrapping_add(1);
-            record.finished_at = Some(now);
-            record.updated_at = now;
-            if to == Status::Completed {
-                if let Some(p) = &mut record.progress {
-                    if let Some(total) = p.total {
-                        p.current = total;
-                        p.updated_at = now;
-                    }
-                }
-            }
+            record.end(outcome, now);
         }
         self.store.set_status(seq, to);
         self.finished.push(seq);
@@ -610,7 +675,9 @@ impl Manager {
     }
 
     fn take_out(&mut self, seq: u64) -> Option<Record> {
+        self.disarm(seq);
         let record = self.store.remove(seq)?;
+        self.removed_total += 1;
         if self.track_removed {
             self.removed.push(seq);
         }
@@ -631,18 +698,22 @@ impl Manager {
 
     /// `remove(id)` of a terminal execution; returns its snapshot (JSON text).
     pub fn remove(&mut self, id: &str) -> Result<String> {
-        let seq = self.store.seq_of(id).ok_or_else(|| Error::not_found(id))?;
-        let status = self
-            .store
-            .get(seq)
-            .map(|r| r.status)
-            .ok_or_else(|| Error::not_found(id))?;
-        if !status.is_terminal() {
-            return Err(Error::transition(id, "remove", status));
-        }
-        self.take_out(seq)
+        let seq = self.lookup(id)?;
+        self.remove_seq(seq)?
             .map(|r| r.snapshot_json())
             .ok_or_else(|| Error::not_found(id))
+    }
+
+    /// `remove` by creation sequence: the removed record, `Ok(None)` if
+    /// `seq` is not held.
+    pub fn remove_seq(&mut self, seq: u64) -> Result<Option<Record>> {
+        let Some(status) = self.store.get(seq).map(Record::status) else {
+            return Ok(None);
+        };
+        if !status.is_terminal() {
+            return Err(self.illegal(seq, "remove", status));
+        }
+        Ok(self.take_out(seq))
     }
 
     /// `clear()`: removes every terminal execution; returns how many.
@@ -686,7 +757,7 @@ impl Manager {
     /// `progress(id)` as JSON text: `None` unknown, `Some(None)` none reported.
     pub fn progress_json(&self, id: &str) -> Option<Option<String>> {
         let record = self.store.seq_of(id).and_then(|seq| self.store.get(seq))?;
-        Some(record.progress.as_ref().map(|p| {
+        Some(record.progress().map(|p| {
             let mut out = String::with_capacity(96);
             p.write_json(&mut out);
             out
@@ -831,7 +902,7 @@ struct Prepared {
 fn capture(record: &Record, kind: EventKind, json: bool, numbers: bool) -> Event {
     Event {
         kind,
-        seq: record.seq,
+        seq: record.seq(),
         snapshot: if json {
             record.snapshot_json()
         } else {

@@ -71,44 +71,200 @@ pub enum Outcome {
     Cancelled(Option<Box<str>>),
 }
 
-/// An execution as the store holds it.
+/// An execution as the store holds it. Its fields are private: the store
+/// and the manager change it only through the methods below, and its status
+/// only through [`Record::set_status`] with a move from `status.rs`.
 #[derive(Debug, Clone)]
 pub struct Record {
-    /// Creation sequence number: unique for the manager's life, never reused.
+    seq: u64,
+    id: Rc<str>,
+    target_id: Rc<str>,
+    kind: Rc<str>,
+    status: Status,
+    driver: Driver,
+    inputs: Box<str>,
+    config: Box<str>,
+    timeout_ms: Option<f64>,
+    progress: Option<Progress>,
+    outcome: Outcome,
+    created_at: f64,
+    started_at: Option<f64>,
+    finished_at: Option<f64>,
+    updated_at: f64,
+    finish_tick: u64,
+    text_version: u32,
+}
+
+/// The parts of a new record that the caller chooses.
+pub(super) struct NewRecord {
     pub seq: u64,
-    /// The caller-visible id.
     pub id: Rc<str>,
-    /// The target it runs on.
     pub target_id: Rc<str>,
-    /// Its type.
     pub kind: Rc<str>,
-    /// Its status.
-    pub status: Status,
-    /// Handler-driven or externally driven.
     pub driver: Driver,
-    /// `inputs` as JSON text.
     pub inputs: Box<str>,
-    /// `config` as JSON text (an object).
     pub config: Box<str>,
-    /// `config.timeoutMs`, when set.
     pub timeout_ms: Option<f64>,
+    pub now: f64,
+}
+
+impl Record {
+    /// A `pending` record created at `now`.
+    pub(super) fn new(n: NewRecord) -> Record {
+        Record {
+            seq: n.seq,
+            id: n.id,
+            target_id: n.target_id,
+            kind: n.kind,
+            status: Status::Pending,
+            driver: n.driver,
+            inputs: n.inputs,
+            config: n.config,
+            timeout_ms: n.timeout_ms,
+            progress: None,
+            outcome: Outcome::Open,
+            created_at: n.now,
+            started_at: None,
+            finished_at: None,
+            updated_at: n.now,
+            finish_tick: 0,
+            text_version: 0,
+        }
+    }
+
+    /// Creation sequence number: unique for the manager's life, never reused.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The caller-visible id.
+    pub fn id(&self) -> &Rc<str> {
+        &self.id
+    }
+
+    /// The target it runs on.
+    pub fn target_id(&self) -> &Rc<str> {
+        &self.target_id
+    }
+
+    /// Its type.
+    pub fn kind(&self) -> &Rc<str> {
+        &self.kind
+    }
+
+    /// Its status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Handler-driven or externally driven.
+    pub fn driver(&self) -> Driver {
+        self.driver
+    }
+
+    /// `inputs` as JSON text.
+    pub fn inputs(&self) -> &str {
+        &self.inputs
+    }
+
+    /// `config` as JSON text (an object).
+    pub fn config(&self) -> &str {
+        &self.config
+    }
+
+    /// `config.timeoutMs`, when set.
+    pub fn timeout_ms(&self) -> Option<f64> {
+        self.timeout_ms
+    }
+
     /// The latest progress report.
-    pub progress: Option<Progress>,
+    pub fn progress(&self) -> Option<&Progress> {
+        self.progress.as_ref()
+    }
+
     /// Result, failure or cancel reason.
-    pub outcome: Outcome,
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
     /// ms since epoch.
-    pub created_at: f64,
+    pub fn created_at(&self) -> f64 {
+        self.created_at
+    }
+
     /// ms since epoch, once started.
-    pub started_at: Option<f64>,
+    pub fn started_at(&self) -> Option<f64> {
+        self.started_at
+    }
+
     /// ms since epoch, once terminal.
-    pub finished_at: Option<f64>,
+    pub fn finished_at(&self) -> Option<f64> {
+        self.finished_at
+    }
+
     /// ms since epoch of the last change.
-    pub updated_at: f64,
+    pub fn updated_at(&self) -> f64 {
+        self.updated_at
+    }
+
     /// Position in the finish order once terminal (eviction order); 0 before.
-    pub finish_tick: u64,
+    pub fn finish_tick(&self) -> u64 {
+        self.finish_tick
+    }
+
     /// Bumped whenever the progress message or the outcome changes, so a
-    /// cache of those texts (the JS layer's) knows when to read them again.
-    pub text_version: u32,
+    /// cache of those texts (the JS side's) knows when to read them again.
+    pub fn text_version(&self) -> u32 {
+        self.text_version
+    }
+
+    /// The deadline of a running attempt with `timeoutMs`.
+    pub fn deadline(&self) -> Option<f64> {
+        Some(self.started_at? + self.timeout_ms?)
+    }
+
+    /// Sets the status; only the store calls this, with a move checked by
+    /// one of the `Status::to_*` functions.
+    pub(super) fn set_status(&mut self, to: Status, finish_tick: u64) {
+        self.status = to;
+        if to.is_terminal() {
+            self.finish_tick = finish_tick;
+        }
+    }
+
+    /// Records the start of an attempt at `now`.
+    pub(super) fn begin(&mut self, now: f64) {
+        self.started_at = Some(now);
+        self.updated_at = now;
+    }
+
+    /// Stores a progress report.
+    pub(super) fn report(&mut self, progress: Progress) {
+        self.updated_at = progress.updated_at;
+        let old = self.progress.as_ref().and_then(|p| p.message.as_deref());
+        if old != progress.message.as_deref() {
+            self.text_version = self.text_version.wrapping_add(1);
+        }
+        self.progress = Some(progress);
+    }
+
+    /// Stores how it ended at `now`; a completion with a known total brings
+    /// the progress to that total.
+    pub(super) fn end(&mut self, outcome: Outcome, now: f64) {
+        let completed = matches!(outcome, Outcome::Completed(_));
+        self.outcome = outcome;
+        self.text_version = self.text_version.wrapping_add(1);
+        self.finished_at = Some(now);
+        self.updated_at = now;
+        if completed {
+            if let Some(p) = &mut self.progress {
+                if let Some(total) = p.total {
+                    p.current = total;
+                    p.updated_at = now;
+                }
+            }
+        }
+    }
 }
 
 /// The numeric state of an execution: with the texts of

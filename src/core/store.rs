@@ -32,8 +32,9 @@ impl Store {
         self.records.get(&seq)
     }
 
-    /// Mutable access for changes that do not touch the status.
-    pub fn get_mut(&mut self, seq: u64) -> Option<&mut Record> {
+    /// Mutable access for changes that do not touch the status (the
+    /// record's own methods; the status goes through [`Store::set_status`]).
+    pub(super) fn get_mut(&mut self, seq: u64) -> Option<&mut Record> {
         self.records.get_mut(&seq)
     }
 
@@ -49,13 +50,14 @@ impl Store {
 
     /// Adds a new (non-terminal) execution.
     pub fn insert(&mut self, record: Record) {
+        let seq = record.seq();
         self.indexes
-            .insert(record.seq, record.status, &record.kind, &record.target_id);
-        if let Some(c) = self.counts.get_mut(record.status.index()) {
+            .insert(seq, record.status(), record.kind(), record.target_id());
+        if let Some(c) = self.counts.get_mut(record.status().index()) {
             *c += 1;
         }
-        self.by_id.insert(record.id.clone(), record.seq);
-        self.records.insert(record.seq, record);
+        self.by_id.insert(record.id().clone(), seq);
+        self.records.insert(seq, record);
     }
 
     /// Changes the status of an execution (the caller checked the move).
@@ -63,23 +65,25 @@ impl Store {
         let Some(record) = self.records.get_mut(&seq) else {
             return;
         };
-        let from = record.status;
+        let from = record.status();
         if from == to {
             return;
         }
-        record.status = to;
+        let tick = if to.is_terminal() {
+            self.next_tick += 1;
+            self.finished.insert(self.next_tick, seq);
+            self.next_tick
+        } else {
+            0
+        };
+        record.set_status(to, tick);
         self.indexes
-            .move_status(seq, from, to, &record.kind, &record.target_id);
+            .move_status(seq, from, to, record.kind(), record.target_id());
         if let Some(c) = self.counts.get_mut(from.index()) {
             *c = c.saturating_sub(1);
         }
         if let Some(c) = self.counts.get_mut(to.index()) {
             *c += 1;
-        }
-        if to.is_terminal() {
-            self.next_tick += 1;
-            self.finished.insert(self.next_tick, seq);
-            record.finish_tick = self.next_tick;
         }
     }
 
@@ -87,13 +91,13 @@ impl Store {
     pub fn remove(&mut self, seq: u64) -> Option<Record> {
         let record = self.records.remove(&seq)?;
         self.indexes
-            .remove(seq, record.status, &record.kind, &record.target_id);
-        if let Some(c) = self.counts.get_mut(record.status.index()) {
+            .remove(seq, record.status(), record.kind(), record.target_id());
+        if let Some(c) = self.counts.get_mut(record.status().index()) {
             *c = c.saturating_sub(1);
         }
-        self.by_id.remove(&record.id);
-        if record.finish_tick != 0 {
-            self.finished.remove(&record.finish_tick);
+        self.by_id.remove(record.id());
+        if record.finish_tick() != 0 {
+            self.finished.remove(&record.finish_tick());
         }
         Some(record)
     }

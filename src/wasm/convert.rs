@@ -293,11 +293,6 @@ fn too_big() -> String {
     format!("is larger than {MAX_JSON_UNITS} units (string lengths plus {UNIT_COST} per value)")
 }
 
-/// A JSON value as a fresh JS value (`JSON.parse` of its text).
-pub fn parse(text: &str) -> JsValue {
-    ffi::json_parse(text).unwrap_or(JsValue::NULL)
-}
-
 /// An optional string argument: `None` for `undefined`/`null`.
 pub fn opt_string(value: Option<JsValue>, field: &str) -> Result<Option<String>, Error> {
     match value {
@@ -310,22 +305,6 @@ pub fn opt_string(value: Option<JsValue>, field: &str) -> Result<Option<String>,
                 format!("must be a string, got {}", describe(&v)),
             )),
         },
-    }
-}
-
-/// A required number argument (no coercion).
-pub fn number_arg(value: &JsValue, field: &str) -> Result<f64, Error> {
-    value
-        .as_f64()
-        .ok_or_else(|| Error::invalid(field, format!("must be a number, got {}", describe(value))))
-}
-
-/// An optional number argument: `None` for `undefined`/`null`.
-pub fn opt_number(value: Option<JsValue>, field: &str) -> Result<Option<f64>, Error> {
-    match value {
-        None => Ok(None),
-        Some(v) if v.is_undefined() || v.is_null() => Ok(None),
-        Some(v) => number_arg(&v, field).map(Some),
     }
 }
 

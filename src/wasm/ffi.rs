@@ -2,9 +2,8 @@
 //! callee can run user code (getters, Proxy traps) and so can throw: an
 //! exception must come back as an `Err`, never unwind through wasm.
 
-use js_sys::{Array, Function, JsString};
+use js_sys::{Array, JsString};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
@@ -32,22 +31,6 @@ extern "C" {
     #[wasm_bindgen(catch, js_name = String)]
     pub fn js_string(value: &JsValue) -> Result<JsString, JsValue>;
 
-    /// `Promise.resolve(value)` (reads `constructor` of a promise).
-    #[wasm_bindgen(catch, js_namespace = Promise, js_name = resolve)]
-    pub fn promise_resolve(value: &JsValue) -> Result<js_sys::Promise, JsValue>;
-
-    /// `setTimeout(callback, ms, arg)`.
-    #[wasm_bindgen(js_name = setTimeout)]
-    pub fn set_timeout(callback: &Function, ms: f64, arg: f64) -> JsValue;
-
-    /// `clearTimeout(handle)`.
-    #[wasm_bindgen(js_name = clearTimeout)]
-    pub fn clear_timeout(handle: &JsValue);
-
-    /// `console.error(message, value)` (which a test setup may make throw).
-    #[wasm_bindgen(catch, js_namespace = console, js_name = error)]
-    pub fn console_error(message: &str, value: &JsValue) -> Result<(), JsValue>;
-
     /// `crypto.getRandomValues(array)`.
     #[wasm_bindgen(catch, js_namespace = ["globalThis", "crypto"], js_name = getRandomValues)]
     pub fn get_random_values(array: &js_sys::Uint8Array) -> Result<JsValue, JsValue>;
@@ -61,11 +44,4 @@ extern "C" {
 /// in Node 20 and every current browser).
 pub fn is_well_formed(s: &JsString) -> bool {
     s.is_well_formed()
-}
-
-/// `callback.bind(null, arg)`: a function of the remaining arguments.
-pub fn bind(callback: &JsValue, arg: f64) -> Function {
-    let f: &Function = callback.unchecked_ref();
-    f.bind1(&JsValue::NULL, &JsValue::from(arg))
-        .unchecked_into()
 }

@@ -1,27 +1,22 @@
-//! The thin `#[wasm_bindgen]` layer: `ExecutionManager` for JavaScript.
+//! The JavaScript face of the core: the [`Engine`] that `js/manager.js`
+//! wraps into the `ExecutionManager` users get, the conversions of JS
+//! arguments into the core's types, and the TypeScript declarations of the
+//! whole package.
 //!
-//! Each method converts its arguments (no borrow held: conversions may run
-//! user getters), calls the core under one short borrow, drops it, then lets
-//! the runtime act in JS (abort signals, resolve waiters, deliver events).
+//! Nothing here runs a handler, holds an `AbortController`, arms a timer or
+//! calls a listener: those are JS things and live in `js/manager.js`.
 
 mod args;
+mod clock;
 mod convert;
-mod error;
-mod fast;
+mod engine;
 mod ffi;
 mod keys;
 mod rest;
-mod runtime;
 
-use std::rc::Rc;
+pub use engine::Engine;
 
-use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-
-use crate::core::Error;
-use convert::{json, not_found, parse};
-use error::{js, to_js};
-use runtime::Runtime;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -176,325 +171,137 @@ export interface ExecutionError extends Error {
 }
 "#;
 
-/// Registry and runner of executions: create, track, query, cancel, wait.
-///
-/// @example
-/// const manager = new ExecutionManager({ concurrency: 4 });
-/// manager.register("upload", async (inputs, ctx) => {
-///   ctx.progress(1, 2, "half way");
-///   return { ok: true };
-/// });
-/// const exec = manager.create({ targetId: "upload", inputs: { file: "a.txt" } });
-/// const done = await manager.wait(exec.id);
-#[wasm_bindgen]
-pub struct ExecutionManager {
-    rt: Rc<Runtime>,
+#[wasm_bindgen(typescript_custom_section)]
+const TS_MANAGER: &'static str = r#"
+/**
+ * Registry and runner of executions: create, track, query, cancel, wait.
+ *
+ * @example
+ * const manager = new ExecutionManager({ concurrency: 4 });
+ * manager.register("upload", async (inputs, ctx) => {
+ *   ctx.progress(1, 2, "half way");
+ *   return { ok: true };
+ * });
+ * const exec = manager.create({ targetId: "upload", inputs: { file: "a.txt" } });
+ * const done = await manager.wait(exec.id);
+ */
+export class ExecutionManager {
+  /**
+   * A new manager. `options.concurrency` (default `Infinity`) bounds handler calls in flight;
+   * `options.maxFinished` (default 10000) bounds terminal executions kept.
+   *
+   * @example
+   * const manager = new ExecutionManager({ concurrency: 2, maxFinished: 1000 });
+   */
+  constructor(options?: ManagerOptions);
+  /**
+   * Registers the handler of a target. Throws `ALREADY_EXISTS` if taken.
+   *
+   * @example
+   * manager.register("export", async (inputs, { signal, progress }) => {
+   *   progress(0, 10);
+   *   return "done";
+   * }, { type: "batch" });
+   */
+  register(targetId: string, handler: Handler, options?: TargetOptions): void;
+  /**
+   * Creates an execution of a registered target; returns its `pending` snapshot. The handler
+   * starts in a later microtask, when a slot is free.
+   *
+   * @example
+   * const { id } = manager.create({ targetId: "export", inputs: { rows: 10 }, config: { timeoutMs: 5000 } });
+   */
+  create(request: ExecutionRequest): Execution;
+  /**
+   * Tracks work that runs elsewhere; returns its `pending` snapshot.
+   *
+   * @example
+   * const job = manager.track({ targetId: "server-job" });
+   * manager.start(job.id);
+   * manager.reportProgress(job.id, 3, 10, "rows");
+   * manager.complete(job.id, { rows: 10 });
+   */
+  track(request: ExecutionRequest): Execution;
+  /** Starts a tracked execution; returns its `running` snapshot. */
+  start(id: string): Execution;
+  /** Reports progress of a running tracked execution. */
+  reportProgress(id: string, current: number, total?: number | null, message?: string | null): void;
+  /** Completes a running tracked execution with `result` (default `null`). */
+  complete(id: string, result?: JsonValue): Execution;
+  /** Fails a running tracked execution. */
+  fail(id: string, error: FailureInput): Execution;
+  /** The snapshot of an execution, or `undefined` if no such id. */
+  status(id: string): Execution | undefined;
+  /** The progress of an execution: `null` if none reported, `undefined` if no such id. */
+  progress(id: string): Progress | null | undefined;
+  /**
+   * One page of executions matching the query.
+   *
+   * @example
+   * let page = manager.list({ status: ["running", "pending"], pageSize: 50 });
+   * while (page.hasNext) page = manager.list({ status: ["running", "pending"], pageSize: 50, cursor: page.nextCursor });
+   */
+  list(query?: ListQuery): Page;
+  /** Executions held per status, and in all. */
+  counts(): Counts;
+  /**
+   * Cancels a pending or running execution; its signal aborts before this returns.
+   *
+   * @example
+   * manager.cancel(id, "user pressed stop");
+   */
+  cancel(id: string, reason?: string): Execution;
+  /**
+   * Resolves with the terminal snapshot (whatever the terminal status); rejects `NOT_FOUND`
+   * for an unknown id.
+   *
+   * @example
+   * const { status, result, error } = await manager.wait(id);
+   */
+  wait(id: string): Promise<Execution>;
+  /** Removes a terminal execution; returns its snapshot. */
+  remove(id: string): Execution;
+  /** Removes every terminal execution; returns how many. */
+  clear(): number;
+  /**
+   * Calls `listener({ type, execution })` after each change; returns a function that
+   * unsubscribes it (calling it again does nothing).
+   *
+   * @example
+   * const off = manager.subscribe(({ type, execution }) => console.log(type, execution.status));
+   * off();
+   */
+  subscribe(listener: Listener): () => void;
+  /**
+   * Answers one REST request synchronously; never throws. A malformed request object (not an
+   * object, `method`/`path` not strings, `query` neither a string nor an object of strings,
+   * `body` not JSON-compatible) is answered 400.
+   *
+   * @example
+   * const { status, body } = manager.handle({
+   *   method: "POST", path: "/api/v1/executions", body: { targetId: "export", inputs: { rows: 10 } },
+   * });
+   * const page = manager.handle({ method: "GET", path: "/api/v1/executions", query: "?status=running,pending&page_size=50" });
+   */
+  handle(request: RestRequest): RestResponse;
+  /**
+   * Answers a fetch `Request` with a `Response` (JSON bodies, `content-type: application/json`;
+   * a 204 has no body; a 405 has an `Allow` header). Request bodies are read as text and parsed
+   * as JSON (whatever the request's content-type); text that is not JSON, or not
+   * JSON-compatible (a lone surrogate), is answered 400. Rejects only if the host has no
+   * `Response` constructor.
+   *
+   * @example
+   * // In a Service Worker:
+   * self.addEventListener("fetch", (event) => {
+   *   if (new URL(event.request.url).pathname.startsWith("/api/v1/")) {
+   *     event.respondWith(manager.fetch(event.request));
+   *   }
+   * });
+   */
+  fetch(request: Request): Promise<Response>;
+  /** Frees the manager's memory in wasm; it is unusable afterwards. */
+  free(): void;
+  [Symbol.dispose](): void;
 }
-
-impl ExecutionManager {
-    /// Makes one change under the state's borrow, then lets the runtime act
-    /// in JS (start queued handlers, abort signals, resolve waiters, deliver
-    /// events); returns the changed execution's snapshot.
-    fn change(
-        &self,
-        op: impl FnOnce(&mut runtime::State) -> Result<u64, Error>,
-    ) -> Result<JsValue, JsValue> {
-        let snapshot = {
-            let mut st = self.rt.state()?;
-            let seq = js(op(&mut st))?;
-            st.core.snapshot(seq).unwrap_or_default()
-        };
-        self.rt.schedule_pump();
-        self.rt.flush();
-        Ok(parse(&snapshot))
-    }
-}
-
-/// An id argument that must name an execution: a non-string is unknown.
-fn id_key(id: &JsValue) -> Result<String, JsValue> {
-    js(convert::id(id))?.ok_or_else(|| to_js(&not_found(id)))
-}
-
-#[wasm_bindgen]
-impl ExecutionManager {
-    /// A new manager. `options.concurrency` (default `Infinity`) bounds handler
-    /// calls in flight; `options.maxFinished` (default 10000) bounds terminal
-    /// executions kept.
-    ///
-    /// @example
-    /// const manager = new ExecutionManager({ concurrency: 2, maxFinished: 1000 });
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_optional_param_type = "ManagerOptions")] options: Option<JsValue>,
-    ) -> Result<ExecutionManager, JsValue> {
-        let options = js(args::options(options))?;
-        Ok(ExecutionManager {
-            rt: Runtime::new(options),
-        })
-    }
-
-    /// Registers the handler of a target. Throws `ALREADY_EXISTS` if taken.
-    ///
-    /// @example
-    /// manager.register("export", async (inputs, { signal, progress }) => {
-    ///   progress(0, 10);
-    ///   return "done";
-    /// }, { type: "batch" });
-    pub fn register(
-        &self,
-        #[wasm_bindgen(js_name = targetId, unchecked_param_type = "string")] target_id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Handler")] handler: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "TargetOptions")] options: Option<JsValue>,
-    ) -> Result<(), JsValue> {
-        let (target_id, kind) = js(args::target(&target_id, options))?;
-        let Some(handler) = handler.dyn_ref::<Function>().cloned() else {
-            return Err(to_js(&Error::invalid("handler", "must be a function")));
-        };
-        js(self.rt.register(target_id, kind, handler))
-    }
-
-    /// Creates an execution of a registered target; returns its `pending`
-    /// snapshot. The handler starts in a later microtask, when a slot is free.
-    ///
-    /// @example
-    /// const { id } = manager.create({ targetId: "export", inputs: { rows: 10 }, config: { timeoutMs: 5000 } });
-    #[wasm_bindgen(unchecked_return_type = "Execution")]
-    pub fn create(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "ExecutionRequest")] request: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let request = js(args::request(&request))?;
-        self.change(|st| st.core.create(request))
-    }
-
-    /// Tracks work that runs elsewhere; returns its `pending` snapshot.
-    ///
-    /// @example
-    /// const job = manager.track({ targetId: "server-job" });
-    /// manager.start(job.id);
-    /// manager.reportProgress(job.id, 3, 10, "rows");
-    /// manager.complete(job.id, { rows: 10 });
-    #[wasm_bindgen(unchecked_return_type = "Execution")]
-    pub fn track(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "ExecutionRequest")] request: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let request = js(args::request(&request))?;
-        self.change(|st| st.core.track(request))
-    }
-
-    /// Starts a tracked execution; returns its `running` snapshot.
-    #[wasm_bindgen(unchecked_return_type = "Execution")]
-    pub fn start(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let key = id_key(&id)?;
-        self.change(|st| {
-            let seq = st.core.start(&key)?;
-            let timeout = st.core.record(seq).and_then(|r| r.timeout_ms);
-            self.rt.arm_timeout(st, seq, timeout);
-            Ok(seq)
-        })
-    }
-
-    /// Reports progress of a running tracked execution.
-    #[wasm_bindgen(js_name = reportProgress)]
-    pub fn report_progress(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number")] current: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "number | null")] total: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] message: Option<JsValue>,
-    ) -> Result<(), JsValue> {
-        let key = id_key(&id)?;
-        let current = js(convert::number_arg(&current, "current"))?;
-        let total = js(convert::opt_number(total, "total"))?;
-        let message = js(convert::opt_string(message, "message"))?;
-        {
-            let mut st = self.rt.state()?;
-            js(st.core.report_progress(&key, current, total, message))?;
-        }
-        self.rt.flush();
-        Ok(())
-    }
-
-    /// Completes a running tracked execution with `result` (default `null`).
-    #[wasm_bindgen(unchecked_return_type = "Execution")]
-    pub fn complete(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "JsonValue")] result: Option<JsValue>,
-    ) -> Result<JsValue, JsValue> {
-        let key = id_key(&id)?;
-        let result = match result {
-            Some(v) => Some(js(json(&v, "result"))?),
-            None => None,
-        };
-        self.change(|st| st.core.complete(&key, result))
-    }
-
-    /// Fails a running tracked execution.
-    #[wasm_bindgen(unchecked_return_type = "Execution")]
-    pub fn fail(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "FailureInput")] error: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let key = id_key(&id)?;
-        let failure = js(convert::failure(&error))?;
-        self.change(|st| st.core.fail(&key, failure))
-    }
-
-    /// The snapshot of an execution, or `undefined` if no such id.
-    #[wasm_bindgen(unchecked_return_type = "Execution | undefined")]
-    pub fn status(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let Some(key) = js(convert::id(&id))? else {
-            return Ok(JsValue::UNDEFINED);
-        };
-        let st = self.rt.state()?;
-        Ok(st
-            .core
-            .status_json(&key)
-            .map_or(JsValue::UNDEFINED, |s| parse(&s)))
-    }
-
-    /// The progress of an execution: `null` if none reported, `undefined` if no such id.
-    #[wasm_bindgen(unchecked_return_type = "Progress | null | undefined")]
-    pub fn progress(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let Some(key) = js(convert::id(&id))? else {
-            return Ok(JsValue::UNDEFINED);
-        };
-        let st = self.rt.state()?;
-        Ok(match st.core.progress_json(&key) {
-            None => JsValue::UNDEFINED,
-            Some(None) => JsValue::NULL,
-            Some(Some(s)) => parse(&s),
-        })
-    }
-
-    /// One page of executions matching the query.
-    ///
-    /// @example
-    /// let page = manager.list({ status: ["running", "pending"], pageSize: 50 });
-    /// while (page.hasNext) page = manager.list({ status: ["running", "pending"], pageSize: 50, cursor: page.nextCursor });
-    #[wasm_bindgen(unchecked_return_type = "Page")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ListQuery")] query: Option<JsValue>,
-    ) -> Result<JsValue, JsValue> {
-        let query = js(args::query(query))?;
-        let st = self.rt.state()?;
-        let page = js(st.core.list_json(&query))?;
-        Ok(parse(&page))
-    }
-
-    /// Executions held per status, and in all.
-    #[wasm_bindgen(unchecked_return_type = "Counts")]
-    pub fn counts(&self) -> Result<JsValue, JsValue> {
-        let st = self.rt.state()?;
-        Ok(parse(&st.core.counts_json()))
-    }
-
-    /// Cancels a pending or running execution; its signal aborts before this returns.
-    ///
-    /// @example
-    /// manager.cancel(id, "user pressed stop");
-    #[wasm_bindgen(unchecked_return_type = "Execution")]
-    pub fn cancel(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "string")] reason: Option<JsValue>,
-    ) -> Result<JsValue, JsValue> {
-        let key = id_key(&id)?;
-        let reason = js(convert::opt_string(reason, "reason"))?;
-        self.change(|st| st.core.cancel(&key, reason))
-    }
-
-    /// Resolves with the terminal snapshot (whatever the terminal status);
-    /// rejects `NOT_FOUND` for an unknown id.
-    ///
-    /// @example
-    /// const { status, result, error } = await manager.wait(id);
-    #[wasm_bindgen(unchecked_return_type = "Promise<Execution>")]
-    pub fn wait(&self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> Promise {
-        let key = match convert::id(&id) {
-            Ok(Some(key)) => key,
-            Ok(None) => return Promise::reject(&to_js(&not_found(&id))),
-            Err(e) => return Promise::reject(&to_js(&e)),
-        };
-        let rt = self.rt.clone();
-        let mut outcome: Result<Option<String>, JsValue> = Ok(None);
-        let promise = Promise::new(&mut |resolve, _reject| {
-            outcome = (|| {
-                let mut st = rt.state()?;
-                let seq = st
-                    .core
-                    .seq_of(&key)
-                    .ok_or_else(|| to_js(&Error::not_found(&key)))?;
-                let record = st
-                    .core
-                    .record(seq)
-                    .ok_or_else(|| to_js(&Error::not_found(&key)))?;
-                if record.status.is_terminal() {
-                    return Ok(Some(record.snapshot_json()));
-                }
-                rt.add_waiter(&mut st, seq, resolve);
-                Ok(None)
-            })();
-        });
-        match outcome {
-            Ok(None) => promise,
-            Ok(Some(snapshot)) => Promise::resolve(&parse(&snapshot)),
-            Err(e) => Promise::reject(&e),
-        }
-    }
-
-    /// Removes a terminal execution; returns its snapshot.
-    #[wasm_bindgen(unchecked_return_type = "Execution")]
-    pub fn remove(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let key = id_key(&id)?;
-        let snapshot = {
-            let mut st = self.rt.state()?;
-            js(st.core.remove(&key))?
-        };
-        self.rt.flush();
-        Ok(parse(&snapshot))
-    }
-
-    /// Removes every terminal execution; returns how many.
-    pub fn clear(&self) -> Result<u32, JsValue> {
-        let n = {
-            let mut st = self.rt.state()?;
-            st.core.clear()
-        };
-        self.rt.flush();
-        Ok(n as u32)
-    }
-
-    /// Calls `listener({ type, execution })` after each change; returns a
-    /// function that unsubscribes it (calling it again does nothing).
-    ///
-    /// @example
-    /// const off = manager.subscribe(({ type, execution }) => console.log(type, execution.status));
-    /// off();
-    #[wasm_bindgen(unchecked_return_type = "() => void")]
-    pub fn subscribe(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Listener")] listener: JsValue,
-    ) -> Result<Function, JsValue> {
-        let Some(listener) = listener.dyn_ref::<Function>().cloned() else {
-            return Err(to_js(&Error::invalid("listener", "must be a function")));
-        };
-        self.rt.subscribe(listener)
-    }
-}
+"#;

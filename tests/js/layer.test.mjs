@@ -1,4 +1,4 @@
-// The JS layer (js/manager.mjs) caches what never changes about an execution and reads the
+// The JS layer (js/manager.js) caches what never changes about an execution and reads the
 // rest from wasm as numbers. These tests aim at the ways such a cache could go wrong: a stale
 // entry after an id is freed and reused behind its back, the shared scratch array overwritten by
 // a re-entrant call, texts read at the wrong version, and the lazily made AbortController.

@@ -8,11 +8,100 @@
     clippy::indexing_slicing
 )]
 
-use execman::wasm::ExecutionManager;
+use execman::wasm::Engine;
 use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
+
+// The ExecutionManager users get: js/manager.js around this build's engine, so that these suites
+// run the whole path of a call (JS method -> engine -> queued changes drained in JS) in Node and
+// in Chromium. The engine alone is tested by tests/wasm_engine.rs.
+#[wasm_bindgen(module = "/js/manager.js")]
+extern "C" {
+    fn wrap(engine: &JsValue) -> JsValue;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// js/manager.js's `ExecutionManager`, with the methods these suites call.
+    #[derive(Clone)]
+    pub type ExecutionManager;
+
+    #[wasm_bindgen(method, catch)]
+    pub fn register(
+        this: &ExecutionManager,
+        target_id: JsValue,
+        handler: JsValue,
+        options: Option<JsValue>,
+    ) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn create(this: &ExecutionManager, request: JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn track(this: &ExecutionManager, request: JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn start(this: &ExecutionManager, id: JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = reportProgress)]
+    pub fn report_progress(
+        this: &ExecutionManager,
+        id: JsValue,
+        current: JsValue,
+        total: Option<JsValue>,
+        message: Option<JsValue>,
+    ) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn complete(
+        this: &ExecutionManager,
+        id: JsValue,
+        result: Option<JsValue>,
+    ) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn fail(this: &ExecutionManager, id: JsValue, error: JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn status(this: &ExecutionManager, id: JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn progress(this: &ExecutionManager, id: JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn list(this: &ExecutionManager, query: Option<JsValue>) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn counts(this: &ExecutionManager) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn cancel(
+        this: &ExecutionManager,
+        id: JsValue,
+        reason: Option<JsValue>,
+    ) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method)]
+    pub fn wait(this: &ExecutionManager, id: JsValue) -> Promise;
+    #[wasm_bindgen(method, catch)]
+    pub fn remove(this: &ExecutionManager, id: JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn clear(this: &ExecutionManager) -> Result<u32, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn subscribe(this: &ExecutionManager, listener: JsValue) -> Result<Function, JsValue>;
+    #[wasm_bindgen(method)]
+    pub fn handle(this: &ExecutionManager, request: JsValue) -> JsValue;
+    #[wasm_bindgen(method)]
+    pub fn fetch(this: &ExecutionManager, request: JsValue) -> Promise;
+    #[wasm_bindgen(method)]
+    pub fn free(this: &ExecutionManager);
+}
+
+thread_local! {
+    static CLASS: JsValue = {
+        let engine = JsValue::from(Engine::new(JsValue::UNDEFINED));
+        wrap(&Reflect::get(&engine, &JsValue::from_str("constructor")).unwrap())
+    };
+}
+
+impl ExecutionManager {
+    /// `new ExecutionManager(options)`.
+    pub fn new(options: Option<JsValue>) -> Result<ExecutionManager, JsValue> {
+        let class: Function = CLASS.with(|c| c.clone()).unchecked_into();
+        let args = Array::of1(&options.unwrap_or(JsValue::UNDEFINED));
+        Reflect::construct(&class, &args).map(JsCast::unchecked_into)
+    }
+}
 
 /// A JS string.
 pub fn s(v: &str) -> JsValue {

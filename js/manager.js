@@ -1,0 +1,1113 @@
+// The `ExecutionManager` users get. It owns every JS thing of a manager, once: handlers and their
+// ctx, AbortControllers, the one timer, listeners and waiters. The engine (src/wasm/engine.rs)
+// holds the executions, statuses, indexes, progress numbers and texts, and is addressed by
+// creation sequence. The path of every call (ARCHITECTURE.md):
+//
+//   method -> engine call (numbers in, numbers out through the scratch array in wasm memory)
+//          -> the engine queued what the call caused (events, terminal executions, starts, the
+//             earliest deadline, removals) and says so in the WORK slot
+//          -> #work drains those queues here: waiters resolved, signals aborted, listeners
+//             called, the pump scheduled for a later microtask, the timer re-armed.
+//
+// The engine never calls into JS during a call. Per execution this side caches what never
+// changes (id, targetId, type, inputs, config: parsed once) and its texts (progress message,
+// result, failure, cancel reason) at the version the engine bumps when they change. Removed
+// executions leave the cache when the engine says so (WORK_REMOVED); a cached execution that is
+// gone meanwhile is answered GONE by the engine, and the id is looked up again.
+//
+// Built into pkg/node (as CommonJS) and pkg/web by scripts/build.mjs; `wrap` is called once with
+// the engine class. Everything here must stay one self-contained file (no imports): the
+// wasm-bindgen test suites load it as a snippet.
+
+// wire:begin — src/wire.rs defines these; tests/wire.rs fails when a number here differs.
+const SLOT_CREATED = 0;
+const SLOT_STARTED = 1;
+const SLOT_FINISHED = 2;
+const SLOT_UPDATED = 3;
+const SLOT_HAS_PROGRESS = 4;
+const SLOT_CURRENT = 5;
+const SLOT_TOTAL = 6;
+const SLOT_PROGRESS_UPDATED = 7;
+const SLOT_TEXT_VERSION = 8;
+const SLOT_HAS_TEXTS = 9;
+const SLOT_STATUS = 10;
+const SLOT_SEQ = 11;
+const SLOT_WORK = 12;
+const SLOT_DEADLINE = 13;
+const SLOT_DELAY = 14;
+const SLOTS = 15;
+const STATUS_PENDING = 1;
+const STATUS_RUNNING = 2;
+const STATUS_COMPLETED = 3;
+const STATUS_FAILED = 4;
+const STATUS_CANCELLED = 5;
+const GONE = 0;
+const ERROR = -1;
+const EVENT_CREATED = 1;
+const EVENT_STATUS = 2;
+const EVENT_PROGRESS = 3;
+const EVENT_REMOVED = 4;
+const WORK_EVENTS = 1;
+const WORK_FINISHED = 2;
+const WORK_STARTS = 4;
+const WORK_TIMER = 8;
+const WORK_REMOVED = 16;
+// wire:end
+
+/** The constants above by name, for the test that compares them with the engine's. */
+export const WIRE = {
+  SLOT_CREATED,
+  SLOT_STARTED,
+  SLOT_FINISHED,
+  SLOT_UPDATED,
+  SLOT_HAS_PROGRESS,
+  SLOT_CURRENT,
+  SLOT_TOTAL,
+  SLOT_PROGRESS_UPDATED,
+  SLOT_TEXT_VERSION,
+  SLOT_HAS_TEXTS,
+  SLOT_STATUS,
+  SLOT_SEQ,
+  SLOT_WORK,
+  SLOT_DEADLINE,
+  SLOT_DELAY,
+  SLOTS,
+  STATUS_PENDING,
+  STATUS_RUNNING,
+  STATUS_COMPLETED,
+  STATUS_FAILED,
+  STATUS_CANCELLED,
+  GONE,
+  ERROR,
+  EVENT_CREATED,
+  EVENT_STATUS,
+  EVENT_PROGRESS,
+  EVENT_REMOVED,
+  WORK_EVENTS,
+  WORK_FINISHED,
+  WORK_STARTS,
+  WORK_TIMER,
+  WORK_REMOVED,
+};
+
+/** @typedef {import("./manager").Execution} Execution */
+/** @typedef {import("./manager").Progress} Progress */
+/** @typedef {import("./manager").Page} Page */
+/** @typedef {import("./manager").Counts} Counts */
+/** @typedef {import("./manager").Listener} Listener */
+
+/** Status names by status code - 1. */
+const STATUS = ["pending", "running", "completed", "failed", "cancelled"];
+/** Event names by event kind - 1. */
+const KINDS = ["created", "status", "progress", "removed"];
+/** The longest delay `setTimeout` honours (longer ones fire at once). */
+const MAX_TIMER_DELAY = 2147483647;
+
+/** Every error of the contract: an `Error` named `"ExecutionError"` with a `code`. */
+class ExecutionError extends Error {
+  /**
+   * @param {string} code
+   * @param {string} message
+   */
+  constructor(code, message) {
+    super(message);
+    this.name = "ExecutionError";
+    this.code = code;
+  }
+}
+
+/**
+ * The error the engine left, `"CODE\tmessage"`, as an `ExecutionError`: the one place errors are
+ * made.
+ * @param {string} text
+ */
+function errorOf(text) {
+  const tab = text.indexOf("\t");
+  return new ExecutionError(text.slice(0, tab), text.slice(tab + 1));
+}
+
+/**
+ * A deep copy of a value parsed from JSON (plain objects, arrays, primitives).
+ * @param {unknown} value
+ * @returns {any}
+ */
+function copy(value) {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    const n = value.length;
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = copy(value[i]);
+    return out;
+  }
+  /** @type {Record<string, unknown>} */
+  const out = {};
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const v = copy(/** @type {Record<string, unknown>} */ (value)[k]);
+    if (k === "__proto__") {
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+// One shared `{}` for the (default) empty inputs and config: `copy` makes a fresh one per snapshot.
+const EMPTY = Object.freeze({});
+/** @param {unknown} v */
+const shared = (v) =>
+  typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0 ? EMPTY : v;
+
+/**
+ * A `Progress` object (`total` NaN: none).
+ * @param {number} current
+ * @param {number} total
+ * @param {string | null} message
+ * @param {number} updatedAt
+ * @returns {Progress}
+ */
+function progressOf(current, total, message, updatedAt) {
+  return Number.isNaN(total)
+    ? { current, total: null, message, percentage: null, updatedAt }
+    : { current, total, message, percentage: Math.min(100, (current / total) * 100), updatedAt };
+}
+
+/** @param {number} n  NaN: null */
+const orNull = (n) => (Number.isNaN(n) ? null : n);
+
+/** What never changes about an execution, plus its texts at version `tv`. */
+class Entry {
+  /**
+   * @param {number} seq
+   * @param {string} fixed  `[id, targetId, type, inputs, config]` as JSON
+   */
+  constructor(seq, fixed) {
+    const a = JSON.parse(fixed);
+    this.seq = seq;
+    /** @type {string} */
+    this.id = a[0];
+    /** @type {string} */
+    this.targetId = a[1];
+    /** @type {string} */
+    this.type = a[2];
+    this.inputs = shared(a[3]);
+    this.config = shared(a[4]);
+    this.tv = -1;
+    /** @type {string | null} */
+    this.msg = null;
+    /** @type {{ result?: unknown, error?: Execution["error"], cancelReason?: string } | null} */
+    this.out = null;
+  }
+}
+
+/**
+ * The AbortController of a running handler, made when `ctx.signal` is first read (most handlers
+ * never read it): `abort()` on cancel, `abort(TimeoutError)` on timeout, nothing on completion
+ * or failure.
+ */
+class Run {
+  constructor() {
+    /** @type {AbortController | null} */
+    this.controller = null;
+    this.aborted = false;
+    /** @type {Error | undefined} undefined: abort() with the default AbortError */
+    this.reason = undefined;
+  }
+
+  signal() {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.aborted) this.#abort(this.controller);
+    }
+    return this.controller.signal;
+  }
+
+  /**
+   * The execution became terminal with status code `code` (and, when failed, `failure`).
+   * @param {number} code
+   * @param {Execution["error"] | undefined} failure
+   */
+  finish(code, failure) {
+    if (code === STATUS_FAILED && failure?.code === "TIMEOUT") {
+      this.reason = new Error(failure.message);
+      this.reason.name = "TimeoutError";
+    } else if (code !== STATUS_CANCELLED) {
+      return;
+    }
+    this.aborted = true;
+    if (this.controller !== null) this.#abort(this.controller);
+  }
+
+  /** @param {AbortController} controller */
+  #abort(controller) {
+    if (this.reason === undefined) controller.abort();
+    else controller.abort(this.reason);
+  }
+}
+
+/**
+ * @typedef {{ fn: Listener, active: boolean }} ListenerRecord
+ * @typedef {{ e: Entry, list: ((x: Execution) => void)[] }} Waiters
+ */
+
+/**
+ * The `ExecutionManager` class around the engine class `Engine` (wasm-bindgen's).
+ * @param {any} Engine
+ */
+export function wrap(Engine) {
+  /** @type {WebAssembly.Memory | null} */
+  let memory = null;
+
+  class ExecutionManager {
+    /** @type {any} the engine; null once freed */
+    #engine;
+    /** @type {number} */
+    #ptr;
+    /** @type {Float64Array} */
+    #view;
+    /** @type {Map<string, Entry>} */
+    #byId = new Map();
+    /** @type {Map<number, Entry>} */
+    #bySeq = new Map();
+    /** @type {Map<string, Function>} */
+    #handlers = new Map();
+    /** @type {ListenerRecord[]} replaced, never mutated, on change */
+    #listeners = [];
+    #delivering = false;
+    /** @type {Map<number, Waiters>} */
+    #waiters = new Map();
+    /** @type {Map<number, Run>} handlers running, by sequence */
+    #running = new Map();
+    #pumpQueued = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    #timer = undefined;
+    /** Whether the timer was armed for less than its delay (a timer holds at most ~24.8 days). */
+    #capped = false;
+
+    /** @param {import("./manager").ManagerOptions} [options] */
+    constructor(options) {
+      const engine = new Engine(options);
+      const error = engine.error();
+      if (error !== "") {
+        engine.free();
+        throw errorOf(error);
+      }
+      this.#engine = engine;
+      if (memory === null) memory = /** @type {WebAssembly.Memory} */ (Engine.memory());
+      this.#ptr = engine.scratch();
+      this.#view = new Float64Array(memory.buffer, this.#ptr, SLOTS);
+    }
+
+    /** The scratch array, re-made after the wasm memory grew (which detaches it). */
+    #f() {
+      const v = this.#view;
+      if (v.byteLength !== 0) return v;
+      this.#view = new Float64Array(/** @type {WebAssembly.Memory} */ (memory).buffer, this.#ptr, SLOTS);
+      return this.#view;
+    }
+
+    /** The engine's error of the call that just failed. */
+    #error() {
+      return errorOf(this.#engine.error());
+    }
+
+    /** Acts on the work the last changing call left (its WORK slot). */
+    #after() {
+      const w = this.#f()[SLOT_WORK];
+      if (w !== 0) this.#work(w);
+    }
+
+    /** @param {number} w  WORK flags */
+    #work(w) {
+      if ((w & WORK_REMOVED) !== 0) this.#sweep();
+      if ((w & WORK_TIMER) !== 0) {
+        const f = this.#f();
+        this.#arm(f[SLOT_DEADLINE], f[SLOT_DELAY]);
+      }
+      if ((w & WORK_STARTS) !== 0 && !this.#pumpQueued) {
+        this.#pumpQueued = true;
+        queueMicrotask(() => this.#pump());
+      }
+      if ((w & (WORK_FINISHED | WORK_EVENTS)) !== 0) this.#drain();
+    }
+
+    // ---- the cache --------------------------------------------------------------------------
+
+    /**
+     * @param {number} seq
+     * @param {string} fixed
+     */
+    #remember(seq, fixed) {
+      const e = new Entry(seq, fixed);
+      this.#bySeq.set(seq, e);
+      this.#byId.set(e.id, e);
+      return e;
+    }
+
+    /** @param {Entry} e */
+    #forget(e) {
+      this.#bySeq.delete(e.seq);
+      if (this.#byId.get(e.id) === e) this.#byId.delete(e.id);
+    }
+
+    #sweep() {
+      const seqs = this.#engine.drain_removed();
+      for (let i = 0; i < seqs.length; i++) {
+        const e = this.#bySeq.get(seqs[i]);
+        if (e !== undefined) this.#forget(e);
+      }
+    }
+
+    /**
+     * The entry of the execution with id `id` (any value): from the cache, else looked up in the
+     * engine (which fills the scratch). Unknown: undefined, or (`must`) NOT_FOUND thrown.
+     * @param {unknown} id
+     * @param {boolean} must
+     * @returns {Entry | undefined}
+     */
+    #resolve(id, must) {
+      if (typeof id === "string") {
+        const e = this.#byId.get(id);
+        if (e !== undefined) return e;
+      }
+      const seq = this.#engine.find(id, must);
+      if (seq > 0) return this.#entryOf(seq);
+      if (seq === ERROR) throw this.#error();
+      return undefined;
+    }
+
+    /**
+     * The engine said the cached `e` is gone: drops it and resolves `id` again.
+     * @param {Entry} e
+     * @param {unknown} id
+     * @param {boolean} must
+     */
+    #again(e, id, must) {
+      this.#sweep();
+      this.#forget(e);
+      return this.#resolve(id, must);
+    }
+
+    /**
+     * The entry of a held creation sequence, read from the engine if unseen.
+     * @param {number} seq
+     * @returns {Entry | undefined}
+     */
+    #entryOf(seq) {
+      const e = this.#bySeq.get(seq);
+      if (e !== undefined) return e;
+      const fixed = this.#engine.fixed(seq);
+      return fixed === undefined ? undefined : this.#remember(seq, fixed);
+    }
+
+    /**
+     * The snapshot of `e` from the numbers in the scratch; `texts` is its texts JSON when the
+     * call that filled the scratch returned it.
+     * @param {Entry} e
+     * @param {string | undefined} texts
+     * @returns {Execution}
+     */
+    #snapshot(e, texts) {
+      // Every slot is read before anything below may call into wasm: an allocation there may
+      // grow the memory, which detaches this view.
+      const f = this.#f();
+      const code = f[SLOT_STATUS];
+      const createdAt = f[SLOT_CREATED];
+      const startedAt = f[SLOT_STARTED];
+      const finishedAt = f[SLOT_FINISHED];
+      const updatedAt = f[SLOT_UPDATED];
+      const hasProgress = f[SLOT_HAS_PROGRESS] === 1;
+      const current = f[SLOT_CURRENT];
+      const total = f[SLOT_TOTAL];
+      const progressUpdatedAt = f[SLOT_PROGRESS_UPDATED];
+      const hasTexts = f[SLOT_HAS_TEXTS] === 1;
+      const version = f[SLOT_TEXT_VERSION];
+      this.#texts(e, hasTexts, version, texts);
+      /** @type {Execution} */
+      const x = {
+        id: e.id,
+        targetId: e.targetId,
+        type: e.type,
+        status: /** @type {Execution["status"]} */ (STATUS[code - 1]),
+        inputs: copy(e.inputs),
+        config: copy(e.config),
+        progress: hasProgress ? progressOf(current, total, e.msg, progressUpdatedAt) : null,
+        createdAt: 0,
+        startedAt: null,
+        finishedAt: null,
+        updatedAt: 0,
+      };
+      // Keys in the contract's order: result, error or cancelReason before the timestamps.
+      const out = e.out;
+      if (out !== null) {
+        if (out.result !== undefined) x.result = copy(out.result);
+        else if (out.error !== undefined) x.error = { ...out.error };
+        else x.cancelReason = out.cancelReason;
+      } else if (code === STATUS_COMPLETED) {
+        x.result = null;
+      }
+      delete (/** @type {any} */ (x).createdAt);
+      delete (/** @type {any} */ (x).startedAt);
+      delete (/** @type {any} */ (x).finishedAt);
+      delete (/** @type {any} */ (x).updatedAt);
+      x.createdAt = createdAt;
+      x.startedAt = orNull(startedAt);
+      x.finishedAt = orNull(finishedAt);
+      x.updatedAt = updatedAt;
+      return x;
+    }
+
+    /**
+     * Brings `e.msg`/`e.out` to text version `version`: from `texts` (when the caller has them)
+     * or read from the engine, only when the version changed.
+     * @param {Entry} e
+     * @param {boolean} hasTexts
+     * @param {number} version
+     * @param {string | undefined} texts
+     */
+    #texts(e, hasTexts, version, texts) {
+      if (e.tv === version) return;
+      if (hasTexts) {
+        const a = JSON.parse(texts === undefined ? this.#engine.texts(e.seq) : texts);
+        e.msg = a[0];
+        e.out = a[1];
+      } else {
+        e.msg = null;
+        e.out = null;
+      }
+      e.tv = version;
+    }
+
+    // ---- handler-driven executions ------------------------------------------------------------
+
+    /**
+     * Registers the handler of a target. Throws `ALREADY_EXISTS` if taken.
+     * @example
+     * manager.register("export", async (inputs, { signal, progress }) => "done", { type: "batch" });
+     * @param {string} targetId
+     * @param {Function} handler
+     * @param {import("./manager").TargetOptions} [options]
+     */
+    register(targetId, handler, options) {
+      if (this.#engine.register(targetId, options, typeof handler === "function") === ERROR) throw this.#error();
+      this.#handlers.set(targetId, handler);
+    }
+
+    /**
+     * Creates an execution of a registered target; returns its `pending` snapshot. The handler
+     * starts in a later microtask, when a slot is free.
+     * @example
+     * const { id } = manager.create({ targetId: "export", inputs: { rows: 10 } });
+     * @param {import("./manager").ExecutionRequest} request
+     * @returns {Execution}
+     */
+    create(request) {
+      return this.#created(this.#engine.create(request));
+    }
+
+    /**
+     * Tracks work that runs elsewhere; returns its `pending` snapshot.
+     * @example
+     * const job = manager.track({ targetId: "server-job" });
+     * @param {import("./manager").ExecutionRequest} request
+     * @returns {Execution}
+     */
+    track(request) {
+      return this.#created(this.#engine.track(request));
+    }
+
+    /** @param {string | undefined} fixed */
+    #created(fixed) {
+      if (fixed === undefined) throw this.#error();
+      const f = this.#f();
+      const seq = f[SLOT_SEQ];
+      const w = f[SLOT_WORK];
+      const x = this.#snapshot(this.#bySeq.get(seq) ?? this.#remember(seq, fixed), undefined);
+      if (w !== 0) this.#work(w);
+      return x;
+    }
+
+    /** Starts queued handler-driven executions while slots are free (a microtask). */
+    #pump() {
+      this.#pumpQueued = false;
+      const engine = this.#engine;
+      if (engine === null) return;
+      for (;;) {
+        const seq = engine.next_start();
+        if (seq === 0) break;
+        // Listeners see `running` before the handler runs; one of them may end it, and then the
+        // handler is not called at all.
+        const w = this.#f()[SLOT_WORK] & ~WORK_STARTS;
+        if (w !== 0) this.#work(w);
+        if (this.#engine === null) return;
+        if (engine.fill(seq) === STATUS_RUNNING) {
+          this.#call(seq);
+        } else {
+          engine.release(seq);
+          this.#after();
+        }
+      }
+    }
+
+    /**
+     * Calls the handler of the started execution `seq`.
+     * @param {number} seq
+     */
+    #call(seq) {
+      const e = /** @type {Entry} */ (this.#entryOf(seq));
+      const handler = /** @type {Function} */ (this.#handlers.get(e.targetId));
+      const run = new Run();
+      this.#running.set(seq, run);
+      const ctx = {
+        id: e.id,
+        get signal() {
+          return run.signal();
+        },
+        config: copy(e.config),
+        /**
+         * @param {number} current
+         * @param {number | null} [total]
+         * @param {string | null} [message]
+         */
+        progress: (current, total, message) => {
+          if (this.#engine === null) return;
+          if (this.#report(seq, current, total, message, true) === ERROR) throw this.#error();
+          this.#after();
+        },
+      };
+      /** @type {Promise<unknown>} */
+      let promise;
+      try {
+        promise = Promise.resolve(handler.call(undefined, copy(e.inputs), ctx));
+      } catch (err) {
+        this.#settle(seq, err, true);
+        return;
+      }
+      // One microtask later: a cancel queued right after the handler resolved still wins
+      // (README, "Races and their outcomes").
+      promise.then(
+        (value) => queueMicrotask(() => this.#settle(seq, value, false)),
+        (err) => queueMicrotask(() => this.#settle(seq, err, true)),
+      );
+    }
+
+    /**
+     * A handler's promise settled (or its call threw).
+     * @param {number} seq
+     * @param {unknown} value
+     * @param {boolean} threw
+     */
+    #settle(seq, value, threw) {
+      this.#running.delete(seq);
+      if (this.#engine === null) return;
+      this.#engine.settle(seq, value, threw);
+      this.#after();
+    }
+
+    /**
+     * A progress report of `seq` (`handler`: from `ctx.progress`); the reply code (1, GONE,
+     * ERROR). Types are checked here, values by the engine.
+     * @param {number} seq
+     * @param {unknown} current
+     * @param {unknown} total
+     * @param {unknown} message
+     * @param {boolean} handler
+     * @returns {number}
+     */
+    #report(seq, current, total, message, handler) {
+      const engine = this.#engine;
+      if (typeof current !== "number") return engine.invalid_for(seq, "current", "a number", current, handler);
+      if (total != null && typeof total !== "number") {
+        return engine.invalid_for(seq, "total", "a number", total, handler);
+      }
+      const hasTotal = total != null;
+      engine.progress(seq, current, hasTotal ? total : 0, hasTotal, message, handler);
+      return this.#f()[SLOT_STATUS];
+    }
+
+    // ---- externally driven executions ---------------------------------------------------------
+
+    /**
+     * Starts a tracked execution; returns its `running` snapshot.
+     * @param {string} id
+     * @returns {Execution}
+     */
+    start(id) {
+      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
+        const texts = this.#engine.start(e.seq);
+        const x = this.#changed(e, texts);
+        if (x !== undefined) return x;
+      }
+      throw this.#error();
+    }
+
+    /**
+     * After a change by sequence that fills the scratch: the snapshot, undefined when the engine
+     * said GONE; throws its error.
+     * @param {Entry} e
+     * @param {string | undefined} texts
+     * @returns {Execution | undefined}
+     */
+    #changed(e, texts) {
+      const f = this.#f();
+      const code = f[SLOT_STATUS];
+      if (code === GONE) return undefined;
+      if (code === ERROR) throw this.#error();
+      const w = f[SLOT_WORK];
+      const x = this.#snapshot(e, texts);
+      if (w !== 0) this.#work(w);
+      return x;
+    }
+
+    /**
+     * Reports progress of a running tracked execution.
+     * @param {string} id
+     * @param {number} current
+     * @param {number | null} [total]
+     * @param {string | null} [message]
+     */
+    reportProgress(id, current, total, message) {
+      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
+        const code = this.#report(e.seq, current, total, message, false);
+        if (code === ERROR) throw this.#error();
+        if (code !== GONE) {
+          this.#after();
+          return undefined;
+        }
+      }
+      throw this.#error();
+    }
+
+    /**
+     * Completes a running tracked execution with `result` (default `null`).
+     * @param {string} id
+     * @param {unknown} [result]
+     * @returns {Execution}
+     */
+    complete(id, result) {
+      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
+        const x = this.#changed(e, this.#engine.complete(e.seq, result));
+        if (x !== undefined) return x;
+      }
+      throw this.#error();
+    }
+
+    /**
+     * Fails a running tracked execution.
+     * @param {string} id
+     * @param {unknown} error
+     * @returns {Execution}
+     */
+    fail(id, error) {
+      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
+        const x = this.#changed(e, this.#engine.fail(e.seq, error));
+        if (x !== undefined) return x;
+      }
+      throw this.#error();
+    }
+
+    // ---- queries ------------------------------------------------------------------------------
+
+    /**
+     * The snapshot of an execution, or `undefined` if no such id.
+     * @param {string} id
+     * @returns {Execution | undefined}
+     */
+    status(id) {
+      for (let e = this.#resolve(id, false); e !== undefined; e = this.#again(e, id, false)) {
+        if (this.#engine.fill(e.seq) !== GONE) return this.#snapshot(e, undefined);
+      }
+      return undefined;
+    }
+
+    /**
+     * The progress of an execution: `null` if none reported, `undefined` if no such id.
+     * @param {string} id
+     * @returns {Progress | null | undefined}
+     */
+    progress(id) {
+      for (let e = this.#resolve(id, false); e !== undefined; e = this.#again(e, id, false)) {
+        if (this.#engine.fill(e.seq) === GONE) continue;
+        const f = this.#f();
+        if (f[SLOT_HAS_PROGRESS] !== 1) return null;
+        const current = f[SLOT_CURRENT];
+        const total = f[SLOT_TOTAL];
+        const updatedAt = f[SLOT_PROGRESS_UPDATED];
+        this.#texts(e, f[SLOT_HAS_TEXTS] === 1, f[SLOT_TEXT_VERSION], undefined);
+        return progressOf(current, total, e.msg, updatedAt);
+      }
+      return undefined;
+    }
+
+    /**
+     * One page of executions matching the query.
+     * @example
+     * let page = manager.list({ status: ["running", "pending"], pageSize: 50 });
+     * @param {import("./manager").ListQuery} [query]
+     * @returns {Page}
+     */
+    list(query) {
+      const engine = this.#engine;
+      const a = engine.list(query);
+      if (a.length === 0) throw this.#error();
+      const hasNext = a[4] === 1;
+      const nextCursor = hasNext ? (engine.cursor() ?? null) : null;
+      const n = a.length - 5;
+      const items = new Array(n);
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const seq = a[5 + i];
+        const e = this.#entryOf(seq);
+        if (e === undefined || engine.fill(seq) === GONE) continue;
+        items[k++] = this.#snapshot(e, undefined);
+      }
+      items.length = k;
+      return {
+        items,
+        total: a[0],
+        page: orNull(a[1]),
+        pageSize: a[2],
+        totalPages: a[3],
+        hasNext,
+        nextCursor,
+      };
+    }
+
+    /**
+     * Executions held per status, and in all.
+     * @returns {Counts}
+     */
+    counts() {
+      const c = this.#engine.counts();
+      return { pending: c[0], running: c[1], completed: c[2], failed: c[3], cancelled: c[4], total: c[5] };
+    }
+
+    // ---- control ------------------------------------------------------------------------------
+
+    /**
+     * Cancels a pending or running execution; its signal aborts before this returns.
+     * @example
+     * manager.cancel(id, "user pressed stop");
+     * @param {string} id
+     * @param {string} [reason]
+     * @returns {Execution}
+     */
+    cancel(id, reason) {
+      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
+        const x = this.#changed(e, this.#engine.cancel(e.seq, reason));
+        if (x !== undefined) return x;
+      }
+      throw this.#error();
+    }
+
+    /**
+     * Resolves with the terminal snapshot (whatever the terminal status); rejects `NOT_FOUND` for
+     * an unknown id.
+     * @example
+     * const { status, result, error } = await manager.wait(id);
+     * @param {string} id
+     * @returns {Promise<Execution>}
+     */
+    wait(id) {
+      try {
+        for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
+          const code = this.#engine.fill(e.seq);
+          if (code === GONE) continue;
+          if (code >= STATUS_COMPLETED) return Promise.resolve(this.#snapshot(e, undefined));
+          let w = this.#waiters.get(e.seq);
+          if (w === undefined) {
+            this.#engine.watch(e.seq);
+            w = { e, list: [] };
+            this.#waiters.set(e.seq, w);
+          }
+          const list = w.list;
+          return new Promise((resolve) => list.push(resolve));
+        }
+        throw this.#error();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+
+    /**
+     * Removes a terminal execution; returns its snapshot.
+     * @param {string} id
+     * @returns {Execution}
+     */
+    remove(id) {
+      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
+        const x = this.#changed(e, this.#engine.remove(e.seq));
+        if (x !== undefined) return x;
+      }
+      throw this.#error();
+    }
+
+    /**
+     * Removes every terminal execution; returns how many.
+     * @returns {number}
+     */
+    clear() {
+      const n = this.#engine.clear();
+      this.#after();
+      return n;
+    }
+
+    // ---- events -------------------------------------------------------------------------------
+
+    /**
+     * Calls `listener({ type, execution })` after each change; returns a function that
+     * unsubscribes it (calling it again does nothing).
+     * @example
+     * const off = manager.subscribe(({ type, execution }) => console.log(type, execution.status));
+     * @param {Listener} listener
+     * @returns {() => void}
+     */
+    subscribe(listener) {
+      if (typeof listener !== "function") {
+        this.#engine.invalid("listener", "a function", listener);
+        throw this.#error();
+      }
+      /** @type {ListenerRecord} */
+      const rec = { fn: listener, active: true };
+      this.#listeners = [...this.#listeners, rec];
+      if (this.#listeners.length === 1) this.#engine.listen(true);
+      return () => {
+        if (!rec.active) return;
+        rec.active = false;
+        this.#listeners = this.#listeners.filter((r) => r !== rec);
+        if (this.#listeners.length === 0 && this.#engine !== null) this.#engine.listen(false);
+      };
+    }
+
+    /**
+     * Drains what the engine queued: terminal executions always (even inside a listener), then
+     * change events unless they are being delivered already (a listener's changes are delivered
+     * after the current event reached every listener).
+     */
+    #drain() {
+      const engine = this.#engine;
+      for (let seq = engine.next_finished(); seq !== 0; seq = engine.next_finished()) this.#finished(seq);
+      if (this.#delivering) return;
+      this.#delivering = true;
+      try {
+        for (let kind = engine.next_event(); kind !== 0; kind = engine.next_event()) {
+          this.#deliver(kind);
+          if (this.#engine === null) return;
+        }
+      } finally {
+        this.#delivering = false;
+      }
+    }
+
+    /**
+     * A watched execution became terminal; its numbers at the end are in the scratch.
+     * @param {number} seq
+     */
+    #finished(seq) {
+      const f = this.#f();
+      const code = f[SLOT_STATUS];
+      const texts = f[SLOT_HAS_TEXTS] === 1 ? this.#engine.finished_texts() : undefined;
+      const w = this.#waiters.get(seq);
+      const run = this.#running.get(seq);
+      /** @type {Execution[]} */
+      let snapshots = [];
+      if (w !== undefined) {
+        this.#waiters.delete(seq);
+        snapshots = w.list.map(() => this.#snapshot(w.e, texts));
+      }
+      if (run !== undefined) {
+        this.#running.delete(seq);
+        const error =
+          snapshots.length > 0 ? snapshots[0].error : texts !== undefined ? JSON.parse(texts)[1]?.error : undefined;
+        run.finish(code, error);
+      }
+      if (w !== undefined) for (let i = 0; i < w.list.length; i++) w.list[i](snapshots[i]);
+    }
+
+    /**
+     * Delivers the change event of kind `kind` whose numbers are in the scratch.
+     * @param {number} kind
+     */
+    #deliver(kind) {
+      const listeners = this.#listeners;
+      if (listeners.length === 0) return;
+      const engine = this.#engine;
+      const f = this.#f();
+      const seq = f[SLOT_SEQ];
+      const hasTexts = f[SLOT_HAS_TEXTS] === 1;
+      let e = this.#bySeq.get(seq);
+      if (e === undefined) {
+        const fixed = kind === EVENT_REMOVED ? engine.event_fixed() : engine.fixed(seq);
+        if (fixed === undefined) return;
+        e = kind === EVENT_REMOVED ? new Entry(seq, fixed) : this.#remember(seq, fixed);
+      }
+      const texts = hasTexts && e.tv !== this.#f()[SLOT_TEXT_VERSION] ? engine.event_texts() : undefined;
+      const event = { type: KINDS[kind - 1], execution: this.#snapshot(e, texts) };
+      for (let i = 0; i < listeners.length; i++) {
+        const rec = listeners[i];
+        if (!rec.active) continue;
+        try {
+          rec.fn.call(undefined, event);
+        } catch (err) {
+          try {
+            console.error("execman: a subscribe() listener threw; other listeners still ran:", err);
+          } catch {
+            // A throwing console.error is ignored too.
+          }
+        }
+      }
+    }
+
+    // ---- the one timer ------------------------------------------------------------------------
+
+    /**
+     * (Re-)arms the one timer for the earliest deadline `due` (NaN: none), `delay` ms from now.
+     * @param {number} due
+     * @param {number} delay
+     */
+    #arm(due, delay) {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      if (Number.isNaN(due)) return;
+      // The timer reaches the manager through a WeakRef: a manager nobody holds can be collected.
+      const self = new WeakRef(this);
+      this.#capped = delay > MAX_TIMER_DELAY;
+      const fire = (/** @type {number} */ d) => {
+        const m = self.deref();
+        if (m !== undefined) m.#expire(d);
+      };
+      this.#timer = setTimeout(fire, Math.min(delay, MAX_TIMER_DELAY), due);
+    }
+
+    /**
+     * The timer armed for `due` fired. A deadline further than a timer can hold is armed again.
+     * @param {number} due
+     */
+    #expire(due) {
+      this.#timer = undefined;
+      if (this.#engine === null) return;
+      const left = due - Date.now();
+      if (this.#capped && left > 0) {
+        this.#arm(due, left);
+        return;
+      }
+      this.#engine.expire(due);
+      this.#after();
+    }
+
+    // ---- REST ---------------------------------------------------------------------------------
+
+    /**
+     * Answers one REST request synchronously; never throws.
+     * @example
+     * const { status, body } = manager.handle({ method: "GET", path: "/api/v1/executions" });
+     * @param {import("./manager").RestRequest} request
+     * @returns {import("./manager").RestResponse}
+     */
+    handle(request) {
+      return /** @type {any} */ (this.#answered(this.#engine.handle(request)));
+    }
+
+    /**
+     * The answer the engine just gave: `{ status, body }`.
+     * @param {string | undefined} text
+     * @returns {{ status: number, body: unknown }}
+     */
+    #answered(text) {
+      const f = this.#f();
+      const status = f[SLOT_STATUS];
+      const w = f[SLOT_WORK];
+      const body = text === undefined ? null : JSON.parse(text);
+      if (w !== 0) this.#work(w);
+      return { status, body };
+    }
+
+    /**
+     * Answers a fetch `Request` with a `Response` (JSON bodies; a 405 has an `Allow` header).
+     * Everything but the body is read at once, before the caller can change the request.
+     * @example
+     * self.addEventListener("fetch", (event) => event.respondWith(manager.fetch(event.request)));
+     * @param {Request} request
+     * @returns {Promise<Response>}
+     */
+    async fetch(request) {
+      const engine = this.#engine;
+      const head = engine.head(request);
+      let out;
+      if (head.length === 0) {
+        out = engine.answer_error();
+      } else {
+        const [method, path, search] = head;
+        const upper = method.toUpperCase();
+        /** @type {unknown} */
+        let text;
+        /** @type {string | undefined} */
+        let bodyError;
+        if (upper !== "GET" && upper !== "HEAD") {
+          const started = startText(request);
+          if (typeof started === "string") {
+            bodyError = started;
+          } else {
+            try {
+              text = await started;
+            } catch {
+              bodyError = "body could not be read";
+            }
+            if (bodyError === undefined && text === undefined) bodyError = "body could not be read as text";
+          }
+        }
+        out = this.#engine.fetch(method, path, search, text, bodyError);
+      }
+      const allow = this.#engine.allow();
+      const { status } = this.#answered(out);
+      /** @type {Record<string, string>} */
+      const headers = {};
+      if (out !== undefined) headers["content-type"] = "application/json";
+      if (allow !== undefined) headers.allow = allow;
+      return new Response(out ?? null, { status, headers });
+    }
+
+    /** Frees the manager's memory in wasm; it is unusable afterwards. */
+    free() {
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#byId.clear();
+      this.#bySeq.clear();
+      const engine = this.#engine;
+      this.#engine = null;
+      engine?.free();
+    }
+  }
+  if (Symbol.dispose) {
+    /** @type {any} */ (ExecutionManager.prototype)[Symbol.dispose] = ExecutionManager.prototype.free;
+  }
+  return ExecutionManager;
+}
+
+/**
+ * Starts reading a request's body text: the promise, or why it could not be started.
+ * @param {any} request
+ * @returns {Promise<unknown> | string}
+ */
+function startText(request) {
+  let text;
+  try {
+    text = request.text;
+  } catch {
+    return "reading request.text threw";
+  }
+  if (typeof text !== "function") return "request has no text() method to read its body";
+  let returned;
+  try {
+    returned = text.call(request);
+  } catch {
+    return "request.text() threw";
+  }
+  try {
+    return Promise.resolve(returned);
+  } catch {
+    return "request.text() did not return a promise";
+  }
+}

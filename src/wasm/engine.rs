@@ -1,0 +1,848 @@
+//! The engine: the core manager for JavaScript, addressed by creation
+//! sequence. It holds every execution, status, index, progress number and
+//! text; `js/manager.js` owns everything of JS (handlers and their ctx,
+//! AbortControllers, the timer, listeners, waiters) and wraps it into the
+//! `ExecutionManager` users get.
+//!
+//! The engine never calls into JS during a call, but to read its arguments
+//! (which happens before its state is borrowed). What a call caused is
+//! queued here and drained by JS once the call returned: change events
+//! ([`Engine::next_event`]), watched executions that became terminal
+//! ([`Engine::next_finished`]), handler-driven executions ready to start
+//! ([`Engine::next_start`]), the earliest deadline to arm the one timer for,
+//! and removed executions to drop from the JS cache. Numbers cross through
+//! the scratch array (layout in [`crate::wire`]); strings and JSON only
+//! where they must: an execution's fixed parts once, its texts when their
+//! version changed. A call that fails returns [`reply::ERROR`] (or nothing)
+//! and leaves its error for [`Engine::error`]; JS builds every
+//! `ExecutionError` from that one place.
+
+use std::cell::{RefCell, RefMut};
+use std::collections::VecDeque;
+
+use rustc_hash::FxHashMap;
+use wasm_bindgen::prelude::*;
+
+use super::clock::{JsClock, RandomIds};
+use super::convert::{self, describe, json};
+use super::{args, rest};
+use crate::core::{
+    Error, Event, Failure, Manager, Numbers, Options, Record, Status, DEFAULT_MAX_FINISHED,
+};
+use crate::wire::{reply, slot, work, SWEEP_AT};
+
+/// Why JS watches an execution: it runs its handler, or waits for its end.
+const RUN: u8 = 1;
+const WAIT: u8 = 2;
+
+/// A watched execution that became terminal: its numbers and texts then.
+struct Finished {
+    seq: u64,
+    numbers: Numbers,
+    texts: Option<String>,
+}
+
+struct State {
+    core: Manager,
+    scratch: Box<[f64; slot::LEN]>,
+    error: Option<Error>,
+    watched: FxHashMap<u64, u8>,
+    finished: VecDeque<Finished>,
+    events: VecDeque<Event>,
+    /// The event or finished execution last handed out, for its texts.
+    current: Option<Event>,
+    current_finished: Option<Finished>,
+    cursor: Option<String>,
+    allow: Option<&'static str>,
+    deadline: Option<f64>,
+    listening: bool,
+}
+
+/// The engine behind one `ExecutionManager` (internal: users get the class
+/// of `js/manager.js`, which wraps it).
+#[wasm_bindgen(skip_typescript)] // internal to js/manager.js, which is what users see
+pub struct Engine {
+    state: RefCell<State>,
+}
+
+/// Writes `numbers` of `seq` to the execution slots; returns the status code.
+fn write(scratch: &mut [f64; slot::LEN], n: &Numbers, seq: u64) -> i32 {
+    let opt = |v: Option<f64>| v.unwrap_or(f64::NAN);
+    let (has, current, total, updated) = match n.progress {
+        Some((current, total, updated)) => (1.0, current, opt(total), updated),
+        None => (0.0, 0.0, f64::NAN, 0.0),
+    };
+    let code = n.status.index() as i32 + 1;
+    let head = [
+        n.created_at,
+        opt(n.started_at),
+        opt(n.finished_at),
+        n.updated_at,
+        has,
+        current,
+        total,
+        updated,
+        f64::from(n.text_version),
+        if n.has_texts { 1.0 } else { 0.0 },
+        f64::from(code),
+        seq as f64,
+    ];
+    if let Some(slots) = scratch.get_mut(..head.len()) {
+        slots.copy_from_slice(&head);
+    }
+    code
+}
+
+fn set(scratch: &mut [f64; slot::LEN], at: usize, value: f64) {
+    if let Some(s) = scratch.get_mut(at) {
+        *s = value;
+    }
+}
+
+/// An optional argument: `undefined` and `null` are absent (as
+/// wasm-bindgen's `Option<JsValue>` reads them).
+fn given(value: JsValue) -> Option<JsValue> {
+    (!value.is_undefined() && !value.is_null()).then_some(value)
+}
+
+/// A creation sequence from JS (NaN and negatives become 0, which no
+/// execution has).
+fn seq(value: f64) -> u64 {
+    value as u64
+}
+
+impl State {
+    /// Records a failed call: its error for [`Engine::error`], the reply code.
+    fn fail(&mut self, error: Error) -> i32 {
+        self.error = Some(error);
+        set(&mut self.scratch, slot::STATUS, f64::from(reply::ERROR));
+        reply::ERROR
+    }
+
+    fn reply(&mut self, code: i32) -> i32 {
+        set(&mut self.scratch, slot::STATUS, f64::from(code));
+        code
+    }
+
+    /// Fills the execution slots with `seq`'s numbers; its status code, or
+    /// [`reply::GONE`].
+    fn fill(&mut self, seq: u64) -> i32 {
+        match self.core.record(seq).map(Record::numbers) {
+            Some(numbers) => write(&mut self.scratch, &numbers, seq),
+            None => self.reply(reply::GONE),
+        }
+    }
+
+    /// Fills `seq` and returns its texts when it has some.
+    fn fill_texts(&mut self, seq: u64) -> Option<String> {
+        if self.fill(seq) == reply::GONE {
+            return None;
+        }
+        self.core
+            .record(seq)
+            .filter(|r| r.has_texts())
+            .map(Record::texts_json)
+    }
+
+    /// Takes what the core queued during a call into the engine's queues
+    /// and writes the work flags and the earliest deadline.
+    fn settle(&mut self) {
+        let mut flags = 0;
+        for seq in self.core.take_finished() {
+            if self.watched.remove(&seq).is_some() {
+                if let Some(r) = self.core.record(seq) {
+                    self.finished.push_back(Finished {
+                        seq,
+                        numbers: r.numbers(),
+                        texts: r.has_texts().then(|| r.texts_json()),
+                    });
+                }
+            }
+        }
+        if self.core.has_events() {
+            let events = self.core.drain_events();
+            if self.listening {
+                self.events.extend(events);
+            }
+        }
+        if !self.events.is_empty() {
+            flags |= work::EVENTS;
+        }
+        if !self.finished.is_empty() {
+            flags |= work::FINISHED;
+        }
+        if self.core.has_queued() && self.core.in_flight() < self.core.options().concurrency {
+            flags |= work::STARTS;
+        }
+        let deadline = self.core.next_deadline();
+        if deadline != self.deadline {
+            self.deadline = deadline;
+            let (due, delay) = match deadline {
+                // The delay from the time the change read (a start: its startedAt).
+                Some(due) => (due, (due - self.core.last_now()).max(0.0)),
+                None => (f64::NAN, f64::NAN),
+            };
+            set(&mut self.scratch, slot::DEADLINE, due);
+            set(&mut self.scratch, slot::DELAY, delay);
+            flags |= work::TIMER;
+        }
+        if self.core.removed_len() >= SWEEP_AT {
+            flags |= work::REMOVED;
+        }
+        set(&mut self.scratch, slot::WORK, f64::from(flags));
+    }
+
+    /// Runs a change by sequence: `op` returns `Ok(false)` when `seq` is not
+    /// held. Fills the scratch with `seq` afterwards (unless `fill` is
+    /// false) and returns its texts when it has some.
+    fn change(
+        &mut self,
+        seq: u64,
+        fill: bool,
+        op: impl FnOnce(&mut Manager) -> Result<bool, Error>,
+    ) -> Option<String> {
+        let result = op(&mut self.core);
+        let texts = match result {
+            Ok(true) if fill => self.fill_texts(seq),
+            Ok(true) => {
+                self.reply(1);
+                None
+            }
+            Ok(false) => {
+                self.reply(reply::GONE);
+                None
+            }
+            Err(e) => {
+                self.fail(e);
+                None
+            }
+        };
+        self.settle();
+        texts
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// An engine with `options` (`{ concurrency?, maxFinished? }`); invalid
+    /// options leave their error for [`Engine::error`] (and the defaults).
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Engine {
+        let parsed = args::options(given(options));
+        let (options, error) = match parsed {
+            Ok(options) => (options, None),
+            Err(e) => (
+                Options {
+                    concurrency: usize::MAX,
+                    max_finished: DEFAULT_MAX_FINISHED,
+                },
+                Some(e),
+            ),
+        };
+        let mut core = Manager::new(options, Box::new(JsClock), Box::new(RandomIds::new()));
+        core.set_track_removed(true);
+        let mut scratch = Box::new([0.0; slot::LEN]);
+        set(&mut scratch, slot::DEADLINE, f64::NAN);
+        Engine {
+            state: RefCell::new(State {
+                core,
+                scratch,
+                error,
+                watched: FxHashMap::default(),
+                finished: VecDeque::new(),
+                events: VecDeque::new(),
+                current: None,
+                current_finished: None,
+                cursor: None,
+                allow: None,
+                deadline: None,
+                listening: false,
+            }),
+        }
+    }
+
+    fn st(&self) -> Option<RefMut<'_, State>> {
+        // Never borrowed across a call into JS, so this cannot fail; if it
+        // ever did, the call answers as for an execution that is gone.
+        self.state.try_borrow_mut().ok()
+    }
+
+    /// The `WebAssembly.Memory` the scratch arrays live in.
+    pub fn memory() -> JsValue {
+        wasm_bindgen::memory()
+    }
+
+    /// The byte address of this engine's scratch array.
+    pub fn scratch(&self) -> u32 {
+        self.st()
+            .map_or(0, |st| st.scratch.as_ptr() as usize as u32)
+    }
+
+    /// The constants of [`crate::wire`] as `{ NAME: value }` JSON, for the
+    /// JS test that compares them with `js/wire.mjs`.
+    pub fn wire() -> String {
+        let mut out = String::from("{");
+        for (i, (name, value)) in crate::wire::ALL.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
+            crate::core::write_f64(&mut out, *value);
+        }
+        out.push('}');
+        out
+    }
+
+    /// The last failed call's error as `"CODE\tmessage"`, and forgets it;
+    /// empty when there is none.
+    pub fn error(&self) -> String {
+        self.st()
+            .and_then(|mut st| st.error.take())
+            .map(|e| format!("{}\t{e}", e.code()))
+            .unwrap_or_default()
+    }
+
+    /// Leaves an `INVALID_ARGUMENT` error for an argument JS found to be of
+    /// the wrong type: "`field` must be `what`, got …"; returns
+    /// [`reply::ERROR`].
+    pub fn invalid(&self, field: &str, what: &str, value: JsValue) -> i32 {
+        let error = Error::invalid(field, format!("must be {what}, got {}", describe(&value)));
+        self.st().map_or(reply::ERROR, |mut st| st.fail(error))
+    }
+
+    /// As [`Engine::invalid`], for an argument of a progress report of
+    /// `seq`; a `reportProgress` (not `handler`) for an execution that is
+    /// gone answers [`reply::GONE`] instead, which JS checks first.
+    pub fn invalid_for(
+        &self,
+        s: f64,
+        field: &str,
+        what: &str,
+        value: JsValue,
+        handler: bool,
+    ) -> i32 {
+        if !handler && self.gone(seq(s)) {
+            return reply::GONE;
+        }
+        self.invalid(field, what, value)
+    }
+
+    /// `register(targetId, handler, options)`; `is_function` tells whether
+    /// the handler is a function (checked after the target and options, as
+    /// the contract orders the messages). [`reply::ERROR`] or 1.
+    pub fn register(&self, target_id: JsValue, options: JsValue, is_function: bool) -> i32 {
+        let parsed = args::target(&target_id, given(options));
+        let Some(mut st) = self.st() else {
+            return reply::ERROR;
+        };
+        let (target_id, kind) = match parsed {
+            Ok(t) => t,
+            Err(e) => return st.fail(e),
+        };
+        if !is_function {
+            return st.fail(Error::invalid("handler", "must be a function"));
+        }
+        match st.core.register(&target_id, kind.as_deref()) {
+            Ok(()) => st.reply(1),
+            Err(e) => st.fail(e),
+        }
+    }
+
+    /// `create(request)`: fills the scratch with the new execution and
+    /// returns its fixed parts (`Record::fixed_json`); nothing on error.
+    pub fn create(&self, request: JsValue) -> Option<String> {
+        self.insert(request, false)
+    }
+
+    /// `track(request)`, as [`Engine::create`].
+    pub fn track(&self, request: JsValue) -> Option<String> {
+        self.insert(request, true)
+    }
+
+    fn insert(&self, request: JsValue, tracked: bool) -> Option<String> {
+        let request = args::request(&request);
+        let mut st = self.st()?;
+        let created = request.and_then(|r| {
+            if tracked {
+                st.core.track(r)
+            } else {
+                st.core.create(r)
+            }
+        });
+        let fixed = match created {
+            Ok(seq) => {
+                st.fill(seq);
+                st.core.record(seq).map(Record::fixed_json)
+            }
+            Err(e) => {
+                st.fail(e);
+                None
+            }
+        };
+        st.settle();
+        fixed
+    }
+
+    /// The creation sequence of the execution with id `id` (any JS value: a
+    /// non-string is unknown), its numbers in the scratch; 0 when unknown
+    /// (with a `NOT_FOUND` error left when `must`); [`reply::ERROR`] for an
+    /// id with a lone surrogate.
+    pub fn find(&self, id: JsValue, must: bool) -> f64 {
+        let key = convert::id(&id);
+        let Some(mut st) = self.st() else {
+            return 0.0;
+        };
+        let key = match key {
+            Ok(key) => key,
+            Err(e) => return f64::from(st.fail(e)),
+        };
+        match key.and_then(|k| st.core.seq_of(&k)) {
+            Some(seq) => {
+                st.fill(seq);
+                seq as f64
+            }
+            None => {
+                if must {
+                    st.fail(convert::not_found(&id));
+                    return f64::from(reply::ERROR);
+                }
+                st.reply(reply::GONE);
+                0.0
+            }
+        }
+    }
+
+    /// Fills the scratch with `seq`'s numbers; its status code or
+    /// [`reply::GONE`].
+    pub fn fill(&self, s: f64) -> i32 {
+        self.st().map_or(reply::GONE, |mut st| st.fill(seq(s)))
+    }
+
+    /// `[id, targetId, type, inputs, config]` of `seq` as JSON text.
+    pub fn fixed(&self, s: f64) -> Option<String> {
+        self.st()?.core.record(seq(s)).map(Record::fixed_json)
+    }
+
+    /// `[message, outcome]` of `seq` as JSON text (`Record::texts_json`).
+    pub fn texts(&self, s: f64) -> Option<String> {
+        self.st()?.core.record(seq(s)).map(Record::texts_json)
+    }
+
+    /// `start` of a tracked execution: fills the scratch, returns its texts.
+    pub fn start(&self, s: f64) -> Option<String> {
+        let seq = seq(s);
+        self.st()?.change(seq, true, |m| m.start_seq(seq))
+    }
+
+    /// A progress report: `reportProgress` (`handler` false: a running
+    /// tracked execution, else `INVALID_TRANSITION`) or `ctx.progress`
+    /// (`handler` true: ignored once the execution is not running). JS has
+    /// checked that `current` and `total` are numbers (`has_total` false:
+    /// none); `message` is `undefined`, `null` or the message. The reply in
+    /// the status slot: 1, [`reply::GONE`] or [`reply::ERROR`].
+    pub fn progress(
+        &self,
+        s: f64,
+        current: f64,
+        total: f64,
+        has_total: bool,
+        message: JsValue,
+        handler: bool,
+    ) {
+        let message = convert::opt_string(Some(message), "message");
+        let Some(mut st) = self.st() else {
+            return;
+        };
+        let seq = seq(s);
+        let total = has_total.then_some(total);
+        let message = match message {
+            Ok(m) => m,
+            Err(e) => {
+                // A report for a tracked execution that is gone says so first.
+                if !handler && st.core.record(seq).is_none() {
+                    st.reply(reply::GONE);
+                } else {
+                    st.fail(e);
+                }
+                return;
+            }
+        };
+        st.change(seq, false, |m| {
+            if handler {
+                m.handler_progress(seq, current, total, message)
+                    .map(|()| true)
+            } else {
+                m.report_progress_seq(seq, current, total, message)
+            }
+        });
+    }
+
+    /// `complete(id, result)` by sequence (`result` undefined: `null`).
+    pub fn complete(&self, s: f64, result: JsValue) -> Option<String> {
+        let seq = seq(s);
+        if self.gone(seq) {
+            return None;
+        }
+        let result = if result.is_undefined() {
+            Ok(None)
+        } else {
+            json(&result, "result").map(Some)
+        };
+        let mut st = self.st()?;
+        match result {
+            Ok(result) => st.change(seq, true, |m| m.complete_seq(seq, result)),
+            Err(e) => {
+                st.fail(e);
+                None
+            }
+        }
+    }
+
+    /// `fail(id, error)` by sequence.
+    pub fn fail(&self, s: f64, error: JsValue) -> Option<String> {
+        let seq = seq(s);
+        if self.gone(seq) {
+            return None;
+        }
+        let failure = convert::failure(&error);
+        let mut st = self.st()?;
+        match failure {
+            Ok(failure) => st.change(seq, true, |m| m.fail_seq(seq, failure)),
+            Err(e) => {
+                st.fail(e);
+                None
+            }
+        }
+    }
+
+    /// `cancel(id, reason)` by sequence.
+    pub fn cancel(&self, s: f64, reason: JsValue) -> Option<String> {
+        let seq = seq(s);
+        if self.gone(seq) {
+            return None;
+        }
+        let reason = convert::opt_string(Some(reason), "reason");
+        let mut st = self.st()?;
+        match reason {
+            Ok(reason) => st.change(seq, true, |m| m.cancel_seq(seq, reason)),
+            Err(e) => {
+                st.fail(e);
+                None
+            }
+        }
+    }
+
+    /// `remove(id)` by sequence: fills the scratch with the execution as it
+    /// was and returns its texts.
+    pub fn remove(&self, s: f64) -> Option<String> {
+        let seq = seq(s);
+        let mut st = self.st()?;
+        let texts = st.fill_texts(seq);
+        let result = st.core.remove_seq(seq);
+        let texts = match result {
+            Ok(Some(_)) => texts,
+            Ok(None) => {
+                st.reply(reply::GONE);
+                None
+            }
+            Err(e) => {
+                st.fail(e);
+                None
+            }
+        };
+        st.settle();
+        texts
+    }
+
+    /// `clear()`: how many terminal executions it removed.
+    pub fn clear(&self) -> f64 {
+        let Some(mut st) = self.st() else {
+            return 0.0;
+        };
+        let n = st.core.clear();
+        st.settle();
+        n as f64
+    }
+
+    /// Whether `seq` is no longer held; if so, the status slot says GONE.
+    fn gone(&self, seq: u64) -> bool {
+        let Some(mut st) = self.st() else {
+            return true;
+        };
+        let gone = st.core.record(seq).is_none();
+        if gone {
+            st.reply(reply::GONE);
+        }
+        gone
+    }
+
+    /// `list(query)`: `[total, page (NaN: null), pageSize, totalPages,
+    /// hasNext, ...creation sequences]`; the next cursor is kept for
+    /// [`Engine::cursor`]. Empty on error.
+    pub fn list(&self, query: JsValue) -> Vec<f64> {
+        let query = args::query(given(query));
+        let Some(mut st) = self.st() else {
+            return Vec::new();
+        };
+        let page = query.and_then(|q| st.core.list_page(&q));
+        let page = match page {
+            Ok(page) => page,
+            Err(e) => {
+                st.fail(e);
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::with_capacity(5 + page.seqs.len());
+        out.extend([
+            page.total as f64,
+            page.page.map_or(f64::NAN, |p| p as f64),
+            page.page_size as f64,
+            page.total_pages as f64,
+            if page.has_next { 1.0 } else { 0.0 },
+        ]);
+        out.extend(page.seqs.iter().map(|&s| s as f64));
+        st.cursor = page.next_cursor;
+        out
+    }
+
+    /// The `nextCursor` of the last [`Engine::list`] page.
+    pub fn cursor(&self) -> Option<String> {
+        self.st()?.cursor.take()
+    }
+
+    /// `counts()`: `[pending, running, completed, failed, cancelled, total]`.
+    pub fn counts(&self) -> Vec<f64> {
+        let Some(st) = self.st() else {
+            return Vec::new();
+        };
+        let c = st.core.counts();
+        [
+            c.pending,
+            c.running,
+            c.completed,
+            c.failed,
+            c.cancelled,
+            c.total,
+        ]
+        .iter()
+        .map(|&n| n as f64)
+        .collect()
+    }
+
+    /// Whether change events are queued (JS has listeners).
+    pub fn listen(&self, on: bool) {
+        if let Some(mut st) = self.st() {
+            st.listening = on;
+            st.core.set_record_numbers(on);
+            if !on {
+                st.events.clear();
+            }
+        }
+    }
+
+    /// Queues `seq` for [`Engine::next_finished`] when it becomes terminal
+    /// (JS waits for it).
+    pub fn watch(&self, s: f64) {
+        if let Some(mut st) = self.st() {
+            if st.core.record(seq(s)).is_some() {
+                *st.watched.entry(seq(s)).or_default() |= WAIT;
+            }
+        }
+    }
+
+    /// Moves the next queued handler-driven execution to `running` when a
+    /// concurrency slot is free, taking the slot, and returns its sequence
+    /// (0: none). JS calls its handler unless a listener of the `running`
+    /// event ended it first, then [`Engine::release`]s the slot.
+    pub fn next_start(&self) -> f64 {
+        let Some(mut st) = self.st() else {
+            return 0.0;
+        };
+        let started = st.core.next_start_seq();
+        let s = match started {
+            Some(seq) => {
+                *st.watched.entry(seq).or_default() |= RUN;
+                seq as f64
+            }
+            None => 0.0,
+        };
+        st.settle();
+        s
+    }
+
+    /// Frees the slot of a started execution whose handler is not called
+    /// after all (it ended before).
+    pub fn release(&self, s: f64) {
+        if let Some(mut st) = self.st() {
+            let seq = seq(s);
+            if let Some(w) = st.watched.get_mut(&seq) {
+                *w &= !RUN;
+            }
+            st.core.settle(seq, Ok(serde_json::Value::Null));
+            st.settle();
+        }
+    }
+
+    /// A handler's promise settled with `value` (`threw`: it threw or
+    /// rejected): frees its slot and, if the execution is still running,
+    /// completes or fails it. A late outcome is not even converted.
+    pub fn settle(&self, s: f64, value: JsValue, threw: bool) {
+        let seq = seq(s);
+        let running = self.st().is_some_and(|st| {
+            st.core
+                .record(seq)
+                .is_some_and(|r| r.status() == Status::Running)
+        });
+        let outcome = if !running {
+            Ok(serde_json::Value::Null)
+        } else if threw {
+            Err(convert::thrown(&value))
+        } else if value.is_undefined() {
+            Ok(serde_json::Value::Null)
+        } else {
+            json(&value, "result")
+                .map_err(|e| Failure::new("INVALID_RESULT", "TypeError", e.to_string()))
+        };
+        if let Some(mut st) = self.st() {
+            let run_only = st.watched.get(&seq) == Some(&RUN);
+            if run_only {
+                st.watched.remove(&seq);
+            } else if let Some(w) = st.watched.get_mut(&seq) {
+                *w &= !RUN;
+            }
+            st.core.settle(seq, outcome);
+            st.settle();
+        }
+    }
+
+    /// The one timer, armed for the deadline `due`, fired: times out every
+    /// running attempt whose deadline is at or before it.
+    pub fn expire(&self, due: f64) {
+        if let Some(mut st) = self.st() {
+            st.core.expire(due);
+            // The timer is re-armed from the deadline slot in any case.
+            st.deadline = None;
+            st.settle();
+        }
+    }
+
+    /// The next queued change event: its kind ([`crate::wire::event`]; 0:
+    /// none left), the execution's numbers at the change in the scratch.
+    pub fn next_event(&self) -> u32 {
+        let Some(mut st) = self.st() else {
+            return 0;
+        };
+        let Some(event) = st.events.pop_front() else {
+            st.current = None;
+            return 0;
+        };
+        if let Some(n) = &event.numbers {
+            let n = *n;
+            write(&mut st.scratch, &n, event.seq);
+        }
+        let kind = event.kind as u32 + 1;
+        st.current = Some(event);
+        kind
+    }
+
+    /// The texts of the last event of [`Engine::next_event`] at its change.
+    pub fn event_texts(&self) -> Option<String> {
+        self.st()?.current.as_mut()?.texts.take()
+    }
+
+    /// The fixed parts of the last event's execution, when it was removed.
+    pub fn event_fixed(&self) -> Option<String> {
+        self.st()?.current.as_mut()?.fixed.take()
+    }
+
+    /// The next watched execution that became terminal: its sequence (0:
+    /// none left), its numbers at the end in the scratch.
+    pub fn next_finished(&self) -> f64 {
+        let Some(mut st) = self.st() else {
+            return 0.0;
+        };
+        let Some(f) = st.finished.pop_front() else {
+            st.current_finished = None;
+            return 0.0;
+        };
+        write(&mut st.scratch, &f.numbers, f.seq);
+        let s = f.seq as f64;
+        st.current_finished = Some(f);
+        s
+    }
+
+    /// The texts of the last execution of [`Engine::next_finished`].
+    pub fn finished_texts(&self) -> Option<String> {
+        self.st()?.current_finished.as_mut()?.texts.take()
+    }
+
+    /// The creation sequences of executions removed since the last call.
+    pub fn drain_removed(&self) -> Vec<f64> {
+        self.st().map_or_else(Vec::new, |mut st| {
+            st.core
+                .take_removed()
+                .into_iter()
+                .map(|s| s as f64)
+                .collect()
+        })
+    }
+
+    /// `handle(request)`: the status goes in the status slot, the body's
+    /// JSON text is returned, `Allow` is kept for [`Engine::allow`].
+    pub fn handle(&self, request: JsValue) -> Option<String> {
+        let request = rest::request(&request);
+        self.answer(request)
+    }
+
+    /// The method, path and search of a fetch `Request`, read at once
+    /// (before its caller can change it): `[method, path, search]`, or
+    /// `[]` with the error left for [`Engine::answer_error`].
+    pub fn head(&self, request: JsValue) -> Vec<String> {
+        match rest::head(&request) {
+            Ok((method, path, search)) => vec![method, path, search],
+            Err(e) => {
+                if let Some(mut st) = self.st() {
+                    st.error = Some(e);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// The 400 answer to a `Request` whose head could not be read.
+    pub fn answer_error(&self) -> Option<String> {
+        let error = self.st()?.error.take()?;
+        self.answer(Err(error))
+    }
+
+    /// A fetched request: its head from [`Engine::head`], its body text
+    /// (`undefined`: none) or why it could not be read; answered as
+    /// [`Engine::handle`] answers.
+    pub fn fetch(
+        &self,
+        method: String,
+        path: String,
+        search: String,
+        text: JsValue,
+        body_error: Option<String>,
+    ) -> Option<String> {
+        let request = rest::fetched(method, path, search, &text, body_error);
+        self.answer(Ok(request))
+    }
+
+    fn answer(&self, request: Result<crate::core::rest::RestRequest, Error>) -> Option<String> {
+        let mut st = self.st()?;
+        let response = rest::serve(&mut st.core, request);
+        st.allow = response.allow;
+        st.settle();
+        set(&mut st.scratch, slot::STATUS, f64::from(response.status));
+        response.body
+    }
+
+    /// The `Allow` header of the last [`Engine::handle`] answer (a 405).
+    pub fn allow(&self) -> Option<String> {
+        self.st()?.allow.map(str::to_owned)
+    }
+}
