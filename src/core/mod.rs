@@ -8,6 +8,7 @@ mod error;
 mod event;
 mod index;
 mod json;
+mod json_reader;
 mod manager;
 mod progress;
 mod query;
