@@ -13,6 +13,7 @@ mod manager;
 mod progress;
 mod query;
 mod record;
+pub mod request;
 pub mod rest;
 mod status;
 mod store;

@@ -54,7 +54,8 @@
 //! Here: the request and response types, [`handle`] and [`status_of`]. The
 //! routes and their handlers are in `route.rs`, query-string parsing in
 //! `query.rs`, percent-decoding in `url.rs`; the JSON reader behind
-//! [`Body::from_text`] is the core's `json_reader.rs`.
+//! [`Body::from_text`] is the core's `json_reader.rs`, and a create body is
+//! checked by the validator the binding uses too ([`crate::core::request`]).
 
 mod query;
 mod route;

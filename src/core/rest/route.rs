@@ -8,6 +8,7 @@ use super::{list_query, Body, Query, RestRequest, RestResponse};
 use crate::core::error::Error;
 use crate::core::json::describe;
 use crate::core::manager::{Manager, NewExecution};
+use crate::core::request::{self, Field};
 
 /// A matched path: the collection, or one execution (with its id, decoded)
 /// and what of it.
@@ -123,20 +124,9 @@ fn list(manager: &Manager, query: &Query) -> Result<RestResponse, RestResponse> 
         .map_err(reply)
 }
 
-fn non_empty(value: &Value, field: &str) -> Result<String, Error> {
-    match value {
-        Value::String(s) if !s.is_empty() => Ok(s.clone()),
-        other => Err(Error::invalid(
-            field,
-            format!("must be a non-empty string, got {}", describe(other)),
-        )),
-    }
-}
-
-/// Converts a create body into a [`NewExecution`], with the checks of the
-/// JS `create`: `targetId` a non-empty string; `id` and `type` absent or
-/// non-empty strings (`null` is rejected); `config` absent or an object;
-/// `inputs` any JSON value (`null` kept). Unknown fields are ignored.
+/// Converts a create body into a [`NewExecution`]: the body must be a JSON
+/// object, whose known fields then meet the rules of [`request::validate`],
+/// the validator of the JS `create` too. Unknown fields are ignored.
 pub fn new_execution(body: &Body) -> Result<NewExecution, Error> {
     let map = match body {
         Body::Json(Value::Object(map)) => map,
@@ -154,37 +144,11 @@ pub fn new_execution(body: &Body) -> Result<NewExecution, Error> {
         }
         Body::Invalid(reason) => return Err(Error::invalid("body", reason.clone())),
     };
-    let optional = |key: &str| -> Result<Option<String>, Error> {
-        map.get(key)
-            .map(|v| non_empty(v, &format!("request.{key}")))
-            .transpose()
-    };
-    let id = optional("id")?;
-    let target_id = non_empty(
-        map.get("targetId").unwrap_or(&Value::Null),
-        "request.targetId",
-    )
-    .map_err(|e| match map.get("targetId") {
-        None => Error::invalid("request.targetId", "is missing (a non-empty string)"),
-        Some(_) => e,
-    })?;
-    let kind = optional("type")?;
-    let config = match map.get("config") {
-        None => None,
-        Some(config @ Value::Object(_)) => Some(config.clone()),
-        Some(other) => {
-            return Err(Error::invalid(
-                "request.config",
-                format!("must be a plain object, got {}", describe(other)),
-            ))
-        }
-    };
-    Ok(NewExecution {
-        id,
-        target_id,
-        kind,
-        inputs: map.get("inputs").cloned(),
-        config,
+    request::validate(|key| {
+        Ok(map
+            .get(key.name())
+            .cloned()
+            .map_or(Field::Missing, Field::Json))
     })
 }
 
