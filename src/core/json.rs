@@ -100,6 +100,19 @@ pub fn write_opt_f64(out: &mut String, v: Option<f64>) {
     }
 }
 
+/// A short description of a JSON value for error messages: `null`, `true`,
+/// `3`, a quoted string, `an array` or `an object`.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("{s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
 /// Serialises a value to JSON text (infallible for `serde_json::Value`).
 pub fn to_text(value: &Value) -> Box<str> {
     value.to_string().into_boxed_str()

@@ -3,8 +3,11 @@
 
 use wasm_bindgen::prelude::*;
 
+use serde_json::Value;
+
 use super::convert::{describe, get, is_plain_object, json, string};
 use super::ffi;
+use crate::core::request::{self, Field, Key};
 use crate::core::{Error, ListQuery, NewExecution, Options, Order, Status};
 
 /// A positive integer or `Infinity` (`usize::MAX`); `None` for `undefined`.
@@ -78,7 +81,10 @@ fn non_empty(value: &JsValue, field: &str) -> Result<String, Error> {
     }
 }
 
-/// A `create`/`track` request object.
+/// A `create`/`track` request object: its known fields are read one at a
+/// time (a getter or Proxy trap runs only when the field is asked for, and
+/// not at all once an earlier field is wrong) and checked by the core's
+/// request validator, the one REST uses too.
 pub fn request(value: &JsValue) -> Result<NewExecution, Error> {
     if !is_plain_object(value, "request")? {
         return Err(Error::invalid(
@@ -86,46 +92,26 @@ pub fn request(value: &JsValue) -> Result<NewExecution, Error> {
             format!("must be an object, got {}", describe(value)),
         ));
     }
-    let id = get(value, "id", "request.id")?;
-    let id = if id.is_undefined() {
-        None
-    } else {
-        Some(non_empty(&id, "request.id")?)
-    };
-    let target_id = non_empty(
-        &get(value, "targetId", "request.targetId")?,
-        "request.targetId",
-    )?;
-    let kind = get(value, "type", "request.type")?;
-    let kind = if kind.is_undefined() {
-        None
-    } else {
-        Some(non_empty(&kind, "request.type")?)
-    };
-    let inputs = get(value, "inputs", "request.inputs")?;
-    let inputs = if inputs.is_undefined() {
-        None
-    } else {
-        Some(json(&inputs, "request.inputs")?)
-    };
-    let config = get(value, "config", "request.config")?;
-    let config = if config.is_undefined() {
-        None
-    } else {
-        if !is_plain_object(&config, "request.config")? {
-            return Err(Error::invalid(
-                "request.config",
-                format!("must be a plain object, got {}", describe(&config)),
-            ));
-        }
-        Some(json(&config, "request.config")?)
-    };
-    Ok(NewExecution {
-        id,
-        target_id,
-        kind,
-        inputs,
-        config,
+    request::validate(|key| request_field(value, key))
+}
+
+/// One field of a request object: a string field as a string (anything else
+/// by its description), `inputs` as JSON, `config` as JSON if it is a plain
+/// object (anything else by its description).
+fn request_field(request: &JsValue, key: Key) -> Result<Field, Error> {
+    let field = key.field();
+    let value = get(request, key.name(), field)?;
+    if value.is_undefined() {
+        return Ok(Field::Undefined);
+    }
+    Ok(match key {
+        Key::Id | Key::TargetId | Key::Type => match string(&value, field)? {
+            Some(s) => Field::Json(Value::String(s)),
+            None => Field::Other(describe(&value)),
+        },
+        Key::Inputs => Field::Json(json(&value, field)?),
+        Key::Config if is_plain_object(&value, field)? => Field::Json(json(&value, field)?),
+        Key::Config => Field::Other(describe(&value)),
     })
 }
 

@@ -1,0 +1,259 @@
+//! The REST routes of the contract over a [`Manager`], in plain Rust.
+//!
+//! [`handle`] takes a [`RestRequest`] (method, path, query, body) and answers
+//! a [`RestResponse`] (status and JSON text); it never panics and only ever
+//! answers 200, 201, 204, 400, 404, 405 or 409. The wasm layer converts a JS
+//! request object or a fetch `Request` into a [`RestRequest`], calls
+//! [`handle`] under its borrow, and afterwards lets its runtime act on what
+//! the core queued (start handlers of a created execution, abort the signal
+//! of a cancelled one), exactly as after the JS methods.
+//!
+//! | route | success | errors |
+//! | --- | --- | --- |
+//! | `POST /api/v1/executions` | 201 execution | 400, 404 `UNKNOWN_TARGET`, 409 `ALREADY_EXISTS` |
+//! | `GET /api/v1/executions?…` | 200 page | 400 |
+//! | `GET /api/v1/executions/{id}` | 200 execution | 404 |
+//! | `GET /api/v1/executions/{id}/progress` | 200 progress, 204 none yet | 404 |
+//! | `POST /api/v1/executions/{id}/cancel` | 200 execution | 400, 404, 409 `INVALID_TRANSITION` |
+//!
+//! Choices where the contract is silent:
+//!
+//! - **Path.** The path must start with `/`; it is split on `/`, then each
+//!   segment is percent-decoded (so `%2F` inside an id is part of the id, and
+//!   `+` is a literal plus). Malformed percent-encoding or bytes that are not
+//!   UTF-8 are 400 `INVALID_ARGUMENT`. One trailing slash is ignored
+//!   (`/api/v1/executions/` is the collection). A path may carry its query
+//!   after a `?` (as Node's `req.url` does); giving a query both there and in
+//!   [`RestRequest::query`] is 400.
+//! - **Method.** Compared case-insensitively (fetch upper-cases the standard
+//!   ones anyway). `HEAD`, `PUT`, `DELETE`, … on a known path are 405, with the
+//!   allowed methods in [`RestResponse::allow`].
+//! - **Query** (only the list route reads it; the others ignore it). A leading
+//!   `?` is allowed; `&`-separated `key=value` pairs, empty pairs skipped, a key
+//!   without `=` has an empty value. It is `application/x-www-form-urlencoded`,
+//!   as `URLSearchParams` writes it: `+` is a space, a literal plus is `%2B`.
+//!   Malformed percent-encoding anywhere in it is 400. `status` and `type` are
+//!   decoded, then split on `,` (so `%2C`, as `URLSearchParams` writes a
+//!   comma, separates items too, and a type containing a comma cannot be
+//!   filtered on over REST); they
+//!   may also be repeated (`status=running&status=pending`), which adds to the
+//!   list. Every other parameter given twice is 400. **An empty value means the
+//!   parameter is absent** (`status=` filters nothing out, `page=` is page 1),
+//!   as HTML forms send empty fields; an empty item inside a non-empty list
+//!   (`status=running,`) is 400. `page` and `page_size` (alias `pageSize`, as in
+//!   `list()`) are plain decimal digits. Unknown parameters are ignored.
+//! - **Body.** Only `POST` routes use it. A create body must be a JSON object
+//!   (missing, `null` or any other value is 400); unknown fields are ignored.
+//!   A cancel body is optional: absent, `null` or an object whose `reason` is a
+//!   string, `null` or absent. Body text that is empty or only whitespace is no
+//!   body; text that is not JSON is 400 on any route that exists (that is, on
+//!   a known path with an allowed method: an unknown path stays 404, a wrong
+//!   method 405). A body may nest 129 levels, so that a create body carries
+//!   `inputs` and `config` as deep as the contract's 128 levels.
+//!
+//! Here: the request and response types, [`handle`] and [`status_of`]. The
+//! routes and their handlers are in `route.rs`, query-string parsing in
+//! `query.rs`, percent-decoding in `url.rs`; the JSON reader behind
+//! [`Body::from_text`] is the core's `json_reader.rs`, and a create body is
+//! checked by the validator the binding uses too ([`crate::core::request`]).
+
+mod query;
+mod route;
+mod url;
+
+use serde_json::Value;
+
+use super::error::Error;
+use super::json::{write_str, MAX_DEPTH};
+use super::json_reader;
+use super::manager::Manager;
+
+pub use query::list_query;
+pub use route::new_execution;
+pub use url::decode;
+
+/// The body of a request, as the host could read it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Body {
+    /// No body (or an empty one).
+    #[default]
+    Absent,
+    /// A parsed JSON value.
+    Json(Value),
+    /// A body that is not valid JSON (or not JSON-compatible); the text says why.
+    Invalid(String),
+}
+
+impl Body {
+    /// Parses body text: empty or whitespace-only text is [`Body::Absent`],
+    /// text that is not JSON, or nests deeper than [`MAX_BODY_DEPTH`]
+    /// levels, is [`Body::Invalid`].
+    pub fn from_text(text: &str) -> Body {
+        if json_reader::is_blank(text) {
+            return Body::Absent;
+        }
+        match json_reader::parse(text, MAX_BODY_DEPTH) {
+            Ok(value) => Body::Json(value),
+            Err(e) => Body::Invalid(format!("body is not valid JSON: {e}")),
+        }
+    }
+}
+
+/// The deepest body accepted: a create request object (level 1) around
+/// `inputs` or `config` nested as deep as the contract allows (128 levels).
+pub const MAX_BODY_DEPTH: usize = MAX_DEPTH + 1;
+
+/// The query of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    /// A URL query string (percent-encoded, `+` for space), with or without
+    /// its leading `?`; empty for none.
+    Text(String),
+    /// Already-decoded `(name, value)` pairs, e.g. from a JS object of
+    /// strings. Commas in `status` and `type` values still separate items.
+    Pairs(Vec<(String, String)>),
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Query::Text(String::new())
+    }
+}
+
+impl Query {
+    fn is_empty(&self) -> bool {
+        match self {
+            Query::Text(text) => text.strip_prefix('?').unwrap_or(text).is_empty(),
+            Query::Pairs(pairs) => pairs.is_empty(),
+        }
+    }
+}
+
+/// An HTTP-like request to route.
+///
+/// ```
+/// use execman::core::rest::{handle, Body, RestRequest};
+/// use execman::core::{Manager, Options, SystemClock, UuidIds};
+/// use serde_json::json;
+///
+/// let mut m = Manager::new(Options::default(), Box::new(SystemClock), Box::new(UuidIds));
+/// m.register("export", None)?;
+/// let created = handle(
+///     &mut m,
+///     &RestRequest::new("POST", "/api/v1/executions")
+///         .with_body(Body::Json(json!({ "targetId": "export", "id": "job 1" }))),
+/// );
+/// assert_eq!(created.status, 201);
+/// let got = handle(&mut m, &RestRequest::new("GET", "/api/v1/executions/job%201"));
+/// assert_eq!(got.status, 200);
+/// let page = handle(&mut m, &RestRequest::new("GET", "/api/v1/executions?status=pending,running&page_size=5"));
+/// assert_eq!(page.status, 200);
+/// # Ok::<(), execman::core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RestRequest {
+    /// `GET`, `POST`, … (compared case-insensitively).
+    pub method: String,
+    /// The URL path, percent-encoded, optionally followed by `?query`.
+    pub path: String,
+    /// The query.
+    pub query: Query,
+    /// The body.
+    pub body: Body,
+}
+
+impl RestRequest {
+    /// A request with no query and no body.
+    pub fn new(method: impl Into<String>, path: impl Into<String>) -> RestRequest {
+        RestRequest {
+            method: method.into(),
+            path: path.into(),
+            query: Query::default(),
+            body: Body::Absent,
+        }
+    }
+
+    /// The same request with this query.
+    pub fn with_query(mut self, query: Query) -> RestRequest {
+        self.query = query;
+        self
+    }
+
+    /// The same request with this body.
+    pub fn with_body(mut self, body: Body) -> RestRequest {
+        self.body = body;
+        self
+    }
+}
+
+/// The answer to a [`RestRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestResponse {
+    /// One of 200, 201, 204, 400, 404, 405, 409.
+    pub status: u16,
+    /// JSON text; `None` for 204.
+    pub body: Option<String>,
+    /// For a 405, the methods the path allows (the `Allow` header).
+    pub allow: Option<&'static str>,
+}
+
+impl RestResponse {
+    fn json(status: u16, body: String) -> RestResponse {
+        RestResponse {
+            status,
+            body: Some(body),
+            allow: None,
+        }
+    }
+
+    /// An error response `{"error":{"code","message"}}`.
+    pub fn error(status: u16, code: &str, message: &str) -> RestResponse {
+        let mut out = String::with_capacity(40 + code.len() + message.len());
+        out.push_str("{\"error\":{\"code\":");
+        write_str(&mut out, code);
+        out.push_str(",\"message\":");
+        write_str(&mut out, message);
+        out.push_str("}}");
+        RestResponse::json(status, out)
+    }
+
+    /// The response for a core error: its code, with the status of its kind.
+    pub fn from_error(error: &Error) -> RestResponse {
+        RestResponse::error(status_of(error), error.code(), &error.to_string())
+    }
+
+    fn not_found(path: &str) -> RestResponse {
+        RestResponse::error(404, "NOT_FOUND", &format!("no route matches {path:?}"))
+    }
+
+    fn method_not_allowed(method: &str, path: &str, allow: &'static str) -> RestResponse {
+        let mut r = RestResponse::error(
+            405,
+            "METHOD_NOT_ALLOWED",
+            &format!("method {method:?} is not allowed on {path:?}; allowed: {allow}"),
+        );
+        r.allow = Some(allow);
+        r
+    }
+}
+
+/// The HTTP status of a core error.
+pub fn status_of(error: &Error) -> u16 {
+    match error {
+        Error::InvalidArgument { .. } => 400,
+        Error::NotFound { .. } | Error::UnknownTarget { .. } => 404,
+        Error::AlreadyExists { .. } | Error::InvalidTransition { .. } => 409,
+    }
+}
+
+/// Routes one request to the manager and answers it. Never panics; the
+/// status is always one of 200, 201, 204, 400, 404, 405, 409.
+///
+/// A 201 from `POST /api/v1/executions` has queued a handler-driven
+/// execution and a 200 from `…/cancel` has queued a terminal one: the caller
+/// must then act on the manager's queues as after `create` and `cancel`.
+pub fn handle(manager: &mut Manager, request: &RestRequest) -> RestResponse {
+    match route::route(manager, request) {
+        Ok(response) | Err(response) => response,
+    }
+}
