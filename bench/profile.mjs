@@ -271,11 +271,9 @@ function wasmSizeByCrate(file) {
         p += len;
       }
     } else if (id === 0) {
-      let p = pos;
-      let len;
-      [len, p] = readLeb(buf, p);
-      const secName = buf.subarray(p, p + len).toString("utf8");
-      p += len;
+      const [len, nameStart] = readLeb(buf, pos);
+      const secName = buf.subarray(nameStart, nameStart + len).toString("utf8");
+      let p = nameStart + len;
       sections[`custom:${secName}`] = size;
       if (secName === "name") {
         while (p < end) {

@@ -46,6 +46,7 @@ function parseOptions(argv) {
       case "--w4-large-runs": o.w4LargeRuns = Number(value()); break;
       case "--out": o.out = path.resolve(value()); break;
       case "--pkg": o.pkg = value(); break;
+      // biome-ignore lint/suspicious/noFallthroughSwitchClause: process.exit() does not return
       case "-h": case "--help":
         console.log(fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("//")).map((l) => l.slice(3)).join("\n"));
         process.exit(0);
@@ -187,6 +188,13 @@ function runOne(c, impl, o) {
   return { ...JSON.parse(line.slice("BENCH_RESULT ".length)), seconds: (Date.now() - t0) / 1000 };
 }
 
+/** Appends `value` to `table[key][impl]`, creating the levels it lacks. */
+function append(table, key, impl, value) {
+  table[key] ??= {};
+  table[key][impl] ??= [];
+  table[key][impl].push(value);
+}
+
 function median(values) {
   const s = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   const n = s.length;
@@ -264,9 +272,9 @@ async function mainRun() {
         for (const [name, m] of Object.entries(res.metrics)) {
           const key = c.w4Size !== undefined ? `${name} @${human(c.w4Size)}` : name;
           units[key] = m.unit;
-          ((results[key] ??= {})[impl] ??= []).push(m.value);
+          append(results, key, impl, m.value);
         }
-        ((infos[c.id] ??= {})[impl] ??= []).push(res.info);
+        append(infos, c.id, impl, res.info);
       }
     }
     process.stderr.write(`${tty ? "\r" : ""}bench: ${c.id.padEnd(11)} ${c.runs} run(s) x ${c.impls.join(", ")} done in ${((Date.now() - t0) / 1000).toFixed(0)} s${tty ? " ".repeat(30) : ""}\n`);
@@ -362,7 +370,7 @@ async function mainRun() {
   out.push("");
   const w6 = (mode) => {
     const e = infos[`W6/${mode}`]?.execman;
-    if (!e || !e.length) return null;
+    if (!e?.length) return null;
     return `${mode}: wasm ${fmt(median(e.map((i) => i.wasmBytesPerExec)), "B")} + JS heap ${fmt(median(e.map((i) => i.heapBytesPerExec)), "B")} B/exec`;
   };
   const w6parts = [w6("tracked"), w6("handler")].filter(Boolean);
@@ -398,12 +406,13 @@ async function mainRun() {
   };
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
   fs.writeFileSync(o.out, `${JSON.stringify(json, null, 2)}\n`);
-  fs.writeFileSync(o.out.replace(/\.json$/, "") + ".md", `${text}\n`);
-  console.log(`bench: wrote ${path.relative(ROOT, o.out)} and ${path.relative(ROOT, o.out.replace(/\.json$/, "") + ".md")}`);
+  const mdOut = `${o.out.replace(/\.json$/, "")}.md`;
+  fs.writeFileSync(mdOut, `${text}\n`);
+  console.log(`bench: wrote ${path.relative(ROOT, o.out)} and ${path.relative(ROOT, mdOut)}`);
   if (errors.length) process.exitCode = 1;
 }
 
 mainRun().catch((e) => {
-  console.error(`bench: ${e && e.stack ? e.stack : e}`);
+  console.error(`bench: ${e?.stack ? e.stack : e}`);
   process.exit(1);
 });

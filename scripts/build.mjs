@@ -76,7 +76,7 @@ function sha256(...parts) {
 function cargoVersion() {
   const toml = fs.readFileSync(path.join(ROOT, "Cargo.toml"), "utf8");
   const pkgSection = toml.split(/^\[/m).find((s) => s.startsWith("package]"));
-  const m = pkgSection && pkgSection.match(/^version\s*=\s*"([^"]+)"/m);
+  const m = pkgSection?.match(/^version\s*=\s*"([^"]+)"/m);
   if (!m) throw new BuildError("no [package] version in Cargo.toml");
   return m[1];
 }

@@ -437,7 +437,7 @@ function printTable(rows) {
       .trimEnd();
   console.log(line(Object.fromEntries(keys.map((k) => [k, k]))));
   console.log(line(Object.fromEntries(keys.map((k) => [k, "─".repeat(width[k])]))));
-  rows.forEach((r) => console.log(line(r)));
+  for (const r of rows) console.log(line(r));
 }
 
 /** Shorten `text` to at most `max` characters. */

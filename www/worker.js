@@ -64,7 +64,7 @@ const HANDLERS = {
 
   /** Hashes a 64 KiB block `rounds` times, feeding each digest into the next. */
   async checksum({ rounds, failAt }, { signal, progress }) {
-    let block = new Uint8Array(65_536).map((_, i) => i & 255);
+    const block = new Uint8Array(65_536).map((_, i) => i & 255);
     let digest = new Uint8Array(32);
     for (let r = 1; r <= rounds; r++) {
       signal.throwIfAborted();

@@ -222,7 +222,7 @@ class ExecutionManager {
           try {
             result = value === undefined ? null : copy(value);
           } catch (err) {
-            this.finish(record, "failed", { code: "INVALID_RESULT", name: "TypeError", message: String(err && err.message) });
+            this.finish(record, "failed", { code: "INVALID_RESULT", name: "TypeError", message: String(err?.message) });
             this.pump();
             return;
           }
@@ -386,7 +386,8 @@ class ExecutionManager {
     if (!record) return Promise.reject(new ExecutionError("NOT_FOUND", `execution \`${id}\` not found`));
     if (TERMINAL.has(record.exec.status)) return Promise.resolve(this.snapshot(record));
     return new Promise((resolve) => {
-      (record.waiters || (record.waiters = [])).push(resolve);
+      if (!record.waiters) record.waiters = [];
+      record.waiters.push(resolve);
     });
   }
 

@@ -138,7 +138,7 @@ export function main(fn) {
   fn().then(
     () => {},
     (err) => {
-      console.error(err && err.stack ? err.stack : err);
+      console.error(err?.stack ? err.stack : err);
       process.exit(1);
     },
   );

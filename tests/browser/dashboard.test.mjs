@@ -169,7 +169,7 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
   const failure = await page.evaluate(() => window.__execman.manager.status("e2e-fail").error);
   assert.equal(failed.error, `${failure.code} · ${failure.name}: ${failure.message}`);
   assert.match(failed.percentage, /^\d+%$/);
-  assert.ok(Number.parseInt(failed.percentage) < 100, `a failed run stops short of 100%: ${failed.percentage}`);
+  assert.ok(Number.parseInt(failed.percentage, 10) < 100, `a failed run stops short of 100%: ${failed.percentage}`);
 
   const cancelled = await readRow(page, "e2e-cancel");
   assert.equal(cancelled.status, "cancelled");

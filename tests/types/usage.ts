@@ -68,7 +68,8 @@ function describeStatus(s: Status): string {
 
 const tracked: Execution = manager.track({ targetId: "remote", inputs: null, config: {} });
 const started: Execution = manager.start(tracked.id);
-const reported: undefined | void = manager.reportProgress(tracked.id, 3, 10, "three");
+// biome-ignore lint/suspicious/noConfusingVoidType: checks that reportProgress returns nothing
+const reported: void = manager.reportProgress(tracked.id, 3, 10, "three");
 manager.reportProgress(tracked.id, 4);
 manager.reportProgress(tracked.id, 5, null, null);
 const completed: Execution = manager.complete(tracked.id, { ok: true });

@@ -176,7 +176,10 @@ function drawPage(page) {
   for (const e of page.items) {
     seen.add(e.id);
     let row = rows.get(e.id);
-    if (!row) rows.set(e.id, (row = makeRow(e.id)));
+    if (!row) {
+      row = makeRow(e.id);
+      rows.set(e.id, row);
+    }
     updateRow(row, e);
     tbody.append(row.tr); // in page order
   }
@@ -230,9 +233,9 @@ function updateRow(row, e) {
   row.badge.dataset.status = e.status;
   row.badge.textContent = e.status;
   const pct = e.progress?.percentage ?? (e.status === "completed" ? 100 : null);
+  // Running without a total: no `value`, an indeterminate bar.
   if (pct !== null) row.bar.value = pct;
-  else if (e.status === "running")
-    row.bar.removeAttribute("value"); // no total: indeterminate
+  else if (e.status === "running") row.bar.removeAttribute("value");
   else row.bar.value = 0;
   row.pct.textContent = pct === null ? "–" : `${Math.round(pct)}%`;
   row.detail.textContent =

@@ -132,7 +132,9 @@ export function hostileCorpus({ reenter, long = false } = {}) {
   const arrayWithProps = Object.assign([1, 2], { extra: () => 1 });
   const throwingToString = { toString() { throw new Error("toString"); }, valueOf() { throw new Error("valueOf"); } };
   const throwingPrimitive = { [Symbol.toPrimitive]() { throw new Error("toPrimitive"); } };
+  // biome-ignore lint/suspicious/noThenProperty: a thenable is one of the hostile values under test
   const thenable = { then(resolve) { resolve({ targetId: "t" }); } };
+  // biome-ignore lint/suspicious/noThenProperty: a throwing `then` getter is one of the hostile values under test
   const throwingThen = Object.defineProperty({}, "then", { get() { throw new Error("then getter"); } });
   const ascii10 = "x".repeat(MB10);
   // 10 MB of multi-byte text makes every NOT_FOUND message cost ~0.8 s (Debug-formatting the id):
@@ -167,6 +169,7 @@ export function hostileCorpus({ reenter, long = false } = {}) {
     ["async function", async () => 1],
     ["generator function", function* () {}],
     ["class (not callable without new)", class K {}],
+    // biome-ignore lint/complexity/useArrowFunction: a bound ordinary function (constructible), unlike a bound arrow
     ["bound function", function () {}.bind(null)],
     ["Proxy with throwing traps", new Proxy({}, throwingTraps)],
     ["Proxy of an array with throwing traps", new Proxy([], throwingTraps)],
@@ -193,6 +196,7 @@ export function hostileCorpus({ reenter, long = false } = {}) {
     ["10,000-deep objects", deepObjects],
     ["object cycle", cycle],
     ["array cycle", arrayCycle],
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the hostile value under test
     ["sparse array", [1, , 3]],
     ["array of holes", new Array(5)],
     ["sparse array of length 2^32-1", hugeSparse],
@@ -378,7 +382,7 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
     ["new ExecutionManager(v)", (v) => [() => new ExecutionManager(v), optionsObj(v, objectKind(v))]],
     ["new ExecutionManager({ concurrency: v })", (v) => [() => new ExecutionManager({ concurrency: v }), limitOk(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
     ["new ExecutionManager({ maxFinished: v })", (v) => [() => new ExecutionManager({ maxFinished: v }), limitOk(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
-    ["register(v, fn)", (v) => [() => (m.register(v, () => 1), registered.add(v)), nonEmpty(v) ? { ok: true, codes: ["ALREADY_EXISTS"] } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
+    ["register(v, fn)", (v) => [() => { m.register(v, () => 1); return registered.add(v); }, nonEmpty(v) ? { ok: true, codes: ["ALREADY_EXISTS"] } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
     ["register(t, v)", (v, i) => [() => m.register(`reg-h-${i}`, v), typeof v === "function" ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
     ["register(t, fn, v)", (v, i) => [() => m.register(`reg-o-${i}`, () => 1, v), optionsObj(v, objectKind(v))]],
     ["register(t, fn, { type: v })", (v, i) => [() => m.register(`reg-t-${i}`, () => 1, { type: v }), v === undefined || nonEmpty(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
@@ -631,7 +635,7 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       await restAndCheck("the whole corpus");
       // Free the only slot: the hanging fixture handler, then the queued one, settle.
       for (let round = 0; round < 3; round++) {
-        gates.splice(0).forEach((resolve) => resolve("released"));
+        for (const resolve of gates.splice(0)) resolve("released");
         await quiesce();
       }
       const fresh = m.create({ targetId: "echo", inputs: { fresh: true } });
@@ -644,7 +648,7 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
     // Leave nothing behind: no timer (fx-running has timeoutMs), no hanging handler.
     try {
       for (const e of m.list({ status: ["pending", "running"], pageSize: 1000 }).items) m.cancel(e.id);
-      gates.splice(0).forEach((resolve) => resolve("released"));
+      for (const resolve of gates.splice(0)) resolve("released");
       await quiesce();
     } catch (e) {
       failure(`cleanup: ${describeError(e)}`);

@@ -480,7 +480,9 @@ function checkPage(page, expectedItems, { total, pageSize, pageNo, hasNext }, mo
     expectedItems.map((E) => E.id),
     `${context}: ids`,
   );
-  page.items.forEach((e, i) => sameSnapshot(e, model.snapshot(expectedItems[i]), `${context}: item ${i}`));
+  page.items.forEach((e, i) => {
+    sameSnapshot(e, model.snapshot(expectedItems[i]), `${context}: item ${i}`);
+  });
 }
 
 /** Walks every page of a filter, by page number and by cursor, and compares with the model. */
@@ -587,7 +589,9 @@ function verify(model, real, context) {
         evs.map((e) => e.type),
         `${context}: subscriber ${i}: event types of ${id}`,
       );
-      evs.forEach((ev, k) => sameSnapshot(g[k].execution, ev.snap, `${context}: subscriber ${i}: event ${k} (${ev.type}) of ${id}`));
+      evs.forEach((ev, k) => {
+        sameSnapshot(g[k].execution, ev.snap, `${context}: subscriber ${i}: event ${k} (${ev.type}) of ${id}`);
+      });
     }
     assert.equal(received.length, expected.length, `${context}: subscriber ${i}: number of events`);
     sub.checked = received.length;

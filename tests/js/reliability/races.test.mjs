@@ -48,7 +48,7 @@ async function captureTimers(fn) {
   const realClear = globalThis.clearTimeout;
   const timers = [];
   const cleared = [];
-  globalThis.setTimeout = function (cb, ms, ...args) {
+  globalThis.setTimeout = (cb, ms, ...args) => {
     if (args.length === 1 && typeof args[0] === "number") {
       const t = { cb, ms, arg: args[0], handle: { captured: timers.length } };
       timers.push(t);
@@ -56,7 +56,7 @@ async function captureTimers(fn) {
     }
     return realSet(cb, ms, ...args);
   };
-  globalThis.clearTimeout = function (handle) {
+  globalThis.clearTimeout = (handle) => {
     if (handle && typeof handle === "object" && "captured" in handle) cleared.push(handle);
     else realClear(handle);
   };
