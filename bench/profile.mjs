@@ -34,16 +34,27 @@ const PROFILES = path.join(OUT, "profiles");
 // The flags scripts/build.mjs passes to wasm-opt (kept in step by hand), plus -g.
 const WASM_OPT_ARGS = [
   "-Oz",
-  "--enable-bulk-memory", "--enable-bulk-memory-opt", "--enable-nontrapping-float-to-int", "--enable-sign-ext",
-  "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", "--enable-call-indirect-overlong",
-  "--strip-producers", "-g",
+  "--enable-bulk-memory",
+  "--enable-bulk-memory-opt",
+  "--enable-nontrapping-float-to-int",
+  "--enable-sign-ext",
+  "--enable-mutable-globals",
+  "--enable-reference-types",
+  "--enable-multivalue",
+  "--enable-call-indirect-overlong",
+  "--strip-producers",
+  "-g",
 ];
 
 const argv = process.argv.slice(2);
 const opt = (name) => {
   const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
   if (i === -1) return undefined;
-  return argv[i].includes("=") ? argv[i].split("=").slice(1).join("=") : argv[i + 1] && !argv[i + 1].startsWith("--") ? argv[i + 1] : "true";
+  return argv[i].includes("=")
+    ? argv[i].split("=").slice(1).join("=")
+    : argv[i + 1] && !argv[i + 1].startsWith("--")
+      ? argv[i + 1]
+      : "true";
 };
 const quick = opt("quick") === "true";
 const topN = Number(opt("top") ?? 12);
@@ -51,23 +62,46 @@ const factor = quick ? 0.1 : 1;
 const sz = (n) => Math.max(1, Math.round(n * factor));
 
 const CASES = [
-  { id: "W1/Inf", figures: ["W1 lifecycle c=Inf"], script: "w1-lifecycle.mjs", args: [`--size=${sz(100_000)}`, "--concurrency=Infinity"] },
-  { id: "W1/64", figures: ["W1 lifecycle c=64"], script: "w1-lifecycle.mjs", args: [`--size=${sz(100_000)}`, "--concurrency=64"] },
+  {
+    id: "W1/Inf",
+    figures: ["W1 lifecycle c=Inf"],
+    script: "w1-lifecycle.mjs",
+    args: [`--size=${sz(100_000)}`, "--concurrency=Infinity"],
+  },
+  {
+    id: "W1/64",
+    figures: ["W1 lifecycle c=64"],
+    script: "w1-lifecycle.mjs",
+    args: [`--size=${sz(100_000)}`, "--concurrency=64"],
+  },
   { id: "W2", figures: ["W2 tracked lifecycle"], script: "w2-tracked.mjs", args: [`--size=${sz(100_000)}`] },
-  { id: "W3", figures: ["W3 status(id)", "W3 progress(id)"], script: "w3-lookups.mjs", args: [`--size=${sz(100_000)}`, `--lookups=${sz(1_000_000)}`] },
+  {
+    id: "W3",
+    figures: ["W3 status(id)", "W3 progress(id)"],
+    script: "w3-lookups.mjs",
+    args: [`--size=${sz(100_000)}`, `--lookups=${sz(1_000_000)}`],
+  },
   // Per-page cost is flat in the number held, so 100k shows the same profile as 1M without the 20 s populate.
   { id: "W4", figures: ["W4"], script: "w4-listing.mjs", args: [`--size=${sz(100_000)}`, "--min-ms=300"] },
-  { id: "W5", figures: ["W5 reportProgress, no subscriber", "W5 reportProgress, 1 subscriber", "W5 ctx.progress"], script: "w5-progress.mjs", args: [`--size=${sz(1_000_000)}`] },
+  {
+    id: "W5",
+    figures: ["W5 reportProgress, no subscriber", "W5 reportProgress, 1 subscriber", "W5 ctx.progress"],
+    script: "w5-progress.mjs",
+    args: [`--size=${sz(1_000_000)}`],
+  },
 ];
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}):\n${r.stderr || r.error}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}):\n${r.stderr || r.error}`);
   return r.stdout;
 }
 
 function toolPath() {
-  return [path.join(process.env.CARGO_HOME || path.join(os.homedir(), ".cargo"), "bin"), process.env.PATH || ""].join(path.delimiter);
+  return [path.join(process.env.CARGO_HOME || path.join(os.homedir(), ".cargo"), "bin"), process.env.PATH || ""].join(
+    path.delimiter,
+  );
 }
 
 /** target/bench/prof-pkg: the nodejs build of the current cargo output, wasm-opt'ed with names kept. */
@@ -77,7 +111,12 @@ function buildProfilingPackage() {
   const input = fs.readFileSync(src);
   const layer = path.join(ROOT, "pkg", "node", "manager.js");
   if (!fs.existsSync(layer)) throw new Error("pkg/node/manager.js is missing: run npm run build first");
-  const key = createHash("sha256").update(input).update(WASM_OPT_ARGS.join(" ")).update(fs.readFileSync(layer)).digest("hex").slice(0, 16);
+  const key = createHash("sha256")
+    .update(input)
+    .update(WASM_OPT_ARGS.join(" "))
+    .update(fs.readFileSync(layer))
+    .digest("hex")
+    .slice(0, 16);
   const stamp = path.join(PROF_PKG, ".key");
   const nodeDir = path.join(PROF_PKG, "node");
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === key) return { key, cached: true };
@@ -95,9 +134,13 @@ function buildProfilingPackage() {
   }
   // The JS layer, as scripts/build.mjs packs it: wasm-bindgen's module becomes execman_core.js.
   fs.renameSync(path.join(nodeDir, "execman.js"), path.join(nodeDir, "execman_core.js"));
-  for (const f of ["execman.js", "manager.js"]) fs.copyFileSync(path.join(ROOT, "pkg", "node", f), path.join(nodeDir, f));
+  for (const f of ["execman.js", "manager.js"])
+    fs.copyFileSync(path.join(ROOT, "pkg", "node", f), path.join(nodeDir, f));
   fs.writeFileSync(path.join(nodeDir, "package.json"), '{ "type": "commonjs" }\n');
-  fs.writeFileSync(path.join(PROF_PKG, "package.json"), '{ "name": "execman-profiling", "main": "./node/execman.js" }\n');
+  fs.writeFileSync(
+    path.join(PROF_PKG, "package.json"),
+    '{ "name": "execman-profiling", "main": "./node/execman.js" }\n',
+  );
   fs.writeFileSync(stamp, key);
   return { key, cached: false };
 }
@@ -113,7 +156,7 @@ function category(frame) {
   if (functionName === "(garbage collector)") return "GC";
   if (functionName === "(idle)") return "idle";
   if (functionName === "(program)") return "V8 (program)";
-  if (url === "" ) return "V8 builtins/native";
+  if (url === "") return "V8 builtins/native";
   return "Node internals";
 }
 
@@ -128,8 +171,12 @@ function crateOf(name) {
   if (/^(wasm-to-js|js-to-wasm)/.test(n)) return "(JS<->wasm call stubs)";
   if (/ shim/.test(n)) return "(exported methods: wasm-bindgen shims, bodies inlined)";
   if (/^(__wbg|__wbindgen|__externref)/.test(n)) return "wasm_bindgen";
-  if (/^(dlmalloc|malloc|free|realloc|calloc|memcpy|memmove|memset|memcmp|compiler_builtins)/.test(n)) return "libc/alloc";
-  const inner = n.replace(/^<+/, "").replace(/^&(mut )?/, "").replace(/^(dyn|impl) /, "");
+  if (/^(dlmalloc|malloc|free|realloc|calloc|memcpy|memmove|memset|memcmp|compiler_builtins)/.test(n))
+    return "libc/alloc";
+  const inner = n
+    .replace(/^<+/, "")
+    .replace(/^&(mut )?/, "")
+    .replace(/^(dyn|impl) /, "");
   let m = /^([A-Za-z_][A-Za-z0-9_]*)::/.exec(inner);
   if (m) return m[1] === "dlmalloc" ? "libc/alloc" : m[1];
   m = / as ([A-Za-z_][A-Za-z0-9_]*)::/.exec(n);
@@ -163,7 +210,9 @@ function shortName(frame, parentFrame) {
     if (ctx) n = `(anonymous in ${ctx})`;
   }
   const file = frame.url ? frame.url.split("/").pop() : "";
-  return file && !file.endsWith(".wasm") && !frame.url.startsWith("wasm://") ? `${n} (${file}:${frame.lineNumber + 1})` : n;
+  return file && !file.endsWith(".wasm") && !frame.url.startsWith("wasm://")
+    ? `${n} (${file}:${frame.lineNumber + 1})`
+    : n;
 }
 
 function analyse(file) {
@@ -204,7 +253,13 @@ function summarise(name, a) {
   out.push(`#### ${name} — ${(a.total / 1000).toFixed(0)} ms sampled`);
   out.push("");
   out.push(`by category: ${a.categories.map(([c, t]) => `${c} ${pct(t, a.total).trim()}`).join(", ")}`);
-  if (a.crates.length) out.push(`wasm by crate: ${a.crates.slice(0, 8).map(([c, t]) => `${c} ${pct(t, a.total).trim()}`).join(", ")}`);
+  if (a.crates.length)
+    out.push(
+      `wasm by crate: ${a.crates
+        .slice(0, 8)
+        .map(([c, t]) => `${c} ${pct(t, a.total).trim()}`)
+        .join(", ")}`,
+    );
   out.push("");
   out.push("```");
   out.push(`${"self ms".padStart(8)} ${"%".padStart(6)}  category     function`);
@@ -250,14 +305,29 @@ function wasmSizeByCrate(file) {
       [count, p] = readLeb(buf, p);
       for (let i = 0; i < count; i++) {
         let len;
-        [len, p] = readLeb(buf, p); p += len;
-        [len, p] = readLeb(buf, p); p += len;
+        [len, p] = readLeb(buf, p);
+        p += len;
+        [len, p] = readLeb(buf, p);
+        p += len;
         const kind = buf[p++];
-        if (kind === 0) { [, p] = readLeb(buf, p); imported++; }
-        else if (kind === 1) { p++; const flags = buf[p++]; [, p] = readLeb(buf, p); if (flags & 1) [, p] = readLeb(buf, p); }
-        else if (kind === 2) { const flags = buf[p++]; [, p] = readLeb(buf, p); if (flags & 1) [, p] = readLeb(buf, p); }
-        else if (kind === 3) { p += 2; }
-        else if (kind === 4) { p++; [, p] = readLeb(buf, p); }
+        if (kind === 0) {
+          [, p] = readLeb(buf, p);
+          imported++;
+        } else if (kind === 1) {
+          p++;
+          const flags = buf[p++];
+          [, p] = readLeb(buf, p);
+          if (flags & 1) [, p] = readLeb(buf, p);
+        } else if (kind === 2) {
+          const flags = buf[p++];
+          [, p] = readLeb(buf, p);
+          if (flags & 1) [, p] = readLeb(buf, p);
+        } else if (kind === 3) {
+          p += 2;
+        } else if (kind === 4) {
+          p++;
+          [, p] = readLeb(buf, p);
+        }
       }
     } else if (id === 10) {
       let p = pos;
@@ -271,11 +341,9 @@ function wasmSizeByCrate(file) {
         p += len;
       }
     } else if (id === 0) {
-      let p = pos;
-      let len;
-      [len, p] = readLeb(buf, p);
-      const secName = buf.subarray(p, p + len).toString("utf8");
-      p += len;
+      const [len, nameStart] = readLeb(buf, pos);
+      const secName = buf.subarray(nameStart, nameStart + len).toString("utf8");
+      let p = nameStart + len;
       sections[`custom:${secName}`] = size;
       if (secName === "name") {
         while (p < end) {
@@ -300,7 +368,24 @@ function wasmSizeByCrate(file) {
         }
       }
     }
-    if (id !== 0) sections[["custom", "type", "import", "function", "table", "memory", "global", "export", "start", "element", "code", "data", "datacount"][id] ?? `id${id}`] = size;
+    if (id !== 0)
+      sections[
+        [
+          "custom",
+          "type",
+          "import",
+          "function",
+          "table",
+          "memory",
+          "global",
+          "export",
+          "start",
+          "element",
+          "code",
+          "data",
+          "datacount",
+        ][id] ?? `id${id}`
+      ] = size;
     pos = end;
   }
   const byCrate = new Map();
@@ -347,47 +432,84 @@ function chooseCases() {
 
 const prof = buildProfilingPackage();
 // Same exports and shims as the shipped build? (Differs when pkg/ was built from other sources.)
-const sameGlue = fs.existsSync(path.join(ROOT, "pkg", "node", "execman_core.js")) &&
-  fs.readFileSync(path.join(ROOT, "pkg", "node", "execman_core.js"), "utf8") === fs.readFileSync(path.join(PROF_PKG, "node", "execman_core.js"), "utf8");
-if (!sameGlue) console.error("profile: WARNING: target/bench/prof-pkg/node/execman_core.js differs from pkg/node/execman_core.js: the cargo output is not what pkg/ was built from (run npm run build)");
+const sameGlue =
+  fs.existsSync(path.join(ROOT, "pkg", "node", "execman_core.js")) &&
+  fs.readFileSync(path.join(ROOT, "pkg", "node", "execman_core.js"), "utf8") ===
+    fs.readFileSync(path.join(PROF_PKG, "node", "execman_core.js"), "utf8");
+if (!sameGlue)
+  console.error(
+    "profile: WARNING: target/bench/prof-pkg/node/execman_core.js differs from pkg/node/execman_core.js: the cargo output is not what pkg/ was built from (run npm run build)",
+  );
 const out = [];
 out.push(`## execman profiles — ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`);
 out.push("");
-out.push(`Profiling build target/bench/prof-pkg (${prof.cached ? "cached" : "built"}, key ${prof.key}${sameGlue ? ", JS glue identical to pkg/" : ", JS glue DIFFERS from pkg/"}): the current cargo output through wasm-bindgen and wasm-opt -Oz -g (names kept). ` +
-  "Self time per function from the V8 sampling profiler (100 µs) over each timed section only; 'JS glue' is pkg/node/execman_core.js (wasm-bindgen's), 'JS layer' pkg/node/manager.js, " +
-  "'V8 builtins/native' is time in V8 builtins and runtime called from JS (JSON.parse, Promise machinery, WebAssembly entry/exit stubs, …) that the profiler does not attribute to a JS function.");
+out.push(
+  `Profiling build target/bench/prof-pkg (${prof.cached ? "cached" : "built"}, key ${prof.key}${sameGlue ? ", JS glue identical to pkg/" : ", JS glue DIFFERS from pkg/"}): the current cargo output through wasm-bindgen and wasm-opt -Oz -g (names kept). ` +
+    "Self time per function from the V8 sampling profiler (100 µs) over each timed section only; 'JS glue' is pkg/node/execman_core.js (wasm-bindgen's), 'JS layer' pkg/node/manager.js, " +
+    "'V8 builtins/native' is time in V8 builtins and runtime called from JS (JSON.parse, Promise machinery, WebAssembly entry/exit stubs, …) that the profiler does not attribute to a JS function.",
+);
 out.push("");
 for (const c of chooseCases()) {
   const dir = path.join(PROFILES, c.id.replace(/\W+/g, "_"));
   fs.rmSync(dir, { recursive: true, force: true });
   process.stderr.write(`profile: ${c.id} ...\n`);
-  const r = spawnSync(process.execPath, ["--expose-gc", path.join(ROOT, "bench", "workloads", c.script), "--impl=execman", `--pkg=${path.relative(ROOT, PROF_PKG)}`, ...c.args], {
-    cwd: ROOT, encoding: "utf8", env: { ...process.env, EXECMAN_BENCH_PROFILE_DIR: dir }, maxBuffer: 16 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--expose-gc",
+      path.join(ROOT, "bench", "workloads", c.script),
+      "--impl=execman",
+      `--pkg=${path.relative(ROOT, PROF_PKG)}`,
+      ...c.args,
+    ],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, EXECMAN_BENCH_PROFILE_DIR: dir },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   if (r.status !== 0) {
     out.push(`### ${c.id}: FAILED\n\n\`\`\`\n${(r.stderr || "").slice(-2000)}\n\`\`\`\n`);
     continue;
   }
   const line = r.stdout.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
   const metrics = line ? JSON.parse(line.slice(13)).metrics : {};
-  out.push(`### ${c.id} (profiled run: ${Object.entries(metrics).slice(0, 3).map(([k, m]) => `${k.replace(/^W\d /, "")} ${m.value.toFixed(m.value < 100 ? 2 : 0)} ${m.unit}`).join("; ")}${Object.keys(metrics).length > 3 ? "; …" : ""})`);
+  out.push(
+    `### ${c.id} (profiled run: ${Object.entries(metrics)
+      .slice(0, 3)
+      .map(([k, m]) => `${k.replace(/^W\d /, "")} ${m.value.toFixed(m.value < 100 ? 2 : 0)} ${m.unit}`)
+      .join("; ")}${Object.keys(metrics).length > 3 ? "; …" : ""})`,
+  );
   out.push("");
-  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).sort()) {
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .sort()) {
     out.push(summarise(f.replace(/\.cpuprofile$/, ""), analyse(path.join(dir, f))));
   }
 }
 
 const sizeInfo = wasmSizeByCrate(path.join(PROF_PKG, "node", "execman_bg.wasm"));
-out.push("### .wasm size by crate (code section bodies of the -Oz -g build; the shipped build differs only by the name section)");
+out.push(
+  "### .wasm size by crate (code section bodies of the -Oz -g build; the shipped build differs only by the name section)",
+);
 out.push("");
-out.push(`sections: ${Object.entries(sizeInfo.sections).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+out.push(
+  `sections: ${Object.entries(sizeInfo.sections)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ")}`,
+);
 out.push("");
 out.push("```");
-for (const [c, b] of sizeInfo.byCrate.slice(0, 16)) out.push(`${String(b).padStart(8)} B ${pct(b, sizeInfo.codeTotal)}  ${c}`);
+for (const [c, b] of sizeInfo.byCrate.slice(0, 16))
+  out.push(`${String(b).padStart(8)} B ${pct(b, sizeInfo.codeTotal)}  ${c}`);
 out.push("--- execman modules and exported methods");
-for (const [c, b] of sizeInfo.byModule.slice(0, 24)) out.push(`${String(b).padStart(8)} B ${pct(b, sizeInfo.codeTotal)}  ${c}`);
+for (const [c, b] of sizeInfo.byModule.slice(0, 24))
+  out.push(`${String(b).padStart(8)} B ${pct(b, sizeInfo.codeTotal)}  ${c}`);
 out.push("--- largest functions");
-for (const [n, b] of sizeInfo.topFunctions) out.push(`${String(b).padStart(8)} B  ${n.length > 110 ? `${n.slice(0, 107)}...` : n}`);
+for (const [n, b] of sizeInfo.topFunctions)
+  out.push(`${String(b).padStart(8)} B  ${n.length > 110 ? `${n.slice(0, 107)}...` : n}`);
 out.push("```");
 const text = out.join("\n");
 console.log(text);

@@ -33,21 +33,58 @@ const WORKLOADS = path.join(ROOT, "bench", "workloads");
 // options
 
 function parseOptions(argv) {
-  const o = { runs: undefined, quick: false, scale: 1, only: null, w4Sizes: [10_000, 100_000, 1_000_000], w4LargeRuns: undefined, out: path.join(ROOT, "target", "bench", "latest.json"), pkg: undefined };
+  const o = {
+    runs: undefined,
+    quick: false,
+    scale: 1,
+    only: null,
+    w4Sizes: [10_000, 100_000, 1_000_000],
+    w4LargeRuns: undefined,
+    out: path.join(ROOT, "target", "bench", "latest.json"),
+    pkg: undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => (inline !== undefined ? inline : argv[++i]);
     switch (flag) {
-      case "--runs": o.runs = Number(value()); break;
-      case "--quick": o.quick = true; break;
-      case "--scale": o.scale = Number(value()); break;
-      case "--only": o.only = value().split(",").map((s) => s.trim()).filter(Boolean); break;
-      case "--w4-sizes": o.w4Sizes = value().split(",").map(Number); break;
-      case "--w4-large-runs": o.w4LargeRuns = Number(value()); break;
-      case "--out": o.out = path.resolve(value()); break;
-      case "--pkg": o.pkg = value(); break;
-      case "-h": case "--help":
-        console.log(fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").filter((l) => l.startsWith("//")).map((l) => l.slice(3)).join("\n"));
+      case "--runs":
+        o.runs = Number(value());
+        break;
+      case "--quick":
+        o.quick = true;
+        break;
+      case "--scale":
+        o.scale = Number(value());
+        break;
+      case "--only":
+        o.only = value()
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
+        break;
+      case "--w4-sizes":
+        o.w4Sizes = value().split(",").map(Number);
+        break;
+      case "--w4-large-runs":
+        o.w4LargeRuns = Number(value());
+        break;
+      case "--out":
+        o.out = path.resolve(value());
+        break;
+      case "--pkg":
+        o.pkg = value();
+        break;
+      case "-h":
+      // biome-ignore lint/suspicious/noFallthroughSwitchClause: process.exit() does not return
+      case "--help":
+        console.log(
+          fs
+            .readFileSync(fileURLToPath(import.meta.url), "utf8")
+            .split("\n")
+            .filter((l) => l.startsWith("//"))
+            .map((l) => l.slice(3))
+            .join("\n"),
+        );
         process.exit(0);
       default:
         console.error(`bench: unknown option ${argv[i]} (try --help)`);
@@ -90,10 +127,25 @@ const WASM_MAX_GZ = 64 * 1024;
 function cases(o) {
   const list = [
     { id: "W0", script: "w0-startup.mjs", impls: ["execman", "baseline"], args: [], runs: o.runs * 3 },
-    { id: "W1/Inf", script: "w1-lifecycle.mjs", impls: ["execman", "baseline", "pqueue"], args: [`--size=${o.size(100_000)}`, "--concurrency=Infinity"] },
-    { id: "W1/64", script: "w1-lifecycle.mjs", impls: ["execman", "baseline", "pqueue"], args: [`--size=${o.size(100_000)}`, "--concurrency=64"] },
+    {
+      id: "W1/Inf",
+      script: "w1-lifecycle.mjs",
+      impls: ["execman", "baseline", "pqueue"],
+      args: [`--size=${o.size(100_000)}`, "--concurrency=Infinity"],
+    },
+    {
+      id: "W1/64",
+      script: "w1-lifecycle.mjs",
+      impls: ["execman", "baseline", "pqueue"],
+      args: [`--size=${o.size(100_000)}`, "--concurrency=64"],
+    },
     { id: "W2", script: "w2-tracked.mjs", impls: ["execman", "baseline"], args: [`--size=${o.size(100_000)}`] },
-    { id: "W3", script: "w3-lookups.mjs", impls: ["execman", "baseline"], args: [`--size=${o.size(100_000)}`, `--lookups=${o.size(1_000_000)}`] },
+    {
+      id: "W3",
+      script: "w3-lookups.mjs",
+      impls: ["execman", "baseline"],
+      args: [`--size=${o.size(100_000)}`, `--lookups=${o.size(1_000_000)}`],
+    },
     ...o.w4Sizes.map((n, i) => ({
       id: `W4/${human(n)}`,
       w4Size: n,
@@ -103,8 +155,18 @@ function cases(o) {
       runs: i === o.w4Sizes.length - 1 ? o.w4LargeRuns : o.runs,
     })),
     { id: "W5", script: "w5-progress.mjs", impls: ["execman", "baseline"], args: [`--size=${o.size(1_000_000)}`] },
-    { id: "W6/tracked", script: "w6-memory.mjs", impls: ["execman", "baseline"], args: [`--size=${o.size(100_000)}`, "--mode=tracked"] },
-    { id: "W6/handler", script: "w6-memory.mjs", impls: ["execman", "baseline"], args: [`--size=${o.size(100_000)}`, "--mode=handler"] },
+    {
+      id: "W6/tracked",
+      script: "w6-memory.mjs",
+      impls: ["execman", "baseline"],
+      args: [`--size=${o.size(100_000)}`, "--mode=tracked"],
+    },
+    {
+      id: "W6/handler",
+      script: "w6-memory.mjs",
+      impls: ["execman", "baseline"],
+      args: [`--size=${o.size(100_000)}`, "--mode=handler"],
+    },
   ];
   for (const c of list) c.runs ??= o.runs;
   return o.only ? list.filter((c) => o.only.some((p) => c.id.toLowerCase().startsWith(p.toLowerCase()))) : list;
@@ -154,7 +216,8 @@ function wasmHash(o) {
 
 function ensureBuilt(o) {
   if (o.pkg) {
-    if (!fs.existsSync(path.join(pkgDir(o), "node", "execman.js"))) throw new Error(`--pkg ${o.pkg}: no node/execman.js`);
+    if (!fs.existsSync(path.join(pkgDir(o), "node", "execman.js")))
+      throw new Error(`--pkg ${o.pkg}: no node/execman.js`);
   } else if (!fs.existsSync(path.join(ROOT, "pkg", "node", "execman.js"))) {
     console.log("bench: pkg/ is missing; building it (node scripts/build.mjs)");
     const r = spawnSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, stdio: "inherit" });
@@ -178,13 +241,31 @@ function runOne(c, impl, o) {
   const args = ["--expose-gc", path.join(WORKLOADS, c.script), `--impl=${impl}`, ...c.args];
   if (o.pkg && impl === "execman") args.push(`--pkg=${o.pkg}`);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60 * 1000 });
-  const line = (r.stdout || "").split("\n").reverse().find((l) => l.startsWith("BENCH_RESULT "));
+  const r = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 15 * 60 * 1000,
+  });
+  const line = (r.stdout || "")
+    .split("\n")
+    .reverse()
+    .find((l) => l.startsWith("BENCH_RESULT "));
   if (r.status !== 0 || !line) {
     const why = r.error ? r.error.message : `exit ${r.status ?? r.signal}`;
-    return { error: `${c.id} ${impl}: ${why}\n${(r.stderr || "").trim().split("\n").slice(-8).join("\n")}`, seconds: (Date.now() - t0) / 1000 };
+    return {
+      error: `${c.id} ${impl}: ${why}\n${(r.stderr || "").trim().split("\n").slice(-8).join("\n")}`,
+      seconds: (Date.now() - t0) / 1000,
+    };
   }
   return { ...JSON.parse(line.slice("BENCH_RESULT ".length)), seconds: (Date.now() - t0) / 1000 };
+}
+
+/** Appends `value` to `table[key][impl]`, creating the levels it lacks. */
+function append(table, key, impl, value) {
+  table[key] ??= {};
+  table[key][impl] ??= [];
+  table[key][impl].push(value);
 }
 
 function median(values) {
@@ -220,8 +301,13 @@ function judge(ratio, t) {
 
 function table(headers, rows, align) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => `| ${cells.map((c, i) => (align[i] === "r" ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join(" | ")} |`;
-  return [line(headers), `|${widths.map((w, i) => (align[i] === "r" ? `${"-".repeat(w + 1)}:` : `${"-".repeat(w + 2)}`)).join("|")}|`, ...rows.map(line)].join("\n");
+  const line = (cells) =>
+    `| ${cells.map((c, i) => (align[i] === "r" ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join(" | ")} |`;
+  return [
+    line(headers),
+    `|${widths.map((w, i) => (align[i] === "r" ? `${"-".repeat(w + 1)}:` : `${"-".repeat(w + 2)}`)).join("|")}|`,
+    ...rows.map(line),
+  ].join("\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,9 +322,13 @@ async function mainRun() {
   const plan = cases(o);
   const totalProcs = plan.reduce((n, c) => n + c.runs * c.impls.length, 0);
 
-  console.log(`bench: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, Node ${info.node}, load average ${info.loadavgAtStart.join(" ")}`);
-  console.log(`bench: execman ${o.pkg ?? "pkg/"} (wasm sha256 ${hashAtStart}, commit ${info.commit}${info.srcDirty ? " + uncommitted src/" : ""}); ` +
-    `${plan.length} cases, ${totalProcs} processes, runs ${o.runs}${o.quick ? " (--quick: sizes / 10)" : ""}`);
+  console.log(
+    `bench: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, Node ${info.node}, load average ${info.loadavgAtStart.join(" ")}`,
+  );
+  console.log(
+    `bench: execman ${o.pkg ?? "pkg/"} (wasm sha256 ${hashAtStart}, commit ${info.commit}${info.srcDirty ? " + uncommitted src/" : ""}); ` +
+      `${plan.length} cases, ${totalProcs} processes, runs ${o.runs}${o.quick ? " (--quick: sizes / 10)" : ""}`,
+  );
 
   // results[metric][impl] = [values per run]; units[metric] = unit; w4[size][query][impl] = [values]
   const results = {};
@@ -255,7 +345,10 @@ async function mainRun() {
       for (const impl of order) {
         const res = runOne(c, impl, o);
         done++;
-        if (tty) process.stderr.write(`\rbench: [${String(done).padStart(3)}/${totalProcs}] ${c.id.padEnd(11)} run ${r + 1}/${c.runs} ${impl.padEnd(8)} ${res.seconds.toFixed(1).padStart(5)} s   `);
+        if (tty)
+          process.stderr.write(
+            `\rbench: [${String(done).padStart(3)}/${totalProcs}] ${c.id.padEnd(11)} run ${r + 1}/${c.runs} ${impl.padEnd(8)} ${res.seconds.toFixed(1).padStart(5)} s   `,
+          );
         if (res.error) {
           errors.push(res.error);
           process.stderr.write(`\nbench: FAILED ${res.error}\n`);
@@ -264,12 +357,14 @@ async function mainRun() {
         for (const [name, m] of Object.entries(res.metrics)) {
           const key = c.w4Size !== undefined ? `${name} @${human(c.w4Size)}` : name;
           units[key] = m.unit;
-          ((results[key] ??= {})[impl] ??= []).push(m.value);
+          append(results, key, impl, m.value);
         }
-        ((infos[c.id] ??= {})[impl] ??= []).push(res.info);
+        append(infos, c.id, impl, res.info);
       }
     }
-    process.stderr.write(`${tty ? "\r" : ""}bench: ${c.id.padEnd(11)} ${c.runs} run(s) x ${c.impls.join(", ")} done in ${((Date.now() - t0) / 1000).toFixed(0)} s${tty ? " ".repeat(30) : ""}\n`);
+    process.stderr.write(
+      `${tty ? "\r" : ""}bench: ${c.id.padEnd(11)} ${c.runs} run(s) x ${c.impls.join(", ")} done in ${((Date.now() - t0) / 1000).toFixed(0)} s${tty ? " ".repeat(30) : ""}\n`,
+    );
   }
   const hashAtEnd = wasmHash(o);
   info.loadavgAtEnd = os.loadavg().map((x) => +x.toFixed(2));
@@ -296,7 +391,13 @@ async function mainRun() {
 
   // ---- W4: per query, µs per page at each size, growth smallest -> largest
   const w4Sizes = o.w4Sizes.filter((n) => plan.some((c) => c.w4Size === n));
-  const w4Queries = [...new Set(Object.keys(results).filter((k) => k.startsWith("W4 ")).map((k) => k.replace(/^W4 list (.*) @\S+$/, "$1")))];
+  const w4Queries = [
+    ...new Set(
+      Object.keys(results)
+        .filter((k) => k.startsWith("W4 "))
+        .map((k) => k.replace(/^W4 list (.*) @\S+$/, "$1")),
+    ),
+  ];
   const w4 = [];
   for (const q of w4Queries) {
     const at = (impl, n) => figures[`W4 list ${q} @${human(n)}`]?.median[impl] ?? NaN;
@@ -320,57 +421,115 @@ async function mainRun() {
   const yes = (m) => (m === null || m === undefined ? "" : m ? "met" : "NOT met");
   out.push(`## execman benchmark — ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`);
   out.push("");
-  out.push(`Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node} (V8 ${info.v8}).`);
-  out.push(`Load average at start ${info.loadavgAtStart.join(" ")}, at end ${info.loadavgAtEnd.join(" ")} (other work shares this machine: figures are noisy, ratios within one run are what matters).`);
-  out.push(`execman: commit ${info.commit}${info.srcDirty ? " with uncommitted src/ changes" : ""}, wasm sha256 ${hashAtStart}${hashAtEnd !== hashAtStart ? ` — WARNING: pkg/ changed during the run (now ${hashAtEnd}); figures mix builds` : ""}.`);
-  out.push(`Medians of ${o.runs} runs per implementation (W0: ${o.runs * 3}; W4 at ${human(w4Sizes[w4Sizes.length - 1] ?? 0)}: ${o.w4LargeRuns}), each in a fresh process${o.quick ? "; --quick: sizes / 10" : ""}. Ratio = execman / baseline (for rates higher is better, for times and bytes lower is better).`);
+  out.push(
+    `Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node} (V8 ${info.v8}).`,
+  );
+  out.push(
+    `Load average at start ${info.loadavgAtStart.join(" ")}, at end ${info.loadavgAtEnd.join(" ")} (other work shares this machine: figures are noisy, ratios within one run are what matters).`,
+  );
+  out.push(
+    `execman: commit ${info.commit}${info.srcDirty ? " with uncommitted src/ changes" : ""}, wasm sha256 ${hashAtStart}${hashAtEnd !== hashAtStart ? ` — WARNING: pkg/ changed during the run (now ${hashAtEnd}); figures mix builds` : ""}.`,
+  );
+  out.push(
+    `Medians of ${o.runs} runs per implementation (W0: ${o.runs * 3}; W4 at ${human(w4Sizes[w4Sizes.length - 1] ?? 0)}: ${o.w4LargeRuns}), each in a fresh process${o.quick ? "; --quick: sizes / 10" : ""}. Ratio = execman / baseline (for rates higher is better, for times and bytes lower is better).`,
+  );
   out.push("");
-  const main = Object.keys(figures).filter((k) => !k.startsWith("W4 ")).sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  const main = Object.keys(figures)
+    .filter((k) => !k.startsWith("W4 "))
+    .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   const rows = main.map((name) => {
     const f = figures[name];
     const hasPq = f.median.pqueue !== undefined;
     return [
-      name, f.unit, fmt(f.median.execman, f.unit), fmt(f.median.baseline, f.unit), fmtRatio(f.ratio),
-      hasPq ? fmt(f.median.pqueue, f.unit) : "", hasPq ? fmtRatio(f.ratioPqueue) : "",
+      name,
+      f.unit,
+      fmt(f.median.execman, f.unit),
+      fmt(f.median.baseline, f.unit),
+      fmtRatio(f.ratio),
+      hasPq ? fmt(f.median.pqueue, f.unit) : "",
+      hasPq ? fmtRatio(f.ratioPqueue) : "",
       [f.target?.text, f.targetPqueue ? `${f.targetPqueue.text} p-queue` : null].filter(Boolean).join(", "),
-      [f.target ? yes(f.target.met) : "", f.targetPqueue ? `${yes(f.targetPqueue.met)} (p-queue)` : ""].filter(Boolean).join(", "),
+      [f.target ? yes(f.target.met) : "", f.targetPqueue ? `${yes(f.targetPqueue.met)} (p-queue)` : ""]
+        .filter(Boolean)
+        .join(", "),
     ];
   });
-  out.push(table(["figure", "unit", "execman", "baseline", "ratio", "p-queue", "ratio", "target", "result"], rows, ["l", "l", "r", "r", "r", "r", "r", "l", "l"]));
+  out.push(
+    table(["figure", "unit", "execman", "baseline", "ratio", "p-queue", "ratio", "target", "result"], rows, [
+      "l",
+      "l",
+      "r",
+      "r",
+      "r",
+      "r",
+      "r",
+      "l",
+      "l",
+    ]),
+  );
   out.push("");
   if (w4.length) {
-    out.push(`W4 listing, µs per page (pageSize 50), held executions ${w4Sizes.map(human).join(" / ")}; target: ≤ ${W4_MAX_US} µs at ${human(w4Sizes[w4Sizes.length - 1])} and growth ≤ ${W4_MAX_GROWTH}× ${human(w4Sizes[0])} → ${human(w4Sizes[w4Sizes.length - 1])}.`);
+    out.push(
+      `W4 listing, µs per page (pageSize 50), held executions ${w4Sizes.map(human).join(" / ")}; target: ≤ ${W4_MAX_US} µs at ${human(w4Sizes[w4Sizes.length - 1])} and growth ≤ ${W4_MAX_GROWTH}× ${human(w4Sizes[0])} → ${human(w4Sizes[w4Sizes.length - 1])}.`,
+    );
     out.push("");
-    const hdr = ["list query", ...w4Sizes.map((n) => `execman ${human(n)}`), "growth", ...w4Sizes.map((n) => `baseline ${human(n)}`), "growth", `ratio @${human(w4Sizes[w4Sizes.length - 1])}`, `≤ ${W4_MAX_US} µs`, `growth ≤ ${W4_MAX_GROWTH}×`];
+    const hdr = [
+      "list query",
+      ...w4Sizes.map((n) => `execman ${human(n)}`),
+      "growth",
+      ...w4Sizes.map((n) => `baseline ${human(n)}`),
+      "growth",
+      `ratio @${human(w4Sizes[w4Sizes.length - 1])}`,
+      `≤ ${W4_MAX_US} µs`,
+      `growth ≤ ${W4_MAX_GROWTH}×`,
+    ];
     const w4rows = w4.map((r) => [
       r.query,
-      ...w4Sizes.map((n) => fmt(r.execman[human(n)], "µs")), fmtRatio(r.growthExecman),
-      ...w4Sizes.map((n) => fmt(r.baseline[human(n)], "µs")), fmtRatio(r.growthBaseline),
-      fmtRatio(r.ratioAtLargest), yes(r.metMaxUs), yes(r.metGrowth),
+      ...w4Sizes.map((n) => fmt(r.execman[human(n)], "µs")),
+      fmtRatio(r.growthExecman),
+      ...w4Sizes.map((n) => fmt(r.baseline[human(n)], "µs")),
+      fmtRatio(r.growthBaseline),
+      fmtRatio(r.ratioAtLargest),
+      yes(r.metMaxUs),
+      yes(r.metGrowth),
     ]);
     out.push(table(hdr, w4rows, ["l", ...w4Sizes.map(() => "r"), "r", ...w4Sizes.map(() => "r"), "r", "r", "l", "l"]));
-    const pop = (impl) => w4Sizes.map((n) => {
-      const runs = infos[`W4/${human(n)}`]?.[impl] ?? [];
-      return `${human(n)} ${fmt(median(runs.map((i) => i.populateMs)) / 1000, "s")} s`;
-    }).join(", ");
+    const pop = (impl) =>
+      w4Sizes
+        .map((n) => {
+          const runs = infos[`W4/${human(n)}`]?.[impl] ?? [];
+          return `${human(n)} ${fmt(median(runs.map((i) => i.populateMs)) / 1000, "s")} s`;
+        })
+        .join(", ");
     out.push("");
     out.push(`(Populating, not timed in the figures: execman ${pop("execman")}; baseline ${pop("baseline")}.)`);
     out.push("");
   }
-  const sizeRows = Object.entries(size).map(([k, v]) => [k, String(v.raw), String(v.gz), k.endsWith(".wasm") ? `≤ ${WASM_MAX_GZ} gz` : "", k.endsWith(".wasm") ? yes(v.gz <= WASM_MAX_GZ) : ""]);
+  const sizeRows = Object.entries(size).map(([k, v]) => [
+    k,
+    String(v.raw),
+    String(v.gz),
+    k.endsWith(".wasm") ? `≤ ${WASM_MAX_GZ} gz` : "",
+    k.endsWith(".wasm") ? yes(v.gz <= WASM_MAX_GZ) : "",
+  ]);
   out.push(table(["size", "raw B", "gzip -9 B", "target", "result"], sizeRows, ["l", "r", "r", "l", "l"]));
   out.push("");
   const w6 = (mode) => {
     const e = infos[`W6/${mode}`]?.execman;
-    if (!e || !e.length) return null;
+    if (!e?.length) return null;
     return `${mode}: wasm ${fmt(median(e.map((i) => i.wasmBytesPerExec)), "B")} + JS heap ${fmt(median(e.map((i) => i.heapBytesPerExec)), "B")} B/exec`;
   };
   const w6parts = [w6("tracked"), w6("handler")].filter(Boolean);
-  if (w6parts.length) out.push(`W6 execman split — ${w6parts.join("; ")} (wasm memory read from the instance captured at WebAssembly.Instance construction).`);
+  if (w6parts.length)
+    out.push(
+      `W6 execman split — ${w6parts.join("; ")} (wasm memory read from the instance captured at WebAssembly.Instance construction).`,
+    );
   const w0 = infos.W0;
   if (w0) {
     const b = (impl) => fmt(median((w0[impl] ?? []).map((i) => i.bootstrapMs)), "ms");
-    out.push(`W0: Node's own bootstrap before the script runs is ~${b("execman")} ms (execman runs) / ~${b("baseline")} ms (baseline runs) of the start-up figure; "require + construct" is the part the module controls.`);
+    out.push(
+      `W0: Node's own bootstrap before the script runs is ~${b("execman")} ms (execman runs) / ~${b("baseline")} ms (baseline runs) of the start-up figure; "require + construct" is the part the module controls.`,
+    );
   }
   if (errors.length) {
     out.push("");
@@ -389,21 +548,35 @@ async function mainRun() {
     seconds: (finished - started) / 1000,
     machine: info,
     wasmSha256: { start: hashAtStart, end: hashAtEnd },
-    options: { runs: o.runs, quick: o.quick, scale: o.scale, only: o.only, w4Sizes: o.w4Sizes, w4LargeRuns: o.w4LargeRuns, pkg: o.pkg ?? "pkg" },
+    options: {
+      runs: o.runs,
+      quick: o.quick,
+      scale: o.scale,
+      only: o.only,
+      w4Sizes: o.w4Sizes,
+      w4LargeRuns: o.w4LargeRuns,
+      pkg: o.pkg ?? "pkg",
+    },
     figures,
     w4: { sizes: w4Sizes, maxUs: W4_MAX_US, maxGrowth: W4_MAX_GROWTH, queries: w4 },
-    size: Object.fromEntries(Object.entries(size).map(([k, v]) => [k, { ...v, ...(k.endsWith(".wasm") ? { targetGz: WASM_MAX_GZ, met: v.gz <= WASM_MAX_GZ } : {}) }])),
+    size: Object.fromEntries(
+      Object.entries(size).map(([k, v]) => [
+        k,
+        { ...v, ...(k.endsWith(".wasm") ? { targetGz: WASM_MAX_GZ, met: v.gz <= WASM_MAX_GZ } : {}) },
+      ]),
+    ),
     info: infos,
     errors,
   };
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
   fs.writeFileSync(o.out, `${JSON.stringify(json, null, 2)}\n`);
-  fs.writeFileSync(o.out.replace(/\.json$/, "") + ".md", `${text}\n`);
-  console.log(`bench: wrote ${path.relative(ROOT, o.out)} and ${path.relative(ROOT, o.out.replace(/\.json$/, "") + ".md")}`);
+  const mdOut = `${o.out.replace(/\.json$/, "")}.md`;
+  fs.writeFileSync(mdOut, `${text}\n`);
+  console.log(`bench: wrote ${path.relative(ROOT, o.out)} and ${path.relative(ROOT, mdOut)}`);
   if (errors.length) process.exitCode = 1;
 }
 
 mainRun().catch((e) => {
-  console.error(`bench: ${e && e.stack ? e.stack : e}`);
+  console.error(`bench: ${e?.stack ? e.stack : e}`);
   process.exit(1);
 });

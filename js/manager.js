@@ -90,15 +90,15 @@ export const WIRE = {
   WORK_REMOVED,
 };
 
-/** @typedef {import("./manager").Execution} Execution */
-/** @typedef {import("./manager").Progress} Progress */
-/** @typedef {import("./manager").Page} Page */
-/** @typedef {import("./manager").Counts} Counts */
-/** @typedef {import("./manager").Listener} Listener */
+/** @typedef {import("./types.js").Execution} Execution */
+/** @typedef {import("./types.js").Progress} Progress */
+/** @typedef {import("./types.js").Page} Page */
+/** @typedef {import("./types.js").Counts} Counts */
+/** @typedef {import("./types.js").Listener} Listener */
 
 /** Status names by status code - 1. */
 const STATUS = ["pending", "running", "completed", "failed", "cancelled"];
-/** Event names by event kind - 1. */
+/** Event names by event kind - 1. @type {import("./types.js").ExecutionEvent["type"][]} */
 const KINDS = ["created", "status", "progress", "removed"];
 /** The longest delay `setTimeout` honours (longer ones fire at once). */
 const MAX_TIMER_DELAY = 2147483647;
@@ -286,7 +286,7 @@ export function wrap(Engine) {
     /** Whether the timer was armed for less than its delay (a timer holds at most ~24.8 days). */
     #capped = false;
 
-    /** @param {import("./manager").ManagerOptions} [options] */
+    /** @param {import("./types.js").ManagerOptions} [options] */
     constructor(options) {
       const engine = new Engine(options);
       const error = engine.error();
@@ -488,7 +488,7 @@ export function wrap(Engine) {
      * manager.register("export", async (inputs, { signal, progress }) => "done", { type: "batch" });
      * @param {string} targetId
      * @param {Function} handler
-     * @param {import("./manager").TargetOptions} [options]
+     * @param {import("./types.js").TargetOptions} [options]
      */
     register(targetId, handler, options) {
       if (this.#engine.register(targetId, options, typeof handler === "function") === ERROR) throw this.#error();
@@ -500,7 +500,7 @@ export function wrap(Engine) {
      * starts in a later microtask, when a slot is free.
      * @example
      * const { id } = manager.create({ targetId: "export", inputs: { rows: 10 } });
-     * @param {import("./manager").ExecutionRequest} request
+     * @param {import("./types.js").ExecutionRequest} request
      * @returns {Execution}
      */
     create(request) {
@@ -511,7 +511,7 @@ export function wrap(Engine) {
      * Tracks work that runs elsewhere; returns its `pending` snapshot.
      * @example
      * const job = manager.track({ targetId: "server-job" });
-     * @param {import("./manager").ExecutionRequest} request
+     * @param {import("./types.js").ExecutionRequest} request
      * @returns {Execution}
      */
     track(request) {
@@ -745,7 +745,7 @@ export function wrap(Engine) {
      * One page of executions matching the query.
      * @example
      * let page = manager.list({ status: ["running", "pending"], pageSize: 50 });
-     * @param {import("./manager").ListQuery} [query]
+     * @param {import("./types.js").ListQuery} [query]
      * @returns {Page}
      */
     list(query) {
@@ -1003,8 +1003,8 @@ export function wrap(Engine) {
      * Answers one REST request synchronously; never throws.
      * @example
      * const { status, body } = manager.handle({ method: "GET", path: "/api/v1/executions" });
-     * @param {import("./manager").RestRequest} request
-     * @returns {import("./manager").RestResponse}
+     * @param {import("./types.js").RestRequest} request
+     * @returns {import("./types.js").RestResponse}
      */
     handle(request) {
       return /** @type {any} */ (this.#answered(this.#engine.handle(request)));

@@ -10,13 +10,38 @@
 
 const http = require("node:http");
 
+/** @import { IncomingMessage, ServerResponse } from "node:http" */
+/** @import { AddressInfo } from "node:net" */
+/** @import { RestHost, ServeOptions, Served } from "./server.js" */
+
 const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
 
+/**
+ * The JSON body of an error answered here rather than by the router (same shape as the router's).
+ * @param {string} code
+ * @param {string} message
+ */
 function errorBody(code, message) {
   return JSON.stringify({ error: { code, message } });
 }
 
+/**
+ * The message of a thrown value: its `message` when it has a non-empty one, else the value itself.
+ * @param {unknown} error
+ */
+function messageOf(error) {
+  const message = /** @type {{ message?: unknown } | null | undefined} */ (error)?.message;
+  return String(message ? message : error);
+}
+
+/**
+ * The whole request body, or null as soon as it exceeds `limit` bytes.
+ * @param {IncomingMessage} req
+ * @param {number} limit
+ * @returns {Promise<Buffer | null>}
+ */
 async function readBody(req, limit) {
+  /** @type {Buffer[]} */
   const chunks = [];
   let size = 0;
   for await (const chunk of req) {
@@ -30,6 +55,11 @@ async function readBody(req, limit) {
 /**
  * A `(req, res)` listener for `http.createServer` that answers every request with the
  * manager's REST routes.
+ * @param {RestHost} manager
+ * @param {{ maxBodyBytes?: number }} [options]
+ * @returns {(req: IncomingMessage, res: ServerResponse) => Promise<void>}
+ * @example
+ * http.createServer(createListener(new ExecutionManager())).listen(8080);
  */
 function createListener(manager, { maxBodyBytes = DEFAULT_MAX_BODY } = {}) {
   return async function execmanListener(req, res) {
@@ -47,7 +77,11 @@ function createListener(manager, { maxBodyBytes = DEFAULT_MAX_BODY } = {}) {
       try {
         request = new Request(url, {
           method,
-          body: body.length > 0 && method !== "GET" && method !== "HEAD" ? body : undefined,
+          // Buffer.concat allocates from a plain (never shared) ArrayBuffer, which `BodyInit` asks for.
+          body:
+            body.length > 0 && method !== "GET" && method !== "HEAD"
+              ? /** @type {Uint8Array<ArrayBuffer>} */ (body)
+              : undefined,
           headers: { "content-type": req.headers["content-type"] || "application/json" },
         });
       } catch {
@@ -68,7 +102,7 @@ function createListener(manager, { maxBodyBytes = DEFAULT_MAX_BODY } = {}) {
       }
     } catch (error) {
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(errorBody("INTERNAL", String(error && error.message ? error.message : error)));
+      res.end(errorBody("INTERNAL", messageOf(error)));
     }
   };
 }
@@ -76,6 +110,11 @@ function createListener(manager, { maxBodyBytes = DEFAULT_MAX_BODY } = {}) {
 /**
  * Serves the manager on `host:port` (default 127.0.0.1, an ephemeral port).
  * Resolves with `{ url, port, server, close }`; `close()` stops the server.
+ * @param {RestHost} manager
+ * @param {ServeOptions} [options]
+ * @returns {Promise<Served>}
+ * @example
+ * const { url, close } = await serve(new ExecutionManager(), { port: 8080 });
  */
 function serve(manager, { port = 0, host = "127.0.0.1", maxBodyBytes } = {}) {
   const server = http.createServer(createListener(manager, { maxBodyBytes }));
@@ -83,18 +122,16 @@ function serve(manager, { port = 0, host = "127.0.0.1", maxBodyBytes } = {}) {
     server.once("error", reject);
     server.listen(port, host, () => {
       server.off("error", reject);
-      const address = server.address();
+      // Listening on a TCP host and port: an AddressInfo, never a pipe name or null.
+      const address = /** @type {AddressInfo} */ (server.address());
       const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      resolve({
-        url: `http://${shown}:${address.port}`,
-        port: address.port,
-        server,
-        close: () =>
-          new Promise((done, fail) => {
-            server.close((err) => (err ? fail(err) : done()));
-            if (typeof server.closeAllConnections === "function") server.closeAllConnections();
-          }),
-      });
+      /** @returns {Promise<void>} */
+      const close = () =>
+        new Promise((done, fail) => {
+          server.close((err) => (err ? fail(err) : done()));
+          if (typeof server.closeAllConnections === "function") server.closeAllConnections();
+        });
+      resolve({ url: `http://${shown}:${address.port}`, port: address.port, server, close });
     });
   });
 }

@@ -76,7 +76,7 @@ function sha256(...parts) {
 function cargoVersion() {
   const toml = fs.readFileSync(path.join(ROOT, "Cargo.toml"), "utf8");
   const pkgSection = toml.split(/^\[/m).find((s) => s.startsWith("package]"));
-  const m = pkgSection && pkgSection.match(/^version\s*=\s*"([^"]+)"/m);
+  const m = pkgSection?.match(/^version\s*=\s*"([^"]+)"/m);
   if (!m) throw new BuildError("no [package] version in Cargo.toml");
   return m[1];
 }
@@ -89,7 +89,9 @@ function lockedWasmBindgenVersion() {
 }
 
 function targetDir() {
-  const meta = JSON.parse(run("cargo", ["metadata", "--format-version", "1", "--no-deps"], { capture: true, quiet: true }));
+  const meta = JSON.parse(
+    run("cargo", ["metadata", "--format-version", "1", "--no-deps"], { capture: true, quiet: true }),
+  );
   return meta.target_directory;
 }
 
@@ -102,7 +104,9 @@ function checkWasmBindgen(expected) {
   }
   const have = out.trim().split(/\s+/)[1];
   if (have !== expected) {
-    throw new BuildError(`wasm-bindgen CLI is ${have}, Cargo.lock has ${expected}; run: cargo install wasm-bindgen-cli --version ${expected}`);
+    throw new BuildError(
+      `wasm-bindgen CLI is ${have}, Cargo.lock has ${expected}; run: cargo install wasm-bindgen-cli --version ${expected}`,
+    );
   }
 }
 
@@ -123,7 +127,10 @@ function snippetToCommonJs(src, file) {
     },
   );
   out = out.replace(/^\s*export\s*\{([^}]*)\}\s*;?/gm, (_, list) => {
-    const entries = list.split(",").map((s) => s.trim()).filter(Boolean);
+    const entries = list
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     return entries
       .map((e) => {
         const [local, exported = local] = e.split(/\s+as\s+/).map((s) => s.trim());
@@ -138,21 +145,27 @@ function snippetToCommonJs(src, file) {
 
 function listFiles(dir) {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())
     .map((d) => path.join(d.parentPath ?? d.path, d.name));
 }
 
 function wasmOptBin() {
   const bin = path.join(ROOT, "node_modules", ".bin", process.platform === "win32" ? "wasm-opt.cmd" : "wasm-opt");
-  if (!fs.existsSync(bin)) throw new BuildError("node_modules/.bin/wasm-opt missing (npm package binaryen); run: bash scripts/setup.sh --minimal");
+  if (!fs.existsSync(bin))
+    throw new BuildError(
+      "node_modules/.bin/wasm-opt missing (npm package binaryen); run: bash scripts/setup.sh --minimal",
+    );
   return bin;
 }
 
 // wasm-opt -Oz with a cache keyed by the input bytes, the flags and the binaryen version.
 function optimize(wasmFile, cacheDir, { quiet }) {
   const bin = wasmOptBin();
-  const binaryenVersion = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "binaryen", "package.json"), "utf8")).version;
+  const binaryenVersion = JSON.parse(
+    fs.readFileSync(path.join(ROOT, "node_modules", "binaryen", "package.json"), "utf8"),
+  ).version;
   const input = fs.readFileSync(wasmFile);
   const key = sha256(input, "\0", WASM_OPT_ARGS.join(" "), "\0", binaryenVersion);
   const cached = path.join(cacheDir, `${key}.wasm`);
@@ -170,44 +183,71 @@ function optimize(wasmFile, cacheDir, { quiet }) {
   if (!WebAssembly.validate(optimized)) throw new BuildError(`wasm-opt produced an invalid module for ${rel}`);
   fs.renameSync(tmp, cached);
   fs.copyFileSync(cached, wasmFile);
-  if (!quiet) console.log(`build: wasm-opt ${rel}: ${input.length} -> ${optimized.length} bytes in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  if (!quiet)
+    console.log(
+      `build: wasm-opt ${rel}: ${input.length} -> ${optimized.length} bytes in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+    );
   // Keep the cache small: the newest 8 entries.
-  const entries = fs.readdirSync(cacheDir).filter((f) => f.endsWith(".wasm"))
-    .map((f) => ({ f, t: fs.statSync(path.join(cacheDir, f)).mtimeMs })).sort((a, b) => b.t - a.t);
+  const entries = fs
+    .readdirSync(cacheDir)
+    .filter((f) => f.endsWith(".wasm"))
+    .map((f) => ({ f, t: fs.statSync(path.join(cacheDir, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
   for (const { f } of entries.slice(8)) fs.rmSync(path.join(cacheDir, f), { force: true });
   return { before: input.length, cached: false };
 }
 
 // js/manager.js is the ExecutionManager users get: it wraps the engine class that wasm-bindgen
 // exports. wasm-bindgen's execman.js becomes execman_core.js, and execman.js exports the wrapped
-// class (the engine class itself stays internal). The .d.ts files are wasm-bindgen's, whose custom
-// sections (src/wasm/mod.rs) declare the ExecutionManager class.
+// class (the engine class itself stays internal). The .d.ts files come from js/types.d.ts.
 function writeLayer() {
+  writeTypes();
   const source = fs.readFileSync(path.join(ROOT, "js", "manager.js"), "utf8");
   for (const dir of ["node", "web"]) {
     const out = path.join(PKG_DIR, dir);
     fs.renameSync(path.join(out, `${CRATE}.js`), path.join(out, `${CRATE}_core.js`));
-    fs.writeFileSync(path.join(out, "manager.js"), dir === "node" ? snippetToCommonJs(source, "js/manager.js") : source);
+    fs.writeFileSync(
+      path.join(out, "manager.js"),
+      dir === "node" ? snippetToCommonJs(source, "js/manager.js") : source,
+    );
   }
-  fs.writeFileSync(path.join(PKG_DIR, "node", `${CRATE}.js`), [
-    '"use strict";',
-    "// execman for Node (CommonJS): the ExecutionManager of manager.js around the engine of execman_core.js.",
-    `const { Engine } = require("./${CRATE}_core.js");`,
-    'const { wrap } = require("./manager.js");',
-    "module.exports = { ExecutionManager: wrap(Engine) };",
-    "",
-  ].join("\n"));
-  fs.writeFileSync(path.join(PKG_DIR, "web", `${CRATE}.js`), [
-    "// execman for browsers (ES module): the ExecutionManager of manager.js around the engine of",
-    "// execman_core.js; `await init()` (or initSync) loads the .wasm first.",
-    `import init, { Engine, initSync } from "./${CRATE}_core.js";`,
-    'import { wrap } from "./manager.js";',
-    "",
-    "export const ExecutionManager = wrap(Engine);",
-    "export { initSync };",
-    "export default init;",
-    "",
-  ].join("\n"));
+  fs.writeFileSync(
+    path.join(PKG_DIR, "node", `${CRATE}.js`),
+    [
+      '"use strict";',
+      "// execman for Node (CommonJS): the ExecutionManager of manager.js around the engine of execman_core.js.",
+      `const { Engine } = require("./${CRATE}_core.js");`,
+      'const { wrap } = require("./manager.js");',
+      "module.exports = { ExecutionManager: wrap(Engine) };",
+      "",
+    ].join("\n"),
+  );
+  fs.writeFileSync(
+    path.join(PKG_DIR, "web", `${CRATE}.js`),
+    [
+      "// execman for browsers (ES module): the ExecutionManager of manager.js around the engine of",
+      "// execman_core.js; `await init()` (or initSync) loads the .wasm first.",
+      `import init, { Engine, initSync } from "./${CRATE}_core.js";`,
+      'import { wrap } from "./manager.js";',
+      "",
+      "export const ExecutionManager = wrap(Engine);",
+      "export { initSync };",
+      "export default init;",
+      "",
+    ].join("\n"),
+  );
+}
+
+// The declarations are js/types.d.ts (the ExecutionManager class of js/manager.js and its types);
+// the web build's also keep wasm-bindgen's declarations of `init` and `initSync`.
+function writeTypes() {
+  const types = fs.readFileSync(path.join(ROOT, "js", "types.d.ts"), "utf8");
+  fs.writeFileSync(path.join(PKG_DIR, "node", `${CRATE}.d.ts`), types);
+  const web = path.join(PKG_DIR, "web", `${CRATE}.d.ts`);
+  const generated = fs.readFileSync(web, "utf8");
+  const at = generated.indexOf("export type InitInput");
+  if (at < 0) throw new BuildError("wasm-bindgen's web declarations have no InitInput");
+  fs.writeFileSync(web, `${types}\n${generated.slice(at)}`);
 }
 
 function writeJson(file, value) {
@@ -254,12 +294,24 @@ function writePackageFiles(version, exportNames) {
       "./web/execman_bg.wasm": "./web/execman_bg.wasm",
       "./package.json": "./package.json",
     },
-    files: ["index.mjs", "index.d.mts", "server.cjs", "server.mjs", "server.d.ts", "server.d.mts", "node/", "web/", "README.md"],
+    files: [
+      "index.mjs",
+      "index.d.mts",
+      "server.cjs",
+      "server.mjs",
+      "server.d.ts",
+      "server.d.mts",
+      "node/",
+      "web/",
+      "README.md",
+    ],
     sideEffects: ["./index.mjs", "./node/**", "./web/snippets/**"],
     engines: { node: ">=20" },
   });
 
-  fs.writeFileSync(path.join(PKG_DIR, "README.md"), `# execman ${version}
+  fs.writeFileSync(
+    path.join(PKG_DIR, "README.md"),
+    `# execman ${version}
 
 An execution manager for JavaScript apps: a Rust core compiled to WebAssembly.
 Built by \`npm run build\` in the execman repository; see its README for the full API.
@@ -282,7 +334,8 @@ await init();                                          // fetches web/execman_bg
 \`\`\`
 
 TypeScript declarations: \`node/execman.d.ts\` and \`web/execman.d.ts\`.
-`);
+`,
+  );
 }
 
 /**
@@ -300,10 +353,11 @@ export function packageSizes(dir = PKG_DIR) {
     }
     return { raw, gz };
   };
-  const js = (sub) => [`${CRATE}.js`, `${CRATE}_core.js`, "manager.js"]
-    .map((f) => path.join(dir, sub, f))
-    .filter((f) => fs.existsSync(f))
-    .concat(listFiles(path.join(dir, sub, "snippets")));
+  const js = (sub) =>
+    [`${CRATE}.js`, `${CRATE}_core.js`, "manager.js"]
+      .map((f) => path.join(dir, sub, f))
+      .filter((f) => fs.existsSync(f))
+      .concat(listFiles(path.join(dir, sub, "snippets")));
   return {
     "pkg/node/execman_bg.wasm": measure([path.join(dir, "node", `${CRATE}_bg.wasm`)]),
     "pkg/web/execman_bg.wasm": measure([path.join(dir, "web", `${CRATE}_bg.wasm`)]),
@@ -356,7 +410,10 @@ export async function build({ setup = true, opt = true, quiet = false } = {}) {
   if (!fs.existsSync(wasm)) throw new BuildError(`${wasm} was not produced`);
 
   fs.mkdirSync(PKG_DIR, { recursive: true });
-  for (const [target, dir] of [["nodejs", "node"], ["web", "web"]]) {
+  for (const [target, dir] of [
+    ["nodejs", "node"],
+    ["web", "web"],
+  ]) {
     const out = path.join(PKG_DIR, dir);
     fs.rmSync(out, { recursive: true, force: true });
     run("wasm-bindgen", [wasm, "--target", target, "--out-dir", out, "--out-name", CRATE], { quiet });
@@ -377,7 +434,8 @@ export async function build({ setup = true, opt = true, quiet = false } = {}) {
   const exportNames = Object.keys(createRequire(import.meta.url)(path.join(PKG_DIR, "node", `${CRATE}.js`)))
     .filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default" && n !== "__esModule")
     .sort();
-  if (!exportNames.includes("ExecutionManager")) throw new BuildError("the node build does not export ExecutionManager");
+  if (!exportNames.includes("ExecutionManager"))
+    throw new BuildError("the node build does not export ExecutionManager");
   const version = cargoVersion();
   writePackageFiles(version, exportNames);
   smokeTest();
@@ -389,9 +447,11 @@ export async function build({ setup = true, opt = true, quiet = false } = {}) {
     line: `${label.padEnd(28)} ${String(raw).padStart(9)} B raw ${String(gz).padStart(9)} B gzip`,
   }));
   const snippetCount = listFiles(path.join(PKG_DIR, "web", "snippets")).length;
-  console.log(`build: execman ${version} -> ${path.relative(process.cwd(), PKG_DIR) || "."}/ (wasm-bindgen ${wbVersion}` +
-    `${opt ? ", wasm-opt -Oz" : ", no wasm-opt"}, ${snippetCount} inline_js snippet${snippetCount === 1 ? "" : "s"}, ` +
-    `exports: ${exportNames.join(", ")}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  console.log(
+    `build: execman ${version} -> ${path.relative(process.cwd(), PKG_DIR) || "."}/ (wasm-bindgen ${wbVersion}` +
+      `${opt ? ", wasm-opt -Oz" : ", no wasm-opt"}, ${snippetCount} inline_js snippet${snippetCount === 1 ? "" : "s"}, ` +
+      `exports: ${exportNames.join(", ")}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+  );
   if (opt && before.web) console.log(`build: wasm before wasm-opt: ${before.web} B`);
   for (const s of sizes) console.log(`build: ${s.line}`);
   return { pkgDir: PKG_DIR, version, sizes };

@@ -93,13 +93,36 @@ async function main() {
     { targetId: "upload", inputs: { name: "photos.zip", sizeMb: 12 }, expect: "completed" },
     { targetId: "upload", inputs: { name: "holiday.mp4", sizeMb: 40 }, expect: "cancelled" },
     { targetId: "transcode", inputs: { name: "intro.mp4", frames: 120 }, expect: "completed" },
-    { targetId: "report", inputs: { name: "daily-sales", sections: ["orders", "refunds", "totals", "charts"] }, expect: "completed" },
-    { targetId: "transcode", inputs: { name: "broken.mov", frames: 150, corruptAt: 90 }, expect: "failed", code: "HANDLER_ERROR" },
+    {
+      targetId: "report",
+      inputs: { name: "daily-sales", sections: ["orders", "refunds", "totals", "charts"] },
+      expect: "completed",
+    },
+    {
+      targetId: "transcode",
+      inputs: { name: "broken.mov", frames: 150, corruptAt: 90 },
+      expect: "failed",
+      code: "HANDLER_ERROR",
+    },
     { targetId: "upload", inputs: { name: "backup.tar", sizeMb: 16 }, expect: "completed" },
-    { targetId: "transcode", inputs: { name: "outro.mp4", frames: 240 }, config: { timeoutMs: 800 }, expect: "failed", code: "TIMEOUT" },
-    { targetId: "report", inputs: { name: "weekly-usage", sections: ["users", "sessions", "errors", "latency", "costs"] }, expect: "completed" },
+    {
+      targetId: "transcode",
+      inputs: { name: "outro.mp4", frames: 240 },
+      config: { timeoutMs: 800 },
+      expect: "failed",
+      code: "TIMEOUT",
+    },
+    {
+      targetId: "report",
+      inputs: { name: "weekly-usage", sections: ["users", "sessions", "errors", "latency", "costs"] },
+      expect: "completed",
+    },
     { targetId: "upload", inputs: { name: "logs.gz", sizeMb: 8 }, expect: "completed" },
-    { targetId: "report", inputs: { name: "monthly-kpis", sections: ["growth", "churn", "revenue"] }, expect: "completed" },
+    {
+      targetId: "report",
+      inputs: { name: "monthly-kpis", sections: ["growth", "churn", "revenue"] },
+      expect: "completed",
+    },
   ];
   const executions = plan.map(({ expect, code, ...request }) => manager.create(request));
 
@@ -145,7 +168,11 @@ async function main() {
   console.log(`\nlist({ order: "asc" }) — ${page.total} executions\n`);
   printTable(page.items.map(summaryRow));
   const counts = manager.counts();
-  console.log(`\ncounts(): ${Object.entries(counts).map(([status, n]) => `${status} ${n}`).join(", ")}`);
+  console.log(
+    `\ncounts(): ${Object.entries(counts)
+      .map(([status, n]) => `${status} ${n}`)
+      .join(", ")}`,
+  );
   console.log(`peak handler calls in flight: ${peakInFlight} (concurrency limit ${CONCURRENCY})`);
   console.log(`finished in ${seconds(Date.now() - t0)}`);
 
@@ -154,9 +181,11 @@ async function main() {
   plan.forEach((p, i) => {
     const e = finals[i];
     if (e.status !== p.expect) problems.push(`${e.inputs.name}: expected ${p.expect}, got ${e.status}`);
-    else if (p.code && e.error?.code !== p.code) problems.push(`${e.inputs.name}: expected error ${p.code}, got ${e.error?.code}`);
+    else if (p.code && e.error?.code !== p.code)
+      problems.push(`${e.inputs.name}: expected error ${p.code}, got ${e.error?.code}`);
   });
-  if (finals[plan.length].status !== "completed") problems.push(`scene-42: expected completed, got ${finals[plan.length].status}`);
+  if (finals[plan.length].status !== "completed")
+    problems.push(`scene-42: expected completed, got ${finals[plan.length].status}`);
   if (peakInFlight > CONCURRENCY) problems.push(`${peakInFlight} handler calls ran at once (limit ${CONCURRENCY})`);
   if (counts.total !== plan.length + 1 || counts.pending + counts.running !== 0) {
     problems.push(`counts() looks wrong: ${JSON.stringify(counts)}`);
@@ -226,11 +255,16 @@ async function serveRest(argv) {
   const manager = new ExecutionManager({ concurrency: CONCURRENCY });
   registerDemoTargets(manager);
   manager.subscribe(({ type, execution: e }) => {
-    if (type === "created" || type === "status") console.log(`${new Date().toISOString().slice(11, 23)}  ${e.targetId.padEnd(9)} ${e.id}  ${ICON[e.status]} ${e.status}`);
+    if (type === "created" || type === "status")
+      console.log(
+        `${new Date().toISOString().slice(11, 23)}  ${e.targetId.padEnd(9)} ${e.id}  ${ICON[e.status]} ${e.status}`,
+      );
   });
 
   const server = await serve(manager, { port, host: "127.0.0.1" }).catch((err) => {
-    throw err?.code === "EADDRINUSE" ? new Error(`port ${port} is already in use; pass --port N (or --port 0 for any free port)`) : err;
+    throw err?.code === "EADDRINUSE"
+      ? new Error(`port ${port} is already in use; pass --port N (or --port 0 for any free port)`)
+      : err;
   });
   const api = `${server.url}/api/v1/executions`;
   console.log(`
@@ -269,7 +303,9 @@ function prepare() {
 
 /** Run a command synchronously in the repository root, output shown as is. */
 function run(command, args) {
-  console.log(`\n> ${[command === process.execPath ? "node" : command, ...args.map((a) => a.replace(ROOT, ""))].join(" ")}`);
+  console.log(
+    `\n> ${[command === process.execPath ? "node" : command, ...args.map((a) => a.replace(ROOT, ""))].join(" ")}`,
+  );
   const { status, signal, error } = spawnSync(command, args, { cwd: ROOT, stdio: "inherit" });
   if (error) throw error;
   if (status !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${signal ?? status}`);
@@ -393,10 +429,15 @@ function printTable(rows) {
   const room = (process.stdout.columns ?? Infinity) - 1 - keys.slice(0, -1).reduce((sum, k) => sum + 2 + width[k], 2);
   width[last] = Math.min(width[last], Math.max(8, room));
   const cell = (k, v) => (k === last ? clip(String(v), width[k]) : String(v)).padEnd(width[k]);
-  const line = (cells) => "  " + keys.map((k) => cell(k, cells[k])).join("  ").trimEnd();
+  const line = (cells) =>
+    "  " +
+    keys
+      .map((k) => cell(k, cells[k]))
+      .join("  ")
+      .trimEnd();
   console.log(line(Object.fromEntries(keys.map((k) => [k, k]))));
   console.log(line(Object.fromEntries(keys.map((k) => [k, "─".repeat(width[k])]))));
-  rows.forEach((r) => console.log(line(r)));
+  for (const r of rows) console.log(line(r));
 }
 
 /** Shorten `text` to at most `max` characters. */

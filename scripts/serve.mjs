@@ -157,7 +157,8 @@ export async function serveCli(argv = process.argv.slice(2), { defaultPort = 808
   try {
     handle = await startServer({ port });
   } catch (err) {
-    if (err?.code === "EADDRINUSE") throw new Error(`port ${port} is already in use; pass --port N (or --port 0 for any free port)`);
+    if (err?.code === "EADDRINUSE")
+      throw new Error(`port ${port} is already in use; pass --port N (or --port 0 for any free port)`);
     throw err;
   }
   console.log(`\nexecman dashboard:      ${handle.url}`);

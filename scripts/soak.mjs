@@ -80,7 +80,11 @@ const fmtMiB = (b) => `${(b / MiB).toFixed(2)} MiB`;
 /**
  * Phase 1. Returns `{ samples, events, counts, ms }`; samples are `{ done, wasm, heap, held }`.
  */
-export async function soakExecutions(ExecutionManager, memory, { total = 1_000_000, maxFinished = 1000, samples = 20, batch = 1000, log = () => {} } = {}) {
+export async function soakExecutions(
+  ExecutionManager,
+  memory,
+  { total = 1_000_000, maxFinished = 1000, samples = 20, batch = 1000, log = () => {} } = {},
+) {
   const gc = getGc();
   const m = new ExecutionManager({ maxFinished });
   let events = 0;
@@ -123,7 +127,9 @@ export async function soakExecutions(ExecutionManager, memory, { total = 1_000_0
     if (done % every === 0 || done === total) {
       const s = sample(gc, memory, { done, held: m.counts().total, ms: Date.now() - started });
       out.push(s);
-      log(`${String(done).padStart(9)} executions  wasm ${fmtMiB(s.wasm).padStart(11)}  JS heap ${fmtMiB(s.heap).padStart(11)}  held ${s.held}  ${s.ms} ms`);
+      log(
+        `${String(done).padStart(9)} executions  wasm ${fmtMiB(s.wasm).padStart(11)}  JS heap ${fmtMiB(s.heap).padStart(11)}  held ${s.held}  ${s.ms} ms`,
+      );
     }
   }
   const counts = m.counts();
@@ -134,7 +140,11 @@ export async function soakExecutions(ExecutionManager, memory, { total = 1_000_0
 /**
  * Phase 2. Returns `{ baseline, rounds: [{ round, wasm, heap, called }], ms }`.
  */
-export async function soakListeners(ExecutionManager, memory, { held = 100_000, rounds = 20, listeners = 10_000, log = () => {} } = {}) {
+export async function soakListeners(
+  ExecutionManager,
+  memory,
+  { held = 100_000, rounds = 20, listeners = 10_000, log = () => {} } = {},
+) {
   const gc = getGc();
   const m = new ExecutionManager();
   for (let i = 0; i < held; i++) m.track({ targetId: "held", id: `h${i}` });
@@ -167,7 +177,9 @@ export async function soakListeners(ExecutionManager, memory, { held = 100_000, 
     if (calls !== listeners * 5) throw new Error(`round ${r}: ${calls} listener calls, expected ${listeners * 5}`);
     const s = sample(gc, memory, { round: r, called: probe() });
     out.push(s);
-    log(`round ${String(r).padStart(3)}: ${listeners} listeners subscribed, 5 events each, unsubscribed; listeners still called: ${s.called - 1}; wasm ${fmtMiB(s.wasm)}, JS heap ${fmtMiB(s.heap)}`);
+    log(
+      `round ${String(r).padStart(3)}: ${listeners} listeners subscribed, 5 events each, unsubscribed; listeners still called: ${s.called - 1}; wasm ${fmtMiB(s.wasm)}, JS heap ${fmtMiB(s.heap)}`,
+    );
   }
   return { baseline, rounds: out, held: m.counts().total, ms: Date.now() - started };
 }
@@ -177,7 +189,15 @@ export function plateau(samplesList, key, { ratio = 0.1, bytes = 2 * MiB } = {})
   const at = (f) => samplesList[Math.min(samplesList.length - 1, Math.round((samplesList.length - 1) * f))][key];
   const at20 = at(0.2);
   const end = samplesList[samplesList.length - 1][key];
-  return { ok: end <= at20 * (1 + ratio) + bytes, at20, end, limit: at20 * (1 + ratio) + bytes, start: samplesList[0][key], middle: at(0.5), max: Math.max(...samplesList.map((s) => s[key])) };
+  return {
+    ok: end <= at20 * (1 + ratio) + bytes,
+    at20,
+    end,
+    limit: at20 * (1 + ratio) + bytes,
+    start: samplesList[0][key],
+    middle: at(0.5),
+    max: Math.max(...samplesList.map((s) => s[key])),
+  };
 }
 
 function parseArgs(argv) {
@@ -196,9 +216,22 @@ async function main() {
   const total = num(o.total, 1_000_000);
   const maxFinished = num(o.maxFinished, 1000);
   const log = o.json ? () => {} : (s) => console.log(s);
-  const { ExecutionManager, memory } = await loadPackage(o.pkg ? (o.pkg.startsWith(".") || o.pkg.startsWith("/") ? pathToFileURL(path.resolve(o.pkg)).href : o.pkg) : undefined);
-  log(`soak: ${total} executions through a manager with maxFinished ${maxFinished} (half handler-driven, half tracked; 1/3 each completed, failed, cancelled)`);
-  const phase1 = await soakExecutions(ExecutionManager, memory, { total, maxFinished, samples: num(o.samples, 20), log });
+  const { ExecutionManager, memory } = await loadPackage(
+    o.pkg
+      ? o.pkg.startsWith(".") || o.pkg.startsWith("/")
+        ? pathToFileURL(path.resolve(o.pkg)).href
+        : o.pkg
+      : undefined,
+  );
+  log(
+    `soak: ${total} executions through a manager with maxFinished ${maxFinished} (half handler-driven, half tracked; 1/3 each completed, failed, cancelled)`,
+  );
+  const phase1 = await soakExecutions(ExecutionManager, memory, {
+    total,
+    maxFinished,
+    samples: num(o.samples, 20),
+    log,
+  });
   const wasm1 = plateau(phase1.samples, "wasm", { ratio: 0, bytes: 1 * MiB });
   const heap1 = plateau(phase1.samples, "heap", { ratio: 0.1, bytes: 2 * MiB });
   log(
@@ -207,8 +240,15 @@ async function main() {
       `  JS heap:     start ${fmtMiB(heap1.start)}, 20% ${fmtMiB(heap1.at20)}, middle ${fmtMiB(heap1.middle)}, end ${fmtMiB(heap1.end)} -> ${heap1.ok ? "plateau" : `GROWING (limit ${fmtMiB(heap1.limit)})`}`,
   );
   const held = num(o.held, 100_000);
-  log(`soak: ${held} held executions; ${num(o.rounds, 20)} rounds of ${num(o.listeners, 10_000)} listeners subscribed and unsubscribed`);
-  const phase2 = await soakListeners(ExecutionManager, memory, { held, rounds: num(o.rounds, 20), listeners: num(o.listeners, 10_000), log });
+  log(
+    `soak: ${held} held executions; ${num(o.rounds, 20)} rounds of ${num(o.listeners, 10_000)} listeners subscribed and unsubscribed`,
+  );
+  const phase2 = await soakListeners(ExecutionManager, memory, {
+    held,
+    rounds: num(o.rounds, 20),
+    listeners: num(o.listeners, 10_000),
+    log,
+  });
   const last = phase2.rounds[phase2.rounds.length - 1];
   const wasm2ok = last.wasm <= phase2.baseline.wasm + 1 * MiB;
   const heap2ok = last.heap <= phase2.baseline.heap * 1.1 + 2 * MiB;
@@ -219,7 +259,8 @@ async function main() {
       `JS heap ${fmtMiB(phase2.baseline.heap)} -> ${fmtMiB(last.heap)} (${heap2ok ? "back to baseline" : "GROWING"})`,
   );
   const ok = wasm1.ok && heap1.ok && wasm2ok && heap2ok && listenersOk;
-  if (o.json) console.log(JSON.stringify({ ok, phase1, phase2, checks: { wasm1, heap1, wasm2ok, heap2ok, listenersOk } }));
+  if (o.json)
+    console.log(JSON.stringify({ ok, phase1, phase2, checks: { wasm1, heap1, wasm2ok, heap2ok, listenersOk } }));
   log(ok ? "soak: OK (bounded)" : "soak: FAILED");
   process.exitCode = ok ? 0 : 1;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every execman check, in order, stopping at the first failure:
-#   setup, rustfmt, clippy (native + wasm32), native cargo test, wasm-bindgen-test suites under
-#   `wasm-pack test --node` and `wasm-pack test --headless --chrome`, the package build, the JS tests
-#   (node:test) against the installed package, and `tsc --noEmit` on the typed usage file.
+#   setup, rustfmt, Biome (JS lint + format check), tsc --checkJs over js/, clippy (native + wasm32),
+#   native cargo test, wasm-bindgen-test suites under `wasm-pack test --node` and
+#   `wasm-pack test --headless --chrome`, the package build, the JS tests (node:test) against the
+#   installed package, and `tsc --noEmit` on the typed usage file.
 # Ends with a per-suite table and a line "summary: N passed, N failed".
 # Logs of each step: target/test-logs/.
 set -euo pipefail
@@ -126,6 +127,10 @@ js_tests() {
 
 step "setup" check bash scripts/setup.sh
 step "cargo fmt --check" check cargo fmt --all --check
+# The JS: Biome lints and checks the formatting of the files biome.jsonc lists (warnings fail, as
+# clippy's do), then tsc checks the JSDoc types of js/ (js/tsconfig.json). Both from node_modules/.bin.
+step "biome ci (JS lint + format)" check biome ci --error-on-warnings --colors=off
+step "tsc --checkJs -p js" check tsc -p js
 step "clippy (native)" check cargo clippy --all-targets -- -D warnings
 step "clippy (wasm32)" check cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
 step "cargo test (native)" cargo cargo test

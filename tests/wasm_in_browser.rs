@@ -12,3 +12,5 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 mod events;
 #[path = "wasm_runtime.rs"]
 mod runtime;
+#[path = "wasm_engine.rs"]
+mod engine;

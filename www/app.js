@@ -54,7 +54,10 @@ async function main() {
   const concurrencyParam = params.get("concurrency");
   const concurrency = concurrencyParam === null ? DEFAULT_CONCURRENCY : Number(concurrencyParam);
   let limit = concurrency;
-  let manager = attempt(`Ignored ?concurrency=${concurrencyParam}`, () => new ExecutionManager({ concurrency, maxFinished: 10_000 }));
+  let manager = attempt(
+    `Ignored ?concurrency=${concurrencyParam}`,
+    () => new ExecutionManager({ concurrency, maxFinished: 10_000 }),
+  );
   if (!manager) {
     limit = DEFAULT_CONCURRENCY;
     manager = new ExecutionManager({ concurrency: limit, maxFinished: 10_000 });
@@ -70,7 +73,11 @@ async function main() {
   if (sizeParam !== null) {
     const n = Number(sizeParam);
     if (Number.isInteger(n) && n >= 1 && n <= 1000) pageSize = n;
-    else alerts.show(new RangeError(`?pageSize must be a whole number from 1 to 1000, got "${sizeParam}"`), "Ignored a query parameter");
+    else
+      alerts.show(
+        new RangeError(`?pageSize must be a whole number from 1 to 1000, got "${sizeParam}"`),
+        "Ignored a query parameter",
+      );
   }
   /** Cursors of the pages before the current one; `cursor` is the current page's (undefined: first). */
   let cursorStack = [];
@@ -91,7 +98,8 @@ async function main() {
   const typeSelect = /** @type {HTMLSelectElement} */ ($("#filter-type"));
   for (const type of new Set(TARGETS.map((t) => t.type))) typeSelect.append(new Option(type, type));
   const sizeSelect = /** @type {HTMLSelectElement} */ ($("#page-size"));
-  for (const n of [...new Set([...PAGE_SIZES, pageSize])].sort((a, b) => a - b)) sizeSelect.append(new Option(String(n), String(n)));
+  for (const n of [...new Set([...PAGE_SIZES, pageSize])].sort((a, b) => a - b))
+    sizeSelect.append(new Option(String(n), String(n)));
   sizeSelect.value = String(pageSize);
 
   const firstPage = () => {
@@ -302,11 +310,19 @@ async function main() {
     const filtered = filter.status !== "" || filter.type !== "";
     table.render(page.items, {
       force,
-      emptyText: counts.total === 0 ? "No executions yet. Start one with the form." : filtered ? "No execution matches these filters." : "Nothing here.",
+      emptyText:
+        counts.total === 0
+          ? "No executions yet. Start one with the form."
+          : filtered
+            ? "No execution matches these filters."
+            : "Nothing here.",
     });
     visible = new Set(table.visibleIds);
     const index = cursorStack.length + 1;
-    const info = page.total === 0 ? "No executions" : `Page ${index} of ${Math.max(index, page.totalPages)} · ${formatCount(page.total)} ${filtered ? "matching" : "in all"}`;
+    const info =
+      page.total === 0
+        ? "No executions"
+        : `Page ${index} of ${Math.max(index, page.totalPages)} · ${formatCount(page.total)} ${filtered ? "matching" : "in all"}`;
     if (pagerInfo.textContent !== info) pagerInfo.textContent = info;
     prevButton.disabled = cursorStack.length === 0;
     nextButton.disabled = !page.hasNext;
@@ -362,7 +378,11 @@ async function main() {
   if (stress !== null) {
     const n = Number(stress);
     if (Number.isInteger(n) && n >= 1 && n <= 100_000) startMany(n);
-    else alerts.show(new RangeError(`?stress must be a whole number from 1 to 100000, got "${stress}"`), "Ignored a query parameter");
+    else
+      alerts.show(
+        new RangeError(`?stress must be a whole number from 1 to 100000, got "${stress}"`),
+        "Ignored a query parameter",
+      );
   }
 }
 

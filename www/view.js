@@ -172,7 +172,8 @@ export class ExecutionTable {
         this.emptyRow = h("tr", { class: "empty-row" }, h("td", { colspan: this.columns, "data-testid": "empty" }));
       }
       this.emptyRow.firstChild.textContent = emptyText;
-      if (this.emptyRow.parentNode !== this.tbody || this.tbody.childNodes.length !== 1) this.tbody.replaceChildren(this.emptyRow);
+      if (this.emptyRow.parentNode !== this.tbody || this.tbody.childNodes.length !== 1)
+        this.tbody.replaceChildren(this.emptyRow);
     }
     this.order = order;
     this.hasActive = hasActive;
@@ -190,7 +191,11 @@ class Row {
     this.pct = h("span", { class: "pct", "data-testid": "percentage" });
     this.detail = h("div", { class: "detail", "data-testid": "detail" });
     this.elapsed = h("td", { class: "col-elapsed", "data-testid": "elapsed" });
-    this.cancel = h("button", { type: "button", class: "btn btn-sm btn-danger-ghost", "data-action": "cancel" }, "Cancel");
+    this.cancel = h(
+      "button",
+      { type: "button", class: "btn btn-sm btn-danger-ghost", "data-action": "cancel" },
+      "Cancel",
+    );
     this.tr = h(
       "tr",
       { "data-testid": "row" },
@@ -254,7 +259,12 @@ export class Alerts {
     const item = h(
       "div",
       { class: "alert", "data-testid": "alert" },
-      h("div", { class: "alert-body" }, h("strong", { class: "alert-title" }, context ? `${context} — ${title}` : title), h("div", { class: "alert-message" }, message)),
+      h(
+        "div",
+        { class: "alert-body" },
+        h("strong", { class: "alert-title" }, context ? `${context} — ${title}` : title),
+        h("div", { class: "alert-message" }, message),
+      ),
       close,
     );
     close.addEventListener("click", () => item.remove());

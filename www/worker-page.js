@@ -116,7 +116,11 @@ worker.addEventListener("error", (event) => {
 // ── Starting ───────────────────────────────────────────────────────────────
 let serial = 0;
 async function start(targetId, size, fail) {
-  const inputs = { name: `${targetId} #${++serial} · ${size}`, ...SIZES[targetId][size], ...(fail ? { failAt: 0.5 } : {}) };
+  const inputs = {
+    name: `${targetId} #${++serial} · ${size}`,
+    ...SIZES[targetId][size],
+    ...(fail ? { failAt: 0.5 } : {}),
+  };
   try {
     const execution = await call({ type: "start", request: { targetId, inputs } });
     say(`Started ${inputs.name} in the worker.`);
@@ -132,7 +136,10 @@ $("#start-form").addEventListener("submit", (event) => {
   const targetId = /** @type {HTMLSelectElement} */ ($("#f-target")).value;
   const size = /** @type {HTMLSelectElement} */ ($("#f-size")).value;
   if (!(targetId in SIZES) || !(size in SIZES[targetId])) {
-    alerts.show(new RangeError(`pick a target and a size (got ${JSON.stringify(targetId)}, ${JSON.stringify(size)})`), "Form");
+    alerts.show(
+      new RangeError(`pick a target and a size (got ${JSON.stringify(targetId)}, ${JSON.stringify(size)})`),
+      "Form",
+    );
     return;
   }
   start(targetId, size, /** @type {HTMLInputElement} */ ($("#f-fail")).checked);

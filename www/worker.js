@@ -21,7 +21,11 @@ import { sleep } from "./targets.js";
 /** An Error (or anything thrown) as a plain object that survives postMessage. */
 const toPlainError = (err) =>
   err instanceof Error || (err && typeof err === "object" && "message" in err)
-    ? { name: String(err.name ?? "Error"), message: String(err.message), ...(typeof err.code === "string" ? { code: err.code } : {}) }
+    ? {
+        name: String(err.name ?? "Error"),
+        message: String(err.message),
+        ...(typeof err.code === "string" ? { code: err.code } : {}),
+      }
     : { name: "Error", message: String(err) };
 
 const TARGETS = [
@@ -60,7 +64,7 @@ const HANDLERS = {
 
   /** Hashes a 64 KiB block `rounds` times, feeding each digest into the next. */
   async checksum({ rounds, failAt }, { signal, progress }) {
-    let block = new Uint8Array(65_536).map((_, i) => i & 255);
+    const block = new Uint8Array(65_536).map((_, i) => i & 255);
     let digest = new Uint8Array(32);
     for (let r = 1; r <= rounds; r++) {
       signal.throwIfAborted();
@@ -122,7 +126,12 @@ function onMessage({ data }) {
   const { type, requestId } = data ?? {};
   const op = OPERATIONS[type];
   if (!op) {
-    postMessage({ type: "reply", requestId, ok: false, error: { name: "Error", message: `unknown message type ${JSON.stringify(type)}` } });
+    postMessage({
+      type: "reply",
+      requestId,
+      ok: false,
+      error: { name: "Error", message: `unknown message type ${JSON.stringify(type)}` },
+    });
     return;
   }
   try {

@@ -107,7 +107,8 @@ class ExecutionManager {
   // --- registration and creation -------------------------------------------------------
 
   register(targetId, handler, options) {
-    if (typeof targetId !== "string" || targetId === "") throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `targetId`");
+    if (typeof targetId !== "string" || targetId === "")
+      throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `targetId`");
     if (typeof handler !== "function") throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `handler`");
     if (this.targets.has(targetId)) throw new ExecutionError("ALREADY_EXISTS", `target \`${targetId}\` already exists`);
     const type = options != null && options.type !== undefined ? options.type : "task";
@@ -115,7 +116,8 @@ class ExecutionManager {
   }
 
   create(request) {
-    if (request == null || typeof request !== "object") throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `request`");
+    if (request == null || typeof request !== "object")
+      throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `request`");
     const target = this.targets.get(request.targetId);
     if (!target) throw new ExecutionError("UNKNOWN_TARGET", `unknown target \`${request.targetId}\``);
     const record = this.newRecord(request, target.type);
@@ -127,8 +129,10 @@ class ExecutionManager {
   }
 
   track(request) {
-    if (request == null || typeof request !== "object") throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `request`");
-    if (typeof request.targetId !== "string" || request.targetId === "") throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `request.targetId`");
+    if (request == null || typeof request !== "object")
+      throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `request`");
+    if (typeof request.targetId !== "string" || request.targetId === "")
+      throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `request.targetId`");
     const record = this.newRecord(request, "task");
     this.emit("created", record);
     return this.snapshot(record);
@@ -144,7 +148,10 @@ class ExecutionManager {
       throw new ExecutionError("ALREADY_EXISTS", `execution \`${id}\` already exists`);
     }
     const config = request.config === undefined ? {} : copy(request.config);
-    if (config.timeoutMs != null && !(typeof config.timeoutMs === "number" && config.timeoutMs > 0 && Number.isFinite(config.timeoutMs))) {
+    if (
+      config.timeoutMs != null &&
+      !(typeof config.timeoutMs === "number" && config.timeoutMs > 0 && Number.isFinite(config.timeoutMs))
+    ) {
       throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `request.config.timeoutMs`");
     }
     const now = Date.now();
@@ -222,7 +229,7 @@ class ExecutionManager {
           try {
             result = value === undefined ? null : copy(value);
           } catch (err) {
-            this.finish(record, "failed", { code: "INVALID_RESULT", name: "TypeError", message: String(err && err.message) });
+            this.finish(record, "failed", { code: "INVALID_RESULT", name: "TypeError", message: String(err?.message) });
             this.pump();
             return;
           }
@@ -235,7 +242,11 @@ class ExecutionManager {
         record.controller = null;
         if (record.exec.status === "running") {
           const isError = err instanceof Error;
-          const failure = { code: "HANDLER_ERROR", name: isError ? err.name : "Error", message: isError ? err.message : String(err) };
+          const failure = {
+            code: "HANDLER_ERROR",
+            name: isError ? err.name : "Error",
+            message: isError ? err.message : String(err),
+          };
           if (isError && typeof err.stack === "string") failure.stack = err.stack;
           this.finish(record, "failed", failure);
         }
@@ -286,8 +297,14 @@ class ExecutionManager {
     }
     let failure;
     if (typeof error === "string") failure = { code: "EXTERNAL_ERROR", name: "Error", message: error };
-    else if (error instanceof Error) failure = { code: typeof error.code === "string" && error.code ? error.code : "EXTERNAL_ERROR", name: error.name, message: error.message };
-    else if (error != null && typeof error.message === "string") failure = { code: error.code || "EXTERNAL_ERROR", name: error.name || "Error", message: error.message };
+    else if (error instanceof Error)
+      failure = {
+        code: typeof error.code === "string" && error.code ? error.code : "EXTERNAL_ERROR",
+        name: error.name,
+        message: error.message,
+      };
+    else if (error != null && typeof error.message === "string")
+      failure = { code: error.code || "EXTERNAL_ERROR", name: error.name || "Error", message: error.message };
     else throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `error`");
     this.finish(record, "failed", failure);
     return this.snapshot(record);
@@ -298,7 +315,8 @@ class ExecutionManager {
     if (TERMINAL.has(record.exec.status)) {
       throw new ExecutionError("INVALID_TRANSITION", `execution \`${id}\` is ${record.exec.status}`);
     }
-    if (reason != null && typeof reason !== "string") throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `reason`");
+    if (reason != null && typeof reason !== "string")
+      throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `reason`");
     if (reason != null) record.exec.cancelReason = reason;
     this.finish(record, "cancelled", undefined);
     if (record.controller) record.controller.abort();
@@ -316,7 +334,11 @@ class ExecutionManager {
     if (timeoutMs != null) {
       record.timer = setTimeout(() => {
         if (record.exec.status !== "running") return;
-        this.finish(record, "failed", { code: "TIMEOUT", name: "TimeoutError", message: `timed out after ${timeoutMs} ms` });
+        this.finish(record, "failed", {
+          code: "TIMEOUT",
+          name: "TimeoutError",
+          message: `timed out after ${timeoutMs} ms`,
+        });
         if (record.controller) record.controller.abort();
       }, timeoutMs);
     }
@@ -386,7 +408,8 @@ class ExecutionManager {
     if (!record) return Promise.reject(new ExecutionError("NOT_FOUND", `execution \`${id}\` not found`));
     if (TERMINAL.has(record.exec.status)) return Promise.resolve(this.snapshot(record));
     return new Promise((resolve) => {
-      (record.waiters || (record.waiters = [])).push(resolve);
+      if (!record.waiters) record.waiters = [];
+      record.waiters.push(resolve);
     });
   }
 
@@ -397,9 +420,12 @@ class ExecutionManager {
     const targetId = q.targetId;
     const pageSize = q.pageSize === undefined ? 20 : q.pageSize;
     const order = q.order === undefined ? "desc" : q.order;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `query.pageSize`");
-    if (order !== "asc" && order !== "desc") throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `query.order`");
-    if (q.cursor !== undefined && q.page !== undefined) throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `query.cursor`");
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
+      throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `query.pageSize`");
+    if (order !== "asc" && order !== "desc")
+      throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `query.order`");
+    if (q.cursor !== undefined && q.page !== undefined)
+      throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `query.cursor`");
 
     const matching = [];
     for (const record of this.records.values()) {
@@ -423,7 +449,8 @@ class ExecutionManager {
       page = null;
     } else {
       page = q.page === undefined ? 1 : q.page;
-      if (!Number.isInteger(page) || page < 1) throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `query.page`");
+      if (!Number.isInteger(page) || page < 1)
+        throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `query.page`");
       start = (page - 1) * pageSize;
     }
     const slice = matching.slice(start, start + pageSize);

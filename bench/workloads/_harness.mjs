@@ -112,7 +112,9 @@ export function report(metrics, info = {}) {
 const PROFILE_DIR = process.env.EXECMAN_BENCH_PROFILE_DIR;
 let session = null;
 function post(method, params) {
-  return new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) =>
+    session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+  );
 }
 export async function section(name, fn) {
   if (!PROFILE_DIR) return fn();
@@ -138,7 +140,7 @@ export function main(fn) {
   fn().then(
     () => {},
     (err) => {
-      console.error(err && err.stack ? err.stack : err);
+      console.error(err?.stack ? err.stack : err);
       process.exit(1);
     },
   );

@@ -32,7 +32,10 @@ async function runPQueue(n) {
   const queue = new PQueue({ concurrency });
   let ran = 0;
   const t0 = now();
-  for (let i = 0; i < n; i++) queue.add(async () => { ran++; });
+  for (let i = 0; i < n; i++)
+    queue.add(async () => {
+      ran++;
+    });
   await queue.onIdle();
   const t1 = now();
   if (ran !== n) throw new Error(`ran ${ran}`);

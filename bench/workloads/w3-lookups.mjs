@@ -35,8 +35,11 @@ main(async () => {
   time(progress, Math.floor(lookups / 100));
   const statusMs = await section("W3 status(id)", () => time(status, lookups));
   const progressMs = await section("W3 progress(id)", () => time(progress, lookups));
-  report({
-    "W3 status(id)": { value: (statusMs * 1e6) / lookups, unit: "ns/op" },
-    "W3 progress(id)": { value: (progressMs * 1e6) / lookups, unit: "ns/op" },
-  }, { held, lookups, statusMs, progressMs });
+  report(
+    {
+      "W3 status(id)": { value: (statusMs * 1e6) / lookups, unit: "ns/op" },
+      "W3 progress(id)": { value: (progressMs * 1e6) / lookups, unit: "ns/op" },
+    },
+    { held, lookups, statusMs, progressMs },
+  );
 });

@@ -16,11 +16,22 @@ function populate(manager, n) {
   for (let i = 0; i < n; i++) {
     const id = manager.track({ targetId: "job", type: TYPES[i % 4], inputs: { n: i } }).id;
     switch (i % 5) {
-      case 0: break;
-      case 1: manager.start(id); break;
-      case 2: manager.start(id); manager.complete(id, { ok: true }); break;
-      case 3: manager.start(id); manager.fail(id, "boom"); break;
-      case 4: manager.cancel(id); break;
+      case 0:
+        break;
+      case 1:
+        manager.start(id);
+        break;
+      case 2:
+        manager.start(id);
+        manager.complete(id, { ok: true });
+        break;
+      case 3:
+        manager.start(id);
+        manager.fail(id, "boom");
+        break;
+      case 4:
+        manager.cancel(id);
+        break;
     }
   }
 }
@@ -58,8 +69,12 @@ main(async () => {
   const all = { pageSize: PAGE };
   const allPages = manager.list(all).totalPages;
 
-  const full = (p) => { if (p.items.length !== PAGE) throw new Error(`expected a full page, got ${p.items.length}`); };
-  const any = (p) => { if (p.items.length === 0) throw new Error("expected items"); };
+  const full = (p) => {
+    if (p.items.length !== PAGE) throw new Error(`expected a full page, got ${p.items.length}`);
+  };
+  const any = (p) => {
+    if (p.items.length === 0) throw new Error("expected items");
+  };
   const queries = [
     ["status, first page", { ...completed, page: 1 }, full],
     ["status, middle page", { ...completed, page: mid }, full],

@@ -11,7 +11,10 @@ const calls = intArg(args, "size", 1_000_000);
 function reportLoop(ExecutionManager, n, subscribe) {
   const manager = new ExecutionManager();
   let events = 0;
-  if (subscribe) manager.subscribe(() => { events++; });
+  if (subscribe)
+    manager.subscribe(() => {
+      events++;
+    });
   const id = manager.track({ targetId: "job" }).id;
   manager.start(id);
   const before = events;
@@ -46,9 +49,12 @@ main(async () => {
   const subMs = await section("W5 reportProgress, 1 subscriber", () => reportLoop(ExecutionManager, calls, true));
   await ctxLoop(ExecutionManager, warm);
   const ctxMs = await section("W5 ctx.progress", () => ctxLoop(ExecutionManager, calls));
-  report({
-    "W5 reportProgress, no subscriber": { value: (calls * 1000) / noSubMs, unit: "calls/s" },
-    "W5 reportProgress, 1 subscriber": { value: (calls * 1000) / subMs, unit: "calls/s" },
-    "W5 ctx.progress": { value: (calls * 1000) / ctxMs, unit: "calls/s" },
-  }, { calls, noSubMs, subMs, ctxMs });
+  report(
+    {
+      "W5 reportProgress, no subscriber": { value: (calls * 1000) / noSubMs, unit: "calls/s" },
+      "W5 reportProgress, 1 subscriber": { value: (calls * 1000) / subMs, unit: "calls/s" },
+      "W5 ctx.progress": { value: (calls * 1000) / ctxMs, unit: "calls/s" },
+    },
+    { calls, noSubMs, subMs, ctxMs },
+  );
 });

@@ -58,16 +58,19 @@ main(async () => {
   if (counts.completed !== size + 100) throw new Error(`expected ${size + 100} completed, got ${counts.completed}`);
   const wasm = after.wasm - before.wasm;
   const heap = after.heap - before.heap;
-  report({
-    [`W6 memory (${mode})`]: { value: (wasm + heap) / size, unit: "B/exec" },
-  }, {
-    size,
-    mode,
-    wasmMemoryFound: instances.length > 0,
-    wasmBytesPerExec: wasm / size,
-    heapBytesPerExec: heap / size,
-    rssBytesPerExec: (after.rss - before.rss) / size,
-    externalBytesPerExec: (after.external - before.external) / size,
-    wasmMemoryAfter: after.wasm,
-  });
+  report(
+    {
+      [`W6 memory (${mode})`]: { value: (wasm + heap) / size, unit: "B/exec" },
+    },
+    {
+      size,
+      mode,
+      wasmMemoryFound: instances.length > 0,
+      wasmBytesPerExec: wasm / size,
+      heapBytesPerExec: heap / size,
+      rssBytesPerExec: (after.rss - before.rss) / size,
+      externalBytesPerExec: (after.external - before.external) / size,
+      wasmMemoryAfter: after.wasm,
+    },
+  );
 });

@@ -12,48 +12,6 @@ use crate::core::rest::{handle, Body, Query, RestRequest, RestResponse};
 use crate::core::{Error, Manager};
 use web_sys::Url;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_REST: &'static str = r#"
-/**
- * A request for `handle()`: one of the REST routes, without HTTP.
- * Routes: `POST /api/v1/executions`, `GET /api/v1/executions?…`,
- * `GET /api/v1/executions/{id}`, `GET /api/v1/executions/{id}/progress`,
- * `POST /api/v1/executions/{id}/cancel`.
- */
-export interface RestRequest {
-  /** `"GET"` or `"POST"` (compared case-insensitively); other methods on a known path answer 405. */
-  method: string;
-  /** The URL path, percent-encoded per segment (`/api/v1/executions/job%201`); may end with `?query`. */
-  path: string;
-  /**
-   * A query string (a leading `?` allowed; `+` is a space) or an object of already-decoded
-   * strings (`undefined` values are skipped). `status` and `type` are comma-separated lists.
-   */
-  query?: string | { [name: string]: string | undefined } | null;
-  /** The parsed JSON body of a POST: a create request, or `{ reason? }` for a cancel. */
-  body?: JsonValue;
-}
-
-/** The statuses the REST routes answer with. */
-export type RestStatus = 200 | 201 | 204 | 400 | 404 | 405 | 409;
-
-/** The body of an error answer. */
-export interface RestErrorBody {
-  error: { code: ExecutionErrorCode | "METHOD_NOT_ALLOWED"; message: string };
-}
-
-/**
- * What `handle()` answers: the status and the parsed JSON body (`null` for a 204),
- * discriminated by `status` (200 is an `Execution` for a get or a cancel, a `Page`
- * for a list, a `Progress` for a progress read).
- */
-export type RestResponse =
-  | { status: 200; body: Execution | Page | Progress }
-  | { status: 201; body: Execution }
-  | { status: 204; body: null }
-  | { status: 400 | 404 | 405 | 409; body: RestErrorBody };
-"#;
-
 /// A `handle()` request object.
 pub fn request(value: &JsValue) -> Result<RestRequest, Error> {
     request_object(value)

@@ -70,7 +70,10 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
   // library as typed: its INVALID_ARGUMENT is shown, and the page falls back to the default.
   await page.goto(`${url}?pageSize=2&concurrency=0`);
   await page.waitForFunction(() => window.__execman?.ready === true);
-  assert.match(await page.textContent("[data-testid=alert]"), /^Ignored \?concurrency=0 — ExecutionError · INVALID_ARGUMENT.*options\.concurrency/);
+  assert.match(
+    await page.textContent("[data-testid=alert]"),
+    /^Ignored \?concurrency=0 — ExecutionError · INVALID_ARGUMENT.*options\.concurrency/,
+  );
   assert.equal(await page.textContent("[data-testid=engine]"), "wasm ready · concurrency 100");
   await page.click("[data-testid=alert] .alert-close");
   await page.selectOption("[data-testid=page-size]", "10");
@@ -81,7 +84,11 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
   assert.equal(await page.textContent("[data-testid=error-duration]"), "Enter a duration from 0.1 to 600 seconds.");
   assert.equal(await page.textContent("[data-testid=error-failure]"), "Enter a percentage from 0 to 100.");
   assert.equal(await page.getAttribute("[data-testid=duration]", "aria-invalid"), "true");
-  assert.equal(await page.evaluate(() => document.activeElement?.id), "f-duration", "focus moves to the first bad field");
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.id),
+    "f-duration",
+    "focus moves to the first bad field",
+  );
   await startFromForm(page, { target: "upload", duration: 1, failure: 0, id: "two", count: 2 });
   assert.match(await page.textContent("[data-testid=error-id]"), /set How many to 1/);
   assert.equal(await managerTotal(page), 0, "nothing was created from an invalid form");
@@ -102,10 +109,15 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
   // Progress is shown live: the long one reports a percentage below 100 while running.
   await page.waitForFunction(() => {
     const tr = document.querySelector('tr[data-id="e2e-cancel"]');
-    return tr?.dataset.status === "running" && /^[1-9]\d?%$/.test(tr.querySelector("[data-testid=percentage]")?.textContent ?? "");
+    return (
+      tr?.dataset.status === "running" &&
+      /^[1-9]\d?%$/.test(tr.querySelector("[data-testid=percentage]")?.textContent ?? "")
+    );
   });
   // The crawl has no total: an indeterminate bar, no percentage, a count as message.
-  await page.waitForFunction(() => /pages found/.test(document.querySelector('tr[data-id="e2e-crawl"] [data-testid=detail]')?.textContent ?? ""));
+  await page.waitForFunction(() =>
+    /pages found/.test(document.querySelector('tr[data-id="e2e-crawl"] [data-testid=detail]')?.textContent ?? ""),
+  );
   const crawling = await readRow(page, "e2e-crawl");
   if (crawling.status === "running") {
     assert.equal(crawling.bar, null, "indeterminate <progress> has no value");
@@ -143,7 +155,11 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
     cancelled: 1,
     total: 5,
   });
-  assert.deepEqual(await visibleIds(page), ["e2e-report", "e2e-crawl", "e2e-cancel", "e2e-fail", "e2e-upload"], "newest first");
+  assert.deepEqual(
+    await visibleIds(page),
+    ["e2e-report", "e2e-crawl", "e2e-cancel", "e2e-fail", "e2e-upload"],
+    "newest first",
+  );
 
   const upload = await readRow(page, "e2e-upload");
   assert.equal(upload.status, "completed");
@@ -169,7 +185,7 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
   const failure = await page.evaluate(() => window.__execman.manager.status("e2e-fail").error);
   assert.equal(failed.error, `${failure.code} · ${failure.name}: ${failure.message}`);
   assert.match(failed.percentage, /^\d+%$/);
-  assert.ok(Number.parseInt(failed.percentage) < 100, `a failed run stops short of 100%: ${failed.percentage}`);
+  assert.ok(Number.parseInt(failed.percentage, 10) < 100, `a failed run stops short of 100%: ${failed.percentage}`);
 
   const cancelled = await readRow(page, "e2e-cancel");
   assert.equal(cancelled.status, "cancelled");
@@ -177,7 +193,11 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
   assert.equal(cancelled.cancelVisible, false);
   const held = await page.evaluate(() => window.__execman.manager.status("e2e-cancel"));
   assert.equal(held.cancelReason, "user pressed Cancel");
-  assert.equal(cancelled.percentage, `${Math.floor(held.progress.percentage)}%`, "the page shows the manager's percentage");
+  assert.equal(
+    cancelled.percentage,
+    `${Math.floor(held.progress.percentage)}%`,
+    "the page shows the manager's percentage",
+  );
 
   // The page kept working after the error; dismiss it.
   await page.click("[data-testid=alert] .alert-close");
@@ -238,7 +258,10 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
   assert.equal(await page.textContent("[data-testid=status-line]"), "Removed 6 finished executions.");
   await waitTotal(page, 0);
 
-  const expected = [`ExecutionError: execution "e2e-upload" already exists`, "ExecutionError: invalid argument `options.concurrency`"];
+  const expected = [
+    `ExecutionError: execution "e2e-upload" already exists`,
+    "ExecutionError: invalid argument `options.concurrency`",
+  ];
   const unexpected = problems.filter((p) => !expected.some((e) => p.includes(e)));
   assert.deepEqual(unexpected, [], "no console errors, page errors or failed requests");
 });
@@ -248,7 +271,11 @@ test("dashboard: time per repaint with 5,000 held executions", async () => {
   await page.goto(url);
   await page.waitForFunction(() => window.__execman?.ready === true);
   await page.click("[data-testid=start-5000]");
-  await page.waitForFunction(() => /^Started 5,000 executions in \d+ ms\.$/.test(document.querySelector("[data-testid=status-line]")?.textContent ?? ""));
+  await page.waitForFunction(() =>
+    /^Started 5,000 executions in \d+ ms\.$/.test(
+      document.querySelector("[data-testid=status-line]")?.textContent ?? "",
+    ),
+  );
   const startText = await page.textContent("[data-testid=status-line]");
   assert.equal(await page.textContent("[data-testid=count-total]"), "5,000");
 
@@ -256,7 +283,9 @@ test("dashboard: time per repaint with 5,000 held executions", async () => {
   await page.waitForTimeout(2000);
   // Page through the middle with the cursor, as a user would.
   for (let i = 0; i < 3; i++) await page.click("[data-testid=next]");
-  await page.waitForFunction(() => /^Page 4 of 500 · 5,000 in all$/.test(document.querySelector("[data-testid=pager-info]")?.textContent ?? ""));
+  await page.waitForFunction(() =>
+    /^Page 4 of 500 · 5,000 in all$/.test(document.querySelector("[data-testid=pager-info]")?.textContent ?? ""),
+  );
   await page.click(".stat[data-status=running]");
   await page.waitForTimeout(1000);
 

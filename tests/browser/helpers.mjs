@@ -26,7 +26,10 @@ const ARGS = [
 
 /** Fails clearly when Debian's Chromium or the built web package is missing. */
 export function checkPrerequisites() {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does) or set CHROMIUM_PATH`);
+  assert.ok(
+    fs.existsSync(CHROMIUM),
+    `${CHROMIUM} is missing: install Debian's chromium (scripts/setup.sh does) or set CHROMIUM_PATH`,
+  );
   assert.ok(
     fs.existsSync(path.join(ROOT, "pkg", "web", "execman.js")),
     "pkg/web/execman.js is missing: build the package first (node scripts/build.mjs)",

@@ -26,14 +26,21 @@ after(async () => {
   await server?.close();
 });
 
-test("never trap in Chromium: every method × every argument position × the hostile corpus, on the web build", { timeout: 300_000 }, async () => {
+test("never trap in Chromium: every method × every argument position × the hostile corpus, on the web build", {
+  timeout: 300_000,
+}, async () => {
   const page = await browser.newPage();
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(e.message));
   await page.route("**/__reliability/**", (route) => {
     const name = new URL(route.request().url()).pathname.split("/").pop();
-    if (name === "hostile-corpus.mjs") return route.fulfill({ status: 200, contentType: "text/javascript", body: fs.readFileSync(CORPUS, "utf8") });
-    return route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>execman never-trap</title><p>running</p>" });
+    if (name === "hostile-corpus.mjs")
+      return route.fulfill({ status: 200, contentType: "text/javascript", body: fs.readFileSync(CORPUS, "utf8") });
+    return route.fulfill({
+      status: 200,
+      contentType: "text/html",
+      body: "<!doctype html><title>execman never-trap</title><p>running</p>",
+    });
   });
   await page.goto(`${server.url}__reliability/blank.html`);
   const report = await page.evaluate(async () => {

@@ -103,18 +103,30 @@ test("after a hard reload (uncontrolled page), the page asks the worker to claim
   await cdp.send("Page.reload", { ignoreCache: true }); // Shift+Reload: bypasses the worker
   await loaded;
   await page.waitForFunction(() => window.__swDemo?.ready === true);
-  assert.deepEqual(await page.evaluate(() => [window.__controlledAtStart, navigator.serviceWorker.controller !== null]), [false, true]);
+  assert.deepEqual(
+    await page.evaluate(() => [window.__controlledAtStart, navigator.serviceWorker.controller !== null]),
+    [false, true],
+  );
   await cdp.detach();
 });
 
 test("create, 204 before any progress, 200 while running, poll until completed", async () => {
   // The first progress comes 250 ms after the start; POST and GET run back to back in the page.
   const [created, before] = await b.page.evaluate(async (api) => {
-    const post = await fetch(api, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ targetId: "countdown", inputs: { steps: 4, stepMs: 250 } }) });
+    const post = await fetch(api, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ targetId: "countdown", inputs: { steps: 4, stepMs: 250 } }),
+    });
     const execution = await post.json();
     const progress = await fetch(`${api}/${execution.id}/progress`);
     return [
-      { status: post.status, servedBy: post.headers.get("x-served-by"), contentType: post.headers.get("content-type"), execution },
+      {
+        status: post.status,
+        servedBy: post.headers.get("x-served-by"),
+        contentType: post.headers.get("content-type"),
+        execution,
+      },
       { status: progress.status, text: await progress.text(), servedBy: progress.headers.get("x-served-by") },
     ];
   }, API);
@@ -160,26 +172,48 @@ test("list with status/type filters and page_size, then cursor paging", async ()
   assert.equal(first.status, 200);
   assert.equal(first.servedBy, "execman-sw");
   assert.deepEqual(
-    { total: first.body.total, page: first.body.page, pageSize: first.body.pageSize, totalPages: first.body.totalPages, hasNext: first.body.hasNext, n: first.body.items.length },
+    {
+      total: first.body.total,
+      page: first.body.page,
+      pageSize: first.body.pageSize,
+      totalPages: first.body.totalPages,
+      hasNext: first.body.hasNext,
+      n: first.body.items.length,
+    },
     { total: 3, page: 1, pageSize: 2, totalPages: 2, hasNext: true, n: 2 },
   );
   assert.ok(first.body.items.every((e) => e.status === "running" && e.type === "manual" && e.targetId === "hold"));
-  assert.deepEqual(first.body.items.map((e) => e.id), [holds[2], holds[1]], "newest first");
+  assert.deepEqual(
+    first.body.items.map((e) => e.id),
+    [holds[2], holds[1]],
+    "newest first",
+  );
   assert.equal(typeof first.body.nextCursor, "string");
 
-  const second = await list(`status=running&type=manual&page_size=2&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+  const second = await list(
+    `status=running&type=manual&page_size=2&cursor=${encodeURIComponent(first.body.nextCursor)}`,
+  );
   assert.equal(second.status, 200);
   assert.equal(second.body.page, null, "a page read with a cursor has page null");
   assert.equal(second.body.hasNext, false);
   assert.equal(second.body.nextCursor, null);
-  assert.deepEqual(second.body.items.map((e) => e.id), [holds[0]]);
+  assert.deepEqual(
+    second.body.items.map((e) => e.id),
+    [holds[0]],
+  );
 
   // Comma-separated and repeated statuses, order=asc, page numbers.
   const failed = await list("status=failed,cancelled&type=timer&order=asc");
-  assert.deepEqual(failed.body.items.map((e) => [e.id, e.status, e.error.code, e.error.message]), flaky.map((id) => [id, "failed", "HANDLER_ERROR", "simulated failure"]));
+  assert.deepEqual(
+    failed.body.items.map((e) => [e.id, e.status, e.error.code, e.error.message]),
+    flaky.map((id) => [id, "failed", "HANDLER_ERROR", "simulated failure"]),
+  );
   const repeated = await list("status=failed&status=completed&type=timer&page_size=1&page=2&order=asc");
   assert.equal(repeated.body.total, 3, "the countdown of the previous test and the 2 flaky");
-  assert.deepEqual(repeated.body.items.map((e) => e.id), [flaky[0]]);
+  assert.deepEqual(
+    repeated.body.items.map((e) => e.id),
+    [flaky[0]],
+  );
   const bad = await list("status=bogus");
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error.code, "INVALID_ARGUMENT");
@@ -254,7 +288,10 @@ test("a percent-encoded unicode id", async () => {
   assert.equal(got.body.id, id);
   assert.equal((await call("GET", `${path}/progress`)).status, 204);
   const listed = await list("type=manual&status=pending,running");
-  assert.deepEqual(listed.body.items.map((e) => e.id), [id]);
+  assert.deepEqual(
+    listed.body.items.map((e) => e.id),
+    [id],
+  );
   const cancelled = await call("POST", `${path}/cancel`, { reason: "ünïcödé ✓" });
   assert.equal(cancelled.status, 200);
   assert.equal(cancelled.body.id, id);
@@ -272,7 +309,9 @@ test("the page: create, watch and cancel from the UI; other requests still reach
 
   await page.selectOption("[data-testid=filter-status]", "");
   await page.click("[data-testid=create-countdown]");
-  await page.waitForFunction(() => /status completed/.test(document.querySelector("[data-testid=watch]")?.textContent ?? ""));
+  await page.waitForFunction(() =>
+    /status completed/.test(document.querySelector("[data-testid=watch]")?.textContent ?? ""),
+  );
   const watched = await page.textContent("[data-testid=raw-progress]");
   assert.equal(JSON.parse(watched).percentage, 100);
 
@@ -282,21 +321,32 @@ test("the page: create, watch and cancel from the UI; other requests still reach
   await row.locator("[data-testid=row-status]", { hasText: "running" }).waitFor();
   await row.locator("[data-testid=row-cancel]").click();
   await row.locator("[data-testid=row-status]", { hasText: "cancelled" }).waitFor();
-  assert.equal(JSON.parse(await page.textContent("[data-testid=raw-cancel]")).cancelReason, "Cancel pressed on the page");
+  assert.equal(
+    JSON.parse(await page.textContent("[data-testid=raw-cancel]")).cancelReason,
+    "Cancel pressed on the page",
+  );
   assert.match(await page.textContent("[data-testid=status-line]"), /^200 · cancelled ui hold ✋$/);
 
   // Filters go into the list URL (one `status` per value, see app.js).
   await page.selectOption("[data-testid=filter-status]", "pending,running");
   await page.selectOption("[data-testid=filter-type]", "manual");
-  await page.waitForFunction(() => document.querySelector("[data-testid=list-url]")?.textContent.includes("status=pending&status=running&type=manual&page_size=10"));
+  await page.waitForFunction(() =>
+    document
+      .querySelector("[data-testid=list-url]")
+      ?.textContent.includes("status=pending&status=running&type=manual&page_size=10"),
+  );
   await page.selectOption("[data-testid=filter-status]", "");
   await page.selectOption("[data-testid=filter-type]", "");
   await screenshot(page, "service-worker.png");
 
   // The 4xx answers above were on purpose (Chromium also logs each one as a console error, with
   // no URL in its text); nothing else went wrong.
-  const expected = /^(HTTP (400|404|405|409): .*\/api\/v1\/|console\.error: Failed to load resource: the server responded with a status of (400|404|405|409) \(\))/;
-  assert.deepEqual(problems.filter((p) => !expected.test(p)), []);
+  const expected =
+    /^(HTTP (400|404|405|409): .*\/api\/v1\/|console\.error: Failed to load resource: the server responded with a status of (400|404|405|409) \(\))/;
+  assert.deepEqual(
+    problems.filter((p) => !expected.test(p)),
+    [],
+  );
 });
 
 test("when the browser stops the worker, its executions are lost; the next request starts a fresh one", async () => {

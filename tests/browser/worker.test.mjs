@@ -20,7 +20,9 @@ after(async () => {
 /** What the row named `name` shows. */
 const readRow = (page, name) =>
   page.evaluate((name) => {
-    const tr = [...document.querySelectorAll("tr[data-testid=row]")].find((r) => r.querySelector("[data-testid=name]")?.textContent === name);
+    const tr = [...document.querySelectorAll("tr[data-testid=row]")].find(
+      (r) => r.querySelector("[data-testid=name]")?.textContent === name,
+    );
     if (!tr) return null;
     const text = (sel) => tr.querySelector(sel)?.textContent ?? null;
     return {
@@ -49,7 +51,10 @@ test("worker: executions run in a dedicated worker; the page shows their progres
   assert.deepEqual(workers, [`${url}worker.js`], "one dedicated worker, loaded as worker.js");
   assert.equal(await page.textContent("[data-testid=engine]"), "worker ready · concurrency 4");
   // The page itself never loads the wasm: only the worker does.
-  assert.equal(await page.evaluate(() => performance.getEntriesByType("resource").some((r) => r.name.endsWith(".wasm"))), false);
+  assert.equal(
+    await page.evaluate(() => performance.getEntriesByType("resource").some((r) => r.name.endsWith(".wasm"))),
+    false,
+  );
 
   await startFromForm(page, { target: "download", size: "small" }); // 2 s
   await startFromForm(page, { target: "download", size: "small", fail: true }); // fails at 50%
@@ -59,14 +64,18 @@ test("worker: executions run in a dedicated worker; the page shows their progres
 
   // Progress reaches the page while the executions run in the worker.
   const midway = await page.waitForFunction(() => {
-    const tr = [...document.querySelectorAll("tr[data-testid=row]")].find((r) => r.querySelector("[data-testid=name]")?.textContent === "download #1 · small");
+    const tr = [...document.querySelectorAll("tr[data-testid=row]")].find(
+      (r) => r.querySelector("[data-testid=name]")?.textContent === "download #1 · small",
+    );
     const pct = tr?.querySelector("[data-testid=percentage]")?.textContent ?? "";
     return tr?.dataset.status === "running" && /^[1-9]\d?%$/.test(pct) ? pct : false;
   });
   console.log(`download #1 seen running at ${await midway.jsonValue()}`);
   await page.waitForFunction(() =>
     [...document.querySelectorAll("tr[data-testid=row]")].some(
-      (r) => r.querySelector("[data-testid=name]")?.textContent === "download #3 · large" && /^[1-9]\d?%$/.test(r.querySelector("[data-testid=percentage]")?.textContent ?? ""),
+      (r) =>
+        r.querySelector("[data-testid=name]")?.textContent === "download #3 · large" &&
+        /^[1-9]\d?%$/.test(r.querySelector("[data-testid=percentage]")?.textContent ?? ""),
     ),
   );
   const large = await readRow(page, "download #3 · large");
@@ -77,14 +86,23 @@ test("worker: executions run in a dedicated worker; the page shows their progres
   // Cancel from the page: a message to the worker, which cancels there.
   await page.locator(`tr[data-id="${large.id}"]`).getByRole("button", { name: "Cancel download #3 · large" }).click();
 
-  await page.waitForFunction(() => {
-    const n = (s) => document.querySelector(`[data-testid=count-${s}]`)?.textContent;
-    return n("total") === "4" && n("pending") === "0" && n("running") === "0";
-  }, null, { timeout: 20_000 });
+  await page.waitForFunction(
+    () => {
+      const n = (s) => document.querySelector(`[data-testid=count-${s}]`)?.textContent;
+      return n("total") === "4" && n("pending") === "0" && n("running") === "0";
+    },
+    null,
+    { timeout: 20_000 },
+  );
   await page.waitForTimeout(50);
 
   const counts = await page.evaluate(() =>
-    Object.fromEntries(["total", "pending", "running", "completed", "failed", "cancelled"].map((s) => [s, document.querySelector(`[data-testid=count-${s}]`)?.textContent])),
+    Object.fromEntries(
+      ["total", "pending", "running", "completed", "failed", "cancelled"].map((s) => [
+        s,
+        document.querySelector(`[data-testid=count-${s}]`)?.textContent,
+      ]),
+    ),
   );
   assert.deepEqual(counts, { total: "4", pending: "0", running: "0", completed: "2", failed: "1", cancelled: "1" });
 

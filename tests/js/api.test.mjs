@@ -315,7 +315,17 @@ describe("create", () => {
       seen.push(inputs);
       return inputs;
     });
-    const values = [null, 0, -1.5, "str", true, false, [], [1, "a", null, { b: [] }], { deep: { x: [1, 2, { y: null }] } }];
+    const values = [
+      null,
+      0,
+      -1.5,
+      "str",
+      true,
+      false,
+      [],
+      [1, "a", null, { b: [] }],
+      { deep: { x: [1, 2, { y: null }] } },
+    ];
     const a = m.create({ targetId: "t" });
     assert.deepEqual(a.inputs, {});
     assert.deepEqual((await m.wait(a.id)).result, {});
@@ -333,7 +343,10 @@ describe("create", () => {
   test("config defaults to {}; it must be a plain object", async () => {
     const m = echoManager();
     assert.deepEqual(m.create({ targetId: "t" }).config, {});
-    assert.deepEqual(m.create({ targetId: "t", config: { a: [1, { b: null }], s: "x" } }).config, { a: [1, { b: null }], s: "x" });
+    assert.deepEqual(m.create({ targetId: "t", config: { a: [1, { b: null }], s: "x" } }).config, {
+      a: [1, { b: null }],
+      s: "x",
+    });
     for (const config of [null, [], "x", 5, true, new Map(), new Date(0)]) {
       await expectError(m, () => m.create({ targetId: "t", config }), "INVALID_ARGUMENT", "config");
       await expectError(m, () => m.track({ targetId: "t", config }), "INVALID_ARGUMENT", "config");
@@ -420,7 +433,7 @@ describe("create", () => {
   test("lone surrogates anywhere are rejected; valid pairs round-trip intact", async () => {
     const m = echoManager();
     await expectError(m, () => m.create({ targetId: "t", inputs: { s: "x\uD800y" } }), "INVALID_ARGUMENT", "inputs");
-    await expectError(m, () => m.create({ targetId: "t", inputs: { ["k\uDFFF"]: 1 } }), "INVALID_ARGUMENT", "inputs");
+    await expectError(m, () => m.create({ targetId: "t", inputs: { "k\uDFFF": 1 } }), "INVALID_ARGUMENT", "inputs");
     await expectError(m, () => m.create({ targetId: "t", inputs: ["\uDC00\uD800"] }), "INVALID_ARGUMENT", "inputs");
     await expectError(m, () => m.create({ targetId: "t", config: { s: "\uD83D" } }), "INVALID_ARGUMENT", "config");
     await expectError(m, () => m.create({ targetId: "t", type: "ty\uD800" }), "INVALID_ARGUMENT", "type");
@@ -554,7 +567,9 @@ describe("handler execution", () => {
   test("ctx.progress reports progress with events; status 'running' precedes it", async () => {
     const m = new ExecutionManager();
     const events = [];
-    m.subscribe((ev) => events.push([ev.type, ev.execution.status, ev.execution.progress && { ...ev.execution.progress }]));
+    m.subscribe((ev) =>
+      events.push([ev.type, ev.execution.status, ev.execution.progress && { ...ev.execution.progress }]),
+    );
     const check = deferred();
     m.register("t", async (inputs, ctx) => {
       ctx.progress(1, 4, "quarter");
@@ -572,7 +587,13 @@ describe("handler execution", () => {
     assert.equal(p.percentage, 25);
     assert.equal(typeof p.updatedAt, "number");
     const done = await m.wait(e.id);
-    assert.deepEqual(done.progress && { ...done.progress, updatedAt: 0 }, { current: 3, total: null, message: null, percentage: null, updatedAt: 0 });
+    assert.deepEqual(done.progress && { ...done.progress, updatedAt: 0 }, {
+      current: 3,
+      total: null,
+      message: null,
+      percentage: null,
+      updatedAt: 0,
+    });
     assert.deepEqual(
       events.map(([t, s]) => `${t}:${s}`),
       ["created:pending", "status:running", "progress:running", "progress:running", "status:completed"],
@@ -652,7 +673,10 @@ describe("handler execution", () => {
     });
     const b = await m.wait(m.create({ targetId: "sync" }).id);
     assert.equal(b.status, "failed");
-    assert.deepEqual({ ...b.error, stack: typeof b.error.stack }, { code: "HANDLER_ERROR", name: "CustomError", message: "boom sync", stack: "string" });
+    assert.deepEqual(
+      { ...b.error, stack: typeof b.error.stack },
+      { code: "HANDLER_ERROR", name: "CustomError", message: "boom sync", stack: "string" },
+    );
     assert.ok(b.error.stack.includes("boom sync"));
   });
 
@@ -686,7 +710,12 @@ describe("handler execution", () => {
     const bad = badValues();
     delete bad.undefined; // undefined → null, tested above
     delete bad.Promise; // an async handler's returned promise is awaited
-    const cases = { ...bad, "nested undefined": { a: [undefined] }, "too deep": nestArrays(129), "lone surrogate": { s: "\uD800" } };
+    const cases = {
+      ...bad,
+      "nested undefined": { a: [undefined] },
+      "too deep": nestArrays(129),
+      "lone surrogate": { s: "\uD800" },
+    };
     for (const [name, value] of Object.entries(cases)) {
       m.register(`r-${name}`, () => value);
       const d = await m.wait(m.create({ targetId: `r-${name}` }).id);
@@ -834,7 +863,10 @@ describe("concurrency", () => {
     });
     const ids = [1, 2, 3].map((n) => m.create({ targetId: "t", inputs: n }).id);
     const done = await Promise.all(ids.map((id) => m.wait(id)));
-    assert.deepEqual(done.map((d) => d.error.message), ["sync 1", "sync 2", "sync 3"]);
+    assert.deepEqual(
+      done.map((d) => d.error.message),
+      ["sync 1", "sync 2", "sync 3"],
+    );
   });
 
   test("a cancelled pending execution is skipped; its handler is never called", async () => {
@@ -991,7 +1023,12 @@ describe("externally driven executions", () => {
 
     run("o");
     const fo = m.fail("o", { message: "remote crashed", code: "E_REMOTE", name: "RemoteError", stack: "at remote:1" });
-    assert.deepEqual(fo.error, { code: "E_REMOTE", name: "RemoteError", message: "remote crashed", stack: "at remote:1" });
+    assert.deepEqual(fo.error, {
+      code: "E_REMOTE",
+      name: "RemoteError",
+      message: "remote crashed",
+      stack: "at remote:1",
+    });
 
     run("d");
     const fd = m.fail("d", { message: "minimal" });
@@ -1006,7 +1043,18 @@ describe("externally driven executions", () => {
     const m = new ExecutionManager();
     m.track({ targetId: "x", id: "a" });
     m.start("a");
-    for (const bad of [undefined, null, 5, {}, { message: 5 }, { message: "m", code: 5 }, { message: "m", name: {} }, { message: "m", stack: 1 }, ["m"], "\uD800"]) {
+    for (const bad of [
+      undefined,
+      null,
+      5,
+      {},
+      { message: 5 },
+      { message: "m", code: 5 },
+      { message: "m", name: {} },
+      { message: "m", stack: 1 },
+      ["m"],
+      "\uD800",
+    ]) {
       await expectError(m, () => m.fail("a", bad), "INVALID_ARGUMENT", "error");
       assert.equal(m.status("a").status, "running");
     }
@@ -1123,7 +1171,17 @@ describe("progress", () => {
   test("percentage = min(100, current / total * 100); null without total", () => {
     const m = new ExecutionManager();
     const id = running(m);
-    for (const [current, total] of [[1, 3], [0, 5], [2, 3], [5, 2], [0.1, 0.3], [7, 7], [1e-9, 1e9], [3, null], [1e300, 1e-300]]) {
+    for (const [current, total] of [
+      [1, 3],
+      [0, 5],
+      [2, 3],
+      [5, 2],
+      [0.1, 0.3],
+      [7, 7],
+      [1e-9, 1e9],
+      [3, null],
+      [1e300, 1e-300],
+    ]) {
       m.reportProgress(id, current, total);
       const p = m.progress(id);
       assert.equal(p.current, current);
@@ -1144,11 +1202,20 @@ describe("progress", () => {
     m.reportProgress(id, 5, 10, "half");
     assert.equal(m.progress(id).message, "half");
     m.reportProgress(id, 2);
-    assert.deepEqual({ ...m.progress(id), updatedAt: 0 }, { current: 2, total: null, message: null, percentage: null, updatedAt: 0 });
+    assert.deepEqual(
+      { ...m.progress(id), updatedAt: 0 },
+      { current: 2, total: null, message: null, percentage: null, updatedAt: 0 },
+    );
     m.reportProgress(id, 3, null, "no total");
-    assert.deepEqual({ ...m.progress(id), updatedAt: 0 }, { current: 3, total: null, message: "no total", percentage: null, updatedAt: 0 });
+    assert.deepEqual(
+      { ...m.progress(id), updatedAt: 0 },
+      { current: 3, total: null, message: "no total", percentage: null, updatedAt: 0 },
+    );
     m.reportProgress(id, 1, 4, null);
-    assert.deepEqual({ ...m.progress(id), updatedAt: 0 }, { current: 1, total: 4, message: null, percentage: 25, updatedAt: 0 });
+    assert.deepEqual(
+      { ...m.progress(id), updatedAt: 0 },
+      { current: 1, total: 4, message: null, percentage: 25, updatedAt: 0 },
+    );
     assert.deepEqual(m.status(id).progress, m.progress(id));
   });
 
@@ -1309,15 +1376,28 @@ describe("list", () => {
 
   const ids = (page) => page.items.map((e) => e.id);
   const select = (pred, order = "desc") => {
-    const rows = FIXTURE.filter(([id, targetId, type, status]) => pred({ id, targetId, type, status })).map((r) => r[0]);
+    const rows = FIXTURE.filter(([id, targetId, type, status]) => pred({ id, targetId, type, status })).map(
+      (r) => r[0],
+    );
     return order === "desc" ? rows.reverse() : rows;
   };
 
   test("defaults: page 1, pageSize 20, newest first", () => {
     const m = fixture();
     const p = m.list();
-    assert.deepEqual(Object.keys(p).sort(), ["hasNext", "items", "nextCursor", "page", "pageSize", "total", "totalPages"]);
-    assert.deepEqual(ids(p), select(() => true));
+    assert.deepEqual(Object.keys(p).sort(), [
+      "hasNext",
+      "items",
+      "nextCursor",
+      "page",
+      "pageSize",
+      "total",
+      "totalPages",
+    ]);
+    assert.deepEqual(
+      ids(p),
+      select(() => true),
+    );
     assert.equal(p.total, 12);
     assert.equal(p.page, 1);
     assert.equal(p.pageSize, 20);
@@ -1333,8 +1413,14 @@ describe("list", () => {
 
   test("order asc and desc follow creation sequence", () => {
     const m = fixture();
-    assert.deepEqual(ids(m.list({ order: "asc" })), select(() => true, "asc"));
-    assert.deepEqual(ids(m.list({ order: "desc" })), select(() => true, "desc"));
+    assert.deepEqual(
+      ids(m.list({ order: "asc" })),
+      select(() => true, "asc"),
+    );
+    assert.deepEqual(
+      ids(m.list({ order: "desc" })),
+      select(() => true, "desc"),
+    );
   });
 
   test("order is by creation sequence, not by clock or id", () => {
@@ -1349,12 +1435,22 @@ describe("list", () => {
     const m = fixture();
     for (const s of STATUSES) {
       const p = m.list({ status: s });
-      assert.deepEqual(ids(p), select((r) => r.status === s), s);
+      assert.deepEqual(
+        ids(p),
+        select((r) => r.status === s),
+        s,
+      );
       assert.equal(p.total, select((r) => r.status === s).length);
     }
     const multi = m.list({ status: ["completed", "failed"], order: "asc" });
-    assert.deepEqual(ids(multi), select((r) => r.status === "completed" || r.status === "failed", "asc"));
-    assert.deepEqual(ids(m.list({ status: ["running"] })), select((r) => r.status === "running"));
+    assert.deepEqual(
+      ids(multi),
+      select((r) => r.status === "completed" || r.status === "failed", "asc"),
+    );
+    assert.deepEqual(
+      ids(m.list({ status: ["running"] })),
+      select((r) => r.status === "running"),
+    );
     const none = m.list({ status: [] });
     assert.deepEqual(none.items, []);
     assert.equal(none.total, 0);
@@ -1366,11 +1462,20 @@ describe("list", () => {
 
   test("type and targetId filters, combined with status", () => {
     const m = fixture();
-    assert.deepEqual(ids(m.list({ type: "import" })), select((r) => r.type === "import"));
-    assert.deepEqual(ids(m.list({ type: ["import", "export"] })), select((r) => r.type !== "task"));
+    assert.deepEqual(
+      ids(m.list({ type: "import" })),
+      select((r) => r.type === "import"),
+    );
+    assert.deepEqual(
+      ids(m.list({ type: ["import", "export"] })),
+      select((r) => r.type !== "task"),
+    );
     assert.deepEqual(ids(m.list({ type: [] })), []);
     assert.deepEqual(ids(m.list({ type: "nope" })), []);
-    assert.deepEqual(ids(m.list({ targetId: "beta" })), select((r) => r.targetId === "beta"));
+    assert.deepEqual(
+      ids(m.list({ targetId: "beta" })),
+      select((r) => r.targetId === "beta"),
+    );
     assert.deepEqual(ids(m.list({ targetId: "gamma" })), []);
     const combo = m.list({ targetId: "alpha", type: "task", status: ["completed", "pending"], order: "asc" });
     assert.deepEqual(ids(combo), ["x0", "x7", "x11"]);
@@ -1412,7 +1517,12 @@ describe("list", () => {
   test("cursor mode walks every item once, in both orders, with filters", () => {
     const m = fixture();
     for (const order of ["asc", "desc"]) {
-      for (const filter of [{}, { status: ["completed", "failed"] }, { targetId: "alpha" }, { type: "task", status: "completed" }]) {
+      for (const filter of [
+        {},
+        { status: ["completed", "failed"] },
+        { targetId: "alpha" },
+        { type: "task", status: "completed" },
+      ]) {
         for (const pageSize of [1, 2, 3, 5, 12, 13]) {
           const seen = [];
           let page = m.list({ ...filter, order, pageSize });
@@ -1804,10 +1914,16 @@ describe("maxFinished eviction", () => {
     events.length = 0;
     m.cancel("d");
     assert.equal(m.status("c"), undefined, "c finished first and is evicted");
-    assert.deepEqual(events.filter((e) => e.startsWith("removed")), ["removed:c"]);
+    assert.deepEqual(
+      events.filter((e) => e.startsWith("removed")),
+      ["removed:c"],
+    );
     m.complete("b");
     assert.equal(m.status("a"), undefined, "then a");
-    assert.deepEqual(events.filter((e) => e.startsWith("removed")), ["removed:c", "removed:a"]);
+    assert.deepEqual(
+      events.filter((e) => e.startsWith("removed")),
+      ["removed:c", "removed:a"],
+    );
     assert.equal(m.status("d").status, "cancelled");
     assert.equal(m.status("b").status, "completed");
     assert.deepEqual(m.counts(), { pending: 0, running: 0, completed: 1, failed: 0, cancelled: 1, total: 2 });

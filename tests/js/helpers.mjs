@@ -170,8 +170,20 @@ export function checkExecutionShape(e) {
   assert.equal(typeof e, "object");
   assert.notEqual(e, null);
   const allowed = new Set([
-    "id", "targetId", "type", "status", "inputs", "config", "progress", "result", "error",
-    "cancelReason", "createdAt", "startedAt", "finishedAt", "updatedAt",
+    "id",
+    "targetId",
+    "type",
+    "status",
+    "inputs",
+    "config",
+    "progress",
+    "result",
+    "error",
+    "cancelReason",
+    "createdAt",
+    "startedAt",
+    "finishedAt",
+    "updatedAt",
   ]);
   for (const k of Object.keys(e)) assert.ok(allowed.has(k), `unexpected field ${k} on an Execution`);
   assert.equal(typeof e.id, "string");

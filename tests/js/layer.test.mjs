@@ -13,7 +13,11 @@ test("an id removed and reused through REST (behind the cache's back) reads the 
   assert.equal(m.status("x").targetId, "old"); // cached now
   m.cancel("x");
   m.remove("x");
-  const created = m.handle({ method: "POST", path: "/api/v1/executions", body: { targetId: "r", id: "x", inputs: { v: 2 } } });
+  const created = m.handle({
+    method: "POST",
+    path: "/api/v1/executions",
+    body: { targetId: "r", id: "x", inputs: { v: 2 } },
+  });
   assert.equal(created.status, 201);
   const x = m.status("x");
   assert.equal(x.targetId, "r");
@@ -66,7 +70,9 @@ test("each event carries the message and outcome of its own moment, even when de
   const got = [];
   let nested = false;
   m.subscribe(({ type, execution }) => {
-    got.push(`${type}:${execution.status}:${execution.progress?.message ?? "-"}:${JSON.stringify(execution.result ?? null)}`);
+    got.push(
+      `${type}:${execution.status}:${execution.progress?.message ?? "-"}:${JSON.stringify(execution.result ?? null)}`,
+    );
     if (!nested) {
       nested = true;
       // Queued behind the current event: the listener sees "one" first, then "two", then the result.
@@ -75,11 +81,7 @@ test("each event carries the message and outcome of its own moment, even when de
     }
   });
   m.reportProgress("a", 1, 4, "one");
-  assert.deepEqual(got, [
-    "progress:running:one:null",
-    "progress:running:two:null",
-    'status:completed:two:{"ok":1}',
-  ]);
+  assert.deepEqual(got, ["progress:running:one:null", "progress:running:two:null", 'status:completed:two:{"ok":1}']);
   assert.equal(m.status("a").progress.current, 4);
   assert.equal(m.progress("a").message, "two");
 });

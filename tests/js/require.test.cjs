@@ -15,7 +15,24 @@ for (const [label, load] of Object.entries(sources)) {
     assert.equal(typeof mod.ExecutionManager, "function");
     const { ExecutionManager } = mod;
     const m = new ExecutionManager({ concurrency: 2 });
-    for (const method of ["register", "create", "track", "start", "reportProgress", "complete", "fail", "status", "progress", "list", "counts", "cancel", "wait", "remove", "clear", "subscribe"]) {
+    for (const method of [
+      "register",
+      "create",
+      "track",
+      "start",
+      "reportProgress",
+      "complete",
+      "fail",
+      "status",
+      "progress",
+      "list",
+      "counts",
+      "cancel",
+      "wait",
+      "remove",
+      "clear",
+      "subscribe",
+    ]) {
       assert.equal(typeof m[method], "function", `ExecutionManager.prototype.${method}`);
     }
     m.register("double", async (inputs, ctx) => {

@@ -110,11 +110,17 @@ test("list with filters and paging (page and cursor)", async () => {
   assert.equal(page1.status, 200);
   assert.equal(page1.body.total, 5);
   assert.equal(page1.body.totalPages, 3);
-  assert.deepEqual(page1.body.items.map((e) => e.id), ["list-0", "list-1"]);
+  assert.deepEqual(
+    page1.body.items.map((e) => e.id),
+    ["list-0", "list-1"],
+  );
   assert.equal(page1.body.hasNext, true);
 
   const page3 = await call("GET", "?status=running&type=job&page_size=2&order=asc&page=3");
-  assert.deepEqual(page3.body.items.map((e) => e.id), ["list-4"]);
+  assert.deepEqual(
+    page3.body.items.map((e) => e.id),
+    ["list-4"],
+  );
   assert.equal(page3.body.hasNext, false);
   assert.equal(page3.body.nextCursor, null);
 
@@ -123,7 +129,10 @@ test("list with filters and paging (page and cursor)", async () => {
     `?status=running,pending&type=job&page_size=2&order=asc&cursor=${encodeURIComponent(page1.body.nextCursor)}`,
   );
   assert.equal(viaCursor.body.page, null);
-  assert.deepEqual(viaCursor.body.items.map((e) => e.id), ["list-2", "list-3"]);
+  assert.deepEqual(
+    viaCursor.body.items.map((e) => e.id),
+    ["list-2", "list-3"],
+  );
 
   const none = await call("GET", "?status=completed&type=job");
   assert.equal(none.body.total, 0);

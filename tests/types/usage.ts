@@ -68,7 +68,8 @@ function describeStatus(s: Status): string {
 
 const tracked: Execution = manager.track({ targetId: "remote", inputs: null, config: {} });
 const started: Execution = manager.start(tracked.id);
-const reported: undefined | void = manager.reportProgress(tracked.id, 3, 10, "three");
+// biome-ignore lint/suspicious/noConfusingVoidType: checks that reportProgress returns nothing
+const reported: void = manager.reportProgress(tracked.id, 3, 10, "three");
 manager.reportProgress(tracked.id, 4);
 manager.reportProgress(tracked.id, 5, null, null);
 const completed: Execution = manager.complete(tracked.id, { ok: true });
@@ -93,7 +94,13 @@ if (prog) {
   void [current, total, message, percentage, at];
 }
 
-const query: ListQuery = { status: ["completed", "failed"], type: "workflow", targetId: "resize", pageSize: 50, order: "asc" };
+const query: ListQuery = {
+  status: ["completed", "failed"],
+  type: "workflow",
+  targetId: "resize",
+  pageSize: 50,
+  order: "asc",
+};
 const single: ListQuery = { status: "running", page: 2 };
 const page: Page = manager.list(query);
 const firstPage: Page = manager.list();
@@ -107,7 +114,14 @@ const nextCursor: string | null = page.nextCursor;
 if (nextCursor !== null) manager.list({ ...query, cursor: nextCursor });
 
 const counts = manager.counts();
-const countValues: number[] = [counts.pending, counts.running, counts.completed, counts.failed, counts.cancelled, counts.total];
+const countValues: number[] = [
+  counts.pending,
+  counts.running,
+  counts.completed,
+  counts.failed,
+  counts.cancelled,
+  counts.total,
+];
 
 const cancelled: Execution = manager.cancel("job-1", "no longer needed");
 manager.cancel(minimal.id);

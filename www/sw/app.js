@@ -35,7 +35,10 @@ window.__swDemo = { ready: false, error: null };
 /** Registers sw.js and resolves once it controls this page. */
 async function connect() {
   const sw = navigator.serviceWorker;
-  if (!sw) throw new Error("navigator.serviceWorker is missing: Service Workers need a secure context (https, or http://127.0.0.1 / localhost)");
+  if (!sw)
+    throw new Error(
+      "navigator.serviceWorker is missing: Service Workers need a secure context (https, or http://127.0.0.1 / localhost)",
+    );
   const controlled = sw.controller
     ? Promise.resolve()
     : new Promise((resolve) => sw.addEventListener("controllerchange", resolve, { once: true }));
@@ -72,7 +75,10 @@ for (const [slot, title] of [
  * @returns {Promise<{ status: number, body: any }>} body: the parsed JSON, or null (204)
  */
 async function api(slot, method, url, body) {
-  const init = body === undefined ? { method } : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+  const init =
+    body === undefined
+      ? { method }
+      : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
   const response = await fetch(url, init);
   const text = await response.text();
   let json = null;
@@ -98,7 +104,8 @@ function readable(url) {
   }
 }
 
-const errorText = ({ status, body }) => `${status} ${body?.error?.code ?? ""}: ${body?.error?.message ?? JSON.stringify(body)}`;
+const errorText = ({ status, body }) =>
+  `${status} ${body?.error?.code ?? ""}: ${body?.error?.message ?? JSON.stringify(body)}`;
 
 // ── Create and cancel ──────────────────────────────────────────────────────
 
@@ -128,7 +135,8 @@ function listUrl() {
   const params = new URLSearchParams();
   // One `status` per value: URLSearchParams would encode "pending,running" as pending%2Crunning,
   // which the router reads as a single status (it splits on "," before decoding).
-  for (const status of /** @type {HTMLSelectElement} */ ($("#f-status")).value.split(",").filter(Boolean)) params.append("status", status);
+  for (const status of /** @type {HTMLSelectElement} */ ($("#f-status")).value.split(",").filter(Boolean))
+    params.append("status", status);
   const type = /** @type {HTMLSelectElement} */ ($("#f-type")).value;
   if (type) params.set("type", type);
   params.set("page_size", /** @type {HTMLSelectElement} */ ($("#f-size")).value);
@@ -168,7 +176,10 @@ function drawPage(page) {
   for (const e of page.items) {
     seen.add(e.id);
     let row = rows.get(e.id);
-    if (!row) rows.set(e.id, (row = makeRow(e.id)));
+    if (!row) {
+      row = makeRow(e.id);
+      rows.set(e.id, row);
+    }
     updateRow(row, e);
     tbody.append(row.tr); // in page order
   }
@@ -178,7 +189,8 @@ function drawPage(page) {
       rows.delete(id);
     }
   }
-  if (page.items.length === 0) tbody.replaceChildren(h("tr", { class: "empty-row" }, h("td", { colspan: "4" }, "No executions match.")));
+  if (page.items.length === 0)
+    tbody.replaceChildren(h("tr", { class: "empty-row" }, h("td", { colspan: "4" }, "No executions match.")));
   else tbody.querySelector(".empty-row")?.remove();
   const where = page.page === null ? "after a cursor" : `page ${page.page} of ${Math.max(1, page.totalPages)}`;
   $("#pager-info").textContent = `${page.items.length} shown · ${page.total} match · ${where}`;
@@ -195,7 +207,11 @@ function makeRow(id) {
     pct: h("span", { class: "pct" }),
     detail: h("div", { class: "detail" }),
     watch: h("button", { type: "button", class: "btn btn-sm" }, "Watch"),
-    cancel: h("button", { type: "button", class: "btn btn-sm btn-danger-ghost", "data-testid": "row-cancel" }, "Cancel"),
+    cancel: h(
+      "button",
+      { type: "button", class: "btn btn-sm btn-danger-ghost", "data-testid": "row-cancel" },
+      "Cancel",
+    ),
   };
   row.watch.addEventListener("click", () => watch(id));
   row.cancel.addEventListener("click", () => cancel(id));
@@ -217,12 +233,17 @@ function updateRow(row, e) {
   row.badge.dataset.status = e.status;
   row.badge.textContent = e.status;
   const pct = e.progress?.percentage ?? (e.status === "completed" ? 100 : null);
+  // Running without a total: no `value`, an indeterminate bar.
   if (pct !== null) row.bar.value = pct;
-  else if (e.status === "running") row.bar.removeAttribute("value"); // no total: indeterminate
+  else if (e.status === "running") row.bar.removeAttribute("value");
   else row.bar.value = 0;
   row.pct.textContent = pct === null ? "–" : `${Math.round(pct)}%`;
   row.detail.textContent =
-    e.status === "failed" ? `${e.error.code}: ${e.error.message}` : e.status === "cancelled" ? (e.cancelReason ?? "cancelled") : (e.progress?.message ?? "");
+    e.status === "failed"
+      ? `${e.error.code}: ${e.error.message}`
+      : e.status === "cancelled"
+        ? (e.cancelReason ?? "cancelled")
+        : (e.progress?.message ?? "");
   row.detail.className = e.status === "failed" ? "detail detail-error" : "detail";
   row.cancel.hidden = TERMINAL.has(e.status);
 }
@@ -258,7 +279,10 @@ function watch(id) {
         const execution = await api("execution", "GET", itemUrl(id));
         const progress = await api("progress", "GET", itemUrl(id, "/progress"));
         if (id !== watched) continue;
-        const p = progress.status === 200 ? `${progress.body.current}${progress.body.total === null ? "" : ` / ${progress.body.total}`} (${progress.body.message ?? "no message"})` : `${progress.status}: no progress yet`;
+        const p =
+          progress.status === 200
+            ? `${progress.body.current}${progress.body.total === null ? "" : ` / ${progress.body.total}`} (${progress.body.message ?? "no message"})`
+            : `${progress.status}: no progress yet`;
         $("#watch").replaceChildren(
           h("code", {}, id),
           h("br"),
@@ -281,7 +305,9 @@ function watch(id) {
 const createButtons = /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("button[data-target]"));
 for (const button of createButtons) {
   button.disabled = true; // until the worker controls the page: before that, fetch() goes to the network
-  button.addEventListener("click", () => create(/** @type {HTMLElement} */ (button).dataset.target).catch((err) => say(`Create: ${err.message}`)));
+  button.addEventListener("click", () =>
+    create(/** @type {HTMLElement} */ (button).dataset.target).catch((err) => say(`Create: ${err.message}`)),
+  );
 }
 
 try {

@@ -61,35 +61,105 @@ const wellFormed = (v) => typeof v === "string" && v.isWellFormed();
 const nonEmpty = (v) => wellFormed(v) && v.length > 0;
 
 const FIELD_NAMES = [
-  "targetId", "id", "type", "inputs", "config", "timeoutMs", "status", "page", "pageSize", "order", "cursor",
-  "concurrency", "maxFinished", "message", "code", "name", "stack", "reason", "method", "path", "query", "body",
-  "url", "text", "length", "then", "toJSON", "constructor",
+  "targetId",
+  "id",
+  "type",
+  "inputs",
+  "config",
+  "timeoutMs",
+  "status",
+  "page",
+  "pageSize",
+  "order",
+  "cursor",
+  "concurrency",
+  "maxFinished",
+  "message",
+  "code",
+  "name",
+  "stack",
+  "reason",
+  "method",
+  "path",
+  "query",
+  "body",
+  "url",
+  "text",
+  "length",
+  "then",
+  "toJSON",
+  "constructor",
 ];
 
 /** The hostile values, freshly built. `reenter(m)` (optional) is called from inside getters. */
 export function hostileCorpus({ reenter, long = false } = {}) {
   const throwingTraps = {
-    get() { throw new Error("get trap"); },
-    set() { throw new Error("set trap"); },
-    has() { throw new Error("has trap"); },
-    ownKeys() { throw new Error("ownKeys trap"); },
-    getOwnPropertyDescriptor() { throw new Error("gOPD trap"); },
-    getPrototypeOf() { throw new Error("getPrototypeOf trap"); },
-    defineProperty() { throw new Error("defineProperty trap"); },
-    deleteProperty() { throw new Error("deleteProperty trap"); },
-    isExtensible() { throw new Error("isExtensible trap"); },
-    preventExtensions() { throw new Error("preventExtensions trap"); },
-    setPrototypeOf() { throw new Error("setPrototypeOf trap"); },
-    apply() { throw new Error("apply trap"); },
-    construct() { throw new Error("construct trap"); },
+    get() {
+      throw new Error("get trap");
+    },
+    set() {
+      throw new Error("set trap");
+    },
+    has() {
+      throw new Error("has trap");
+    },
+    ownKeys() {
+      throw new Error("ownKeys trap");
+    },
+    getOwnPropertyDescriptor() {
+      throw new Error("gOPD trap");
+    },
+    getPrototypeOf() {
+      throw new Error("getPrototypeOf trap");
+    },
+    defineProperty() {
+      throw new Error("defineProperty trap");
+    },
+    deleteProperty() {
+      throw new Error("deleteProperty trap");
+    },
+    isExtensible() {
+      throw new Error("isExtensible trap");
+    },
+    preventExtensions() {
+      throw new Error("preventExtensions trap");
+    },
+    setPrototypeOf() {
+      throw new Error("setPrototypeOf trap");
+    },
+    apply() {
+      throw new Error("apply trap");
+    },
+    construct() {
+      throw new Error("construct trap");
+    },
   };
-  const nonErrorTraps = Object.fromEntries(Object.keys(throwingTraps).map((k) => [k, () => { throw Symbol("thrown symbol"); }]));
+  const nonErrorTraps = Object.fromEntries(
+    Object.keys(throwingTraps).map((k) => [
+      k,
+      () => {
+        throw Symbol("thrown symbol");
+      },
+    ]),
+  );
   const revocable = Proxy.revocable({}, {});
   revocable.revoke();
   const throwingGetters = {};
-  for (const k of FIELD_NAMES) Object.defineProperty(throwingGetters, k, { enumerable: true, get() { throw new TypeError(`getter ${k}`); } });
+  for (const k of FIELD_NAMES)
+    Object.defineProperty(throwingGetters, k, {
+      enumerable: true,
+      get() {
+        throw new TypeError(`getter ${k}`);
+      },
+    });
   const symbolGetters = {};
-  for (const k of FIELD_NAMES) Object.defineProperty(symbolGetters, k, { enumerable: true, get() { throw Symbol(k); } });
+  for (const k of FIELD_NAMES)
+    Object.defineProperty(symbolGetters, k, {
+      enumerable: true,
+      get() {
+        throw Symbol(k);
+      },
+    });
   const reentrant = {};
   for (const k of FIELD_NAMES) {
     Object.defineProperty(reentrant, k, {
@@ -130,10 +200,31 @@ export function hostileCorpus({ reenter, long = false } = {}) {
   const manyKeys = {};
   for (let i = 0; i < 20_000; i++) manyKeys[`k${i}`] = i;
   const arrayWithProps = Object.assign([1, 2], { extra: () => 1 });
-  const throwingToString = { toString() { throw new Error("toString"); }, valueOf() { throw new Error("valueOf"); } };
-  const throwingPrimitive = { [Symbol.toPrimitive]() { throw new Error("toPrimitive"); } };
-  const thenable = { then(resolve) { resolve({ targetId: "t" }); } };
-  const throwingThen = Object.defineProperty({}, "then", { get() { throw new Error("then getter"); } });
+  const throwingToString = {
+    toString() {
+      throw new Error("toString");
+    },
+    valueOf() {
+      throw new Error("valueOf");
+    },
+  };
+  const throwingPrimitive = {
+    [Symbol.toPrimitive]() {
+      throw new Error("toPrimitive");
+    },
+  };
+  const thenable = {
+    // biome-ignore lint/suspicious/noThenProperty: a thenable is one of the hostile values under test
+    then(resolve) {
+      resolve({ targetId: "t" });
+    },
+  };
+  // biome-ignore lint/suspicious/noThenProperty: a throwing `then` getter is one of the hostile values under test
+  const throwingThen = Object.defineProperty({}, "then", {
+    get() {
+      throw new Error("then getter");
+    },
+  });
   const ascii10 = "x".repeat(MB10);
   // 10 MB of multi-byte text makes every NOT_FOUND message cost ~0.8 s (Debug-formatting the id):
   // 1 MB by default, 10 MB with { long: true }.
@@ -167,6 +258,7 @@ export function hostileCorpus({ reenter, long = false } = {}) {
     ["async function", async () => 1],
     ["generator function", function* () {}],
     ["class (not callable without new)", class K {}],
+    // biome-ignore lint/complexity/useArrowFunction: a bound ordinary function (constructible), unlike a bound arrow
     ["bound function", function () {}.bind(null)],
     ["Proxy with throwing traps", new Proxy({}, throwingTraps)],
     ["Proxy of an array with throwing traps", new Proxy([], throwingTraps)],
@@ -193,6 +285,7 @@ export function hostileCorpus({ reenter, long = false } = {}) {
     ["10,000-deep objects", deepObjects],
     ["object cycle", cycle],
     ["array cycle", arrayCycle],
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the hostile value under test
     ["sparse array", [1, , 3]],
     ["array of holes", new Array(5)],
     ["sparse array of length 2^32-1", hugeSparse],
@@ -228,14 +321,17 @@ export function hostileCorpus({ reenter, long = false } = {}) {
 
 function describeError(e) {
   try {
-    if (e instanceof Error) return `${e.constructor?.name}(${e.name}${e.code !== undefined ? ` ${e.code}` : ""}): ${String(e.message).slice(0, 160)}`;
+    if (e instanceof Error)
+      return `${e.constructor?.name}(${e.name}${e.code !== undefined ? ` ${e.code}` : ""}): ${String(e.message).slice(0, 160)}`;
     return `non-Error ${typeof e}: ${String(e).slice(0, 100)}`;
   } catch {
     return `unprintable ${typeof e}`;
   }
 }
 
-const isTrap = (e) => e instanceof WebAssembly.RuntimeError || (e instanceof Error && /unreachable|null pointer passed to rust|recursive use of an object/.test(String(e.message)));
+const isTrap = (e) =>
+  e instanceof WebAssembly.RuntimeError ||
+  (e instanceof Error && /unreachable|null pointer passed to rust|recursive use of an object/.test(String(e.message)));
 
 const TERMINAL = ["completed", "failed", "cancelled"];
 const quiesce = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -255,10 +351,14 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
   const m = new ExecutionManager({ concurrency: 1, maxFinished: 100_000 });
   const gates = [];
   const ctxs = new Map();
-  m.register("t", (inputs, ctx) => {
-    ctxs.set(ctx.id, ctx);
-    return new Promise((resolve) => gates.push(resolve)); // hangs until the end
-  }, { type: "hostile" });
+  m.register(
+    "t",
+    (inputs, ctx) => {
+      ctxs.set(ctx.id, ctx);
+      return new Promise((resolve) => gates.push(resolve)); // hangs until the end
+    },
+    { type: "hostile" },
+  );
   m.register("echo", (inputs) => inputs);
   const fx = {};
   fx.running = m.create({ targetId: "t", id: "fx-running-handler", inputs: { n: 1 }, config: { label: "x" } }).id;
@@ -267,7 +367,11 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
   fx.tracked = m.track({ targetId: "ext", id: "fx-running", config: { timeoutMs: 1e9 } }).id;
   m.start(fx.tracked);
   m.reportProgress(fx.tracked, 3, 10, "three");
-  for (const [key, end] of [["completed", (id) => m.complete(id, { ok: true })], ["failed", (id) => m.fail(id, "boom")], ["cancelled", (id) => m.cancel(id, "why")]]) {
+  for (const [key, end] of [
+    ["completed", (id) => m.complete(id, { ok: true })],
+    ["failed", (id) => m.fail(id, "boom")],
+    ["cancelled", (id) => m.cancel(id, "why")],
+  ]) {
     fx[key] = m.track({ targetId: "ext", id: `fx-${key}` }).id;
     if (key !== "cancelled") m.start(fx[key]);
     end(fx[key]);
@@ -318,7 +422,9 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
     } catch (e) {
       if (isTrap(e)) report.traps++;
       if (!(e instanceof Error) || e.name !== "ExecutionError" || !codes.includes(e.code)) {
-        failure(`${where}: threw ${describeError(e)}; expected ${ok ? "success or " : ""}ExecutionError ${codes.join("|") || "(none)"}`);
+        failure(
+          `${where}: threw ${describeError(e)}; expected ${ok ? "success or " : ""}ExecutionError ${codes.join("|") || "(none)"}`,
+        );
       } else {
         report.errors[e.code] = (report.errors[e.code] ?? 0) + 1;
       }
@@ -351,7 +457,12 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
   const isNullish = (v) => v === undefined || v === null;
   const limitOk = (v) => v === undefined || v === Infinity || (Number.isInteger(v) && v >= 1);
   const positiveFinite = (v) => typeof v === "number" && Number.isFinite(v) && v > 0;
-  const optionsObj = (v, kind) => (isNullish(v) ? { ok: true } : kind === "plain" ? { ok: true, codes: ["INVALID_ARGUMENT"] } : { ok: false, codes: ["INVALID_ARGUMENT"] });
+  const optionsObj = (v, kind) =>
+    isNullish(v)
+      ? { ok: true }
+      : kind === "plain"
+        ? { ok: true, codes: ["INVALID_ARGUMENT"] }
+        : { ok: false, codes: ["INVALID_ARGUMENT"] };
   const statusOk = (v) => ["pending", "running", "completed", "failed", "cancelled"].includes(v);
   const listField = {
     status: (v) => v === undefined || statusOk(v) || (objectKind(v) === "array" && safeEvery(v, statusOk)),
@@ -376,48 +487,293 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
   // Every probe: a position and the expectation for a value there.
   const probes = [
     ["new ExecutionManager(v)", (v) => [() => new ExecutionManager(v), optionsObj(v, objectKind(v))]],
-    ["new ExecutionManager({ concurrency: v })", (v) => [() => new ExecutionManager({ concurrency: v }), limitOk(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
-    ["new ExecutionManager({ maxFinished: v })", (v) => [() => new ExecutionManager({ maxFinished: v }), limitOk(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
-    ["register(v, fn)", (v) => [() => (m.register(v, () => 1), registered.add(v)), nonEmpty(v) ? { ok: true, codes: ["ALREADY_EXISTS"] } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
-    ["register(t, v)", (v, i) => [() => m.register(`reg-h-${i}`, v), typeof v === "function" ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
+    [
+      "new ExecutionManager({ concurrency: v })",
+      (v) => [
+        () => new ExecutionManager({ concurrency: v }),
+        limitOk(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+    ],
+    [
+      "new ExecutionManager({ maxFinished: v })",
+      (v) => [
+        () => new ExecutionManager({ maxFinished: v }),
+        limitOk(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+    ],
+    [
+      "register(v, fn)",
+      (v) => [
+        () => {
+          m.register(v, () => 1);
+          return registered.add(v);
+        },
+        nonEmpty(v) ? { ok: true, codes: ["ALREADY_EXISTS"] } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+    ],
+    [
+      "register(t, v)",
+      (v, i) => [
+        () => m.register(`reg-h-${i}`, v),
+        typeof v === "function" ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+    ],
     ["register(t, fn, v)", (v, i) => [() => m.register(`reg-o-${i}`, () => 1, v), optionsObj(v, objectKind(v))]],
-    ["register(t, fn, { type: v })", (v, i) => [() => m.register(`reg-t-${i}`, () => 1, { type: v }), v === undefined || nonEmpty(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
-    ["create(v)", (v) => [() => m.create(v), objectKind(v) === "plain" ? { ok: true, codes: ["INVALID_ARGUMENT", "UNKNOWN_TARGET"] } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
-    ["create({ targetId: v })", (v) => [() => m.create({ targetId: v }), registered.has(v) ? { ok: true } : nonEmpty(v) ? { ok: false, codes: ["UNKNOWN_TARGET"] } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
-    ["create({ id: v })", (v) => [() => m.create({ targetId: "t", id: v }), v === undefined || nonEmpty(v) ? { ok: true, codes: ["ALREADY_EXISTS"] } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
-    ["create({ type: v })", (v) => [() => m.create({ targetId: "t", type: v }), v === undefined || nonEmpty(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
-    ["create({ inputs: v })", (v) => [() => m.create({ targetId: "t", inputs: v }), v === undefined || jsonCompatible(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
-    ["create({ config: v })", (v) => [() => m.create({ targetId: "t", config: v }), v === undefined || (objectKind(v) === "plain" && jsonCompatible(v) && timeoutOk(v)) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
-    ["create({ config: { timeoutMs: v } })", (v) => [() => m.create({ targetId: "t", config: { timeoutMs: v } }), v === null || positiveFinite(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
-    ["create({ config: { other: v } })", (v) => [() => m.create({ targetId: "t", config: { other: v } }), jsonCompatible({ other: v }) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
-    ["track(v)", (v) => [() => m.track(v), objectKind(v) === "plain" ? { ok: true, codes: ["INVALID_ARGUMENT"] } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
-    ["track({ targetId: v })", (v) => [() => m.track({ targetId: v }), nonEmpty(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
-    ["track({ id: v })", (v) => [() => m.track({ targetId: "x", id: v }), v === undefined || nonEmpty(v) ? { ok: true, codes: ["ALREADY_EXISTS"] } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
-    ["track({ inputs: v })", (v) => [() => m.track({ targetId: "x", inputs: v }), v === undefined || jsonCompatible(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "created"],
+    [
+      "register(t, fn, { type: v })",
+      (v, i) => [
+        () => m.register(`reg-t-${i}`, () => 1, { type: v }),
+        v === undefined || nonEmpty(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+    ],
+    [
+      "create(v)",
+      (v) => [
+        () => m.create(v),
+        objectKind(v) === "plain"
+          ? { ok: true, codes: ["INVALID_ARGUMENT", "UNKNOWN_TARGET"] }
+          : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "create({ targetId: v })",
+      (v) => [
+        () => m.create({ targetId: v }),
+        registered.has(v)
+          ? { ok: true }
+          : nonEmpty(v)
+            ? { ok: false, codes: ["UNKNOWN_TARGET"] }
+            : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "create({ id: v })",
+      (v) => [
+        () => m.create({ targetId: "t", id: v }),
+        v === undefined || nonEmpty(v)
+          ? { ok: true, codes: ["ALREADY_EXISTS"] }
+          : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "create({ type: v })",
+      (v) => [
+        () => m.create({ targetId: "t", type: v }),
+        v === undefined || nonEmpty(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "create({ inputs: v })",
+      (v) => [
+        () => m.create({ targetId: "t", inputs: v }),
+        v === undefined || jsonCompatible(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "create({ config: v })",
+      (v) => [
+        () => m.create({ targetId: "t", config: v }),
+        v === undefined || (objectKind(v) === "plain" && jsonCompatible(v) && timeoutOk(v))
+          ? { ok: true }
+          : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "create({ config: { timeoutMs: v } })",
+      (v) => [
+        () => m.create({ targetId: "t", config: { timeoutMs: v } }),
+        v === null || positiveFinite(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "create({ config: { other: v } })",
+      (v) => [
+        () => m.create({ targetId: "t", config: { other: v } }),
+        jsonCompatible({ other: v }) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "track(v)",
+      (v) => [
+        () => m.track(v),
+        objectKind(v) === "plain"
+          ? { ok: true, codes: ["INVALID_ARGUMENT"] }
+          : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "track({ targetId: v })",
+      (v) => [() => m.track({ targetId: v }), nonEmpty(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }],
+      "created",
+    ],
+    [
+      "track({ id: v })",
+      (v) => [
+        () => m.track({ targetId: "x", id: v }),
+        v === undefined || nonEmpty(v)
+          ? { ok: true, codes: ["ALREADY_EXISTS"] }
+          : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "track({ inputs: v })",
+      (v) => [
+        () => m.track({ targetId: "x", inputs: v }),
+        v === undefined || jsonCompatible(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
     ["start(v)", (v) => [() => m.start(v), { ok: false, codes: idExpect(v) }]],
     ["reportProgress(v, 1)", (v) => [() => m.reportProgress(v, 1), { ok: false, codes: idExpect(v) }]],
-    ["reportProgress(id, v)", (v, i, id) => [() => m.reportProgress(id, v), typeof v === "number" && Number.isFinite(v) && v >= 0 ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "victim"],
-    ["reportProgress(id, 1, v)", (v, i, id) => [() => m.reportProgress(id, 1, v), isNullish(v) || positiveFinite(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "victim"],
-    ["reportProgress(id, 1, 2, v)", (v, i, id) => [() => m.reportProgress(id, 1, 2, v), isNullish(v) || wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "victim"],
+    [
+      "reportProgress(id, v)",
+      (v, i, id) => [
+        () => m.reportProgress(id, v),
+        typeof v === "number" && Number.isFinite(v) && v >= 0
+          ? { ok: true }
+          : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "victim",
+    ],
+    [
+      "reportProgress(id, 1, v)",
+      (v, i, id) => [
+        () => m.reportProgress(id, 1, v),
+        isNullish(v) || positiveFinite(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "victim",
+    ],
+    [
+      "reportProgress(id, 1, 2, v)",
+      (v, i, id) => [
+        () => m.reportProgress(id, 1, 2, v),
+        isNullish(v) || wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "victim",
+    ],
     ["complete(v)", (v) => [() => m.complete(v), { ok: false, codes: idExpect(v) }]],
-    ["complete(id, v)", (v, i, id) => [() => m.complete(id, v), v === undefined || jsonCompatible(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "victim"],
+    [
+      "complete(id, v)",
+      (v, i, id) => [
+        () => m.complete(id, v),
+        v === undefined || jsonCompatible(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "victim",
+    ],
     ["fail(v, 'x')", (v) => [() => m.fail(v, "x"), { ok: false, codes: idExpect(v) }]],
-    ["fail(id, v)", (v, i, id) => [() => m.fail(id, v), failArgOk(v) ? { ok: true } : { ok: isError(v), codes: ["INVALID_ARGUMENT"] }], "victim"],
-    ["fail(id, { message: v })", (v, i, id) => [() => m.fail(id, { message: v }), wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "victim"],
-    ["fail(id, { message, code: v })", (v, i, id) => [() => m.fail(id, { message: "m", code: v }), v === undefined || wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "victim"],
+    [
+      "fail(id, v)",
+      (v, i, id) => [
+        () => m.fail(id, v),
+        failArgOk(v) ? { ok: true } : { ok: isError(v), codes: ["INVALID_ARGUMENT"] },
+      ],
+      "victim",
+    ],
+    [
+      "fail(id, { message: v })",
+      (v, i, id) => [
+        () => m.fail(id, { message: v }),
+        wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "victim",
+    ],
+    [
+      "fail(id, { message, code: v })",
+      (v, i, id) => [
+        () => m.fail(id, { message: "m", code: v }),
+        v === undefined || wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "victim",
+    ],
     ["cancel(v)", (v) => [() => m.cancel(v), { ok: false, codes: idExpect(v) }]],
-    ["cancel(id, v)", (v, i, id) => [() => m.cancel(id, v), isNullish(v) || wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "victim"],
+    [
+      "cancel(id, v)",
+      (v, i, id) => [
+        () => m.cancel(id, v),
+        isNullish(v) || wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "victim",
+    ],
     ["remove(v)", (v) => [() => m.remove(v), { ok: false, codes: idExpect(v) }]],
-    ["status(v)", (v) => [() => m.status(v), typeof v === "string" && !v.isWellFormed() ? { ok: false, codes: ["INVALID_ARGUMENT"] } : { ok: true, undefinedResult: true }]],
-    ["progress(v)", (v) => [() => m.progress(v), typeof v === "string" && !v.isWellFormed() ? { ok: false, codes: ["INVALID_ARGUMENT"] } : { ok: true, undefinedResult: true }]],
-    ["list(v)", (v) => [() => m.list(v), isNullish(v) ? { ok: true } : objectKind(v) === "plain" ? { ok: true, codes: ["INVALID_ARGUMENT"] } : { ok: false, codes: ["INVALID_ARGUMENT"] }]],
-    ...Object.entries(listField).map(([field, okFn]) => [`list({ ${field}: v })`, (v) => [() => m.list({ [field]: v }), okFn(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }]]),
+    [
+      "status(v)",
+      (v) => [
+        () => m.status(v),
+        typeof v === "string" && !v.isWellFormed()
+          ? { ok: false, codes: ["INVALID_ARGUMENT"] }
+          : { ok: true, undefinedResult: true },
+      ],
+    ],
+    [
+      "progress(v)",
+      (v) => [
+        () => m.progress(v),
+        typeof v === "string" && !v.isWellFormed()
+          ? { ok: false, codes: ["INVALID_ARGUMENT"] }
+          : { ok: true, undefinedResult: true },
+      ],
+    ],
+    [
+      "list(v)",
+      (v) => [
+        () => m.list(v),
+        isNullish(v)
+          ? { ok: true }
+          : objectKind(v) === "plain"
+            ? { ok: true, codes: ["INVALID_ARGUMENT"] }
+            : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+    ],
+    ...Object.entries(listField).map(([field, okFn]) => [
+      `list({ ${field}: v })`,
+      (v) => [() => m.list({ [field]: v }), okFn(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }],
+    ]),
     ["counts(v)", (v) => [() => m.counts(v), { ok: true }]],
-    ["subscribe(v)", (v) => [() => m.subscribe(v), typeof v === "function" ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "subscribed"],
+    [
+      "subscribe(v)",
+      (v) => [
+        () => m.subscribe(v),
+        typeof v === "function" ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "subscribed",
+    ],
     ["unsubscribe(v)", (v) => [() => m.subscribe(() => {})(v), { ok: true }]],
-    ["ctx.progress(v)", (v) => [() => progressCtx.progress(v), typeof v === "number" && Number.isFinite(v) && v >= 0 ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "ctx"],
-    ["ctx.progress(1, v)", (v) => [() => progressCtx.progress(1, v), isNullish(v) || positiveFinite(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "ctx"],
-    ["ctx.progress(1, 2, v)", (v) => [() => progressCtx.progress(1, 2, v), isNullish(v) || wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] }], "ctx"],
+    [
+      "ctx.progress(v)",
+      (v) => [
+        () => progressCtx.progress(v),
+        typeof v === "number" && Number.isFinite(v) && v >= 0
+          ? { ok: true }
+          : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "ctx",
+    ],
+    [
+      "ctx.progress(1, v)",
+      (v) => [
+        () => progressCtx.progress(1, v),
+        isNullish(v) || positiveFinite(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "ctx",
+    ],
+    [
+      "ctx.progress(1, 2, v)",
+      (v) => [
+        () => progressCtx.progress(1, 2, v),
+        isNullish(v) || wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "ctx",
+    ],
   ];
   report.positions = probes.length;
 
@@ -432,7 +788,8 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       const r = attempt(where, fn, expect);
       if (r.dead) return finish();
       if (!r.threw) {
-        if (expect.undefinedResult && r.value !== undefined) failure(`${where}: returned ${typeof r.value}, expected undefined`);
+        if (expect.undefinedResult && r.value !== undefined)
+          failure(`${where}: returned ${typeof r.value}, expected undefined`);
         if (mode === "created") dispose(r.value?.id);
         if (mode === "subscribed" && typeof r.value === "function") {
           try {
@@ -451,9 +808,21 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       const p = m.wait(value);
       if (!(p instanceof Promise)) failure(`wait(${name}) did not return a Promise`);
       else {
-        const outcome = await Promise.race([p.then(() => "resolved", (e) => e), new Promise((r) => setTimeout(() => r("hung"), 1000))]);
-        if (outcome === "resolved" || outcome === "hung") failure(`wait(${name}) ${outcome}; expected a NOT_FOUND/INVALID_ARGUMENT rejection`);
-        else if (!(outcome instanceof Error) || outcome.name !== "ExecutionError" || !idExpect(value).includes(outcome.code)) failure(`wait(${name}) rejected with ${describeError(outcome)}`);
+        const outcome = await Promise.race([
+          p.then(
+            () => "resolved",
+            (e) => e,
+          ),
+          new Promise((r) => setTimeout(() => r("hung"), 1000)),
+        ]);
+        if (outcome === "resolved" || outcome === "hung")
+          failure(`wait(${name}) ${outcome}; expected a NOT_FOUND/INVALID_ARGUMENT rejection`);
+        else if (
+          !(outcome instanceof Error) ||
+          outcome.name !== "ExecutionError" ||
+          !idExpect(value).includes(outcome.code)
+        )
+          failure(`wait(${name}) rejected with ${describeError(outcome)}`);
         else report.errors[outcome.code] = (report.errors[outcome.code] ?? 0) + 1;
       }
     } catch (e) {
@@ -464,25 +833,59 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
 
   // ---- handle() and fetch() ---------------------------------------------------------------------
   const base = "http://execman.test";
-  const restCodes = { 400: ["INVALID_ARGUMENT"], 404: ["NOT_FOUND", "UNKNOWN_TARGET"], 405: ["METHOD_NOT_ALLOWED"], 409: ["ALREADY_EXISTS", "INVALID_TRANSITION"] };
+  const restCodes = {
+    400: ["INVALID_ARGUMENT"],
+    404: ["NOT_FOUND", "UNKNOWN_TARGET"],
+    405: ["METHOD_NOT_ALLOWED"],
+    409: ["ALREADY_EXISTS", "INVALID_TRANSITION"],
+  };
   const checkRest = (where, status, body, allowed) => {
     if (!allowed.includes(status)) failure(`${where}: status ${status}, expected one of ${allowed}`);
     if (status >= 400) {
       const code = body?.error?.code;
-      if (!restCodes[status]?.includes(code) || typeof body?.error?.message !== "string") failure(`${where}: error body ${JSON.stringify(body)?.slice(0, 200)}`);
+      if (!restCodes[status]?.includes(code) || typeof body?.error?.message !== "string")
+        failure(`${where}: error body ${JSON.stringify(body)?.slice(0, 200)}`);
     }
     if (status === 201) dispose(body?.id);
   };
   const handleProbes = [
     ["handle(v)", (v) => v, (v) => [400]],
-    ["handle({ method: v })", (v) => ({ method: v, path: "/api/v1/executions" }), (v) => (wellFormed(v) ? [200, 405] : [400])],
+    [
+      "handle({ method: v })",
+      (v) => ({ method: v, path: "/api/v1/executions" }),
+      (v) => (wellFormed(v) ? [200, 405] : [400]),
+    ],
     ["handle({ path: v })", (v) => ({ method: "GET", path: v }), (v) => (wellFormed(v) ? [200, 400, 404] : [400])],
-    ["handle({ path: '/…/' + v })", (v) => ({ method: "GET", path: `/api/v1/executions/${typeof v === "symbol" ? "s" : safeString(v)}` }), () => [200, 400, 404]],
-    ["handle({ query: v })", (v) => ({ method: "GET", path: "/api/v1/executions", query: v }), (v) => (isNullish(v) || wellFormed(v) ? [200, 400] : objectKind(v) === "plain" ? [200, 400] : [400])],
-    ["handle({ query: { status: v } })", (v) => ({ method: "GET", path: "/api/v1/executions", query: { status: v } }), (v) => (v === undefined || wellFormed(v) ? [200, 400] : [400])],
-    ["handle({ body: v }) create", (v) => ({ method: "POST", path: "/api/v1/executions", body: v }), (v) => (objectKind(v) === "plain" ? [201, 400, 404] : [400])],
-    ["handle({ body: { targetId: t, inputs: v } })", (v) => ({ method: "POST", path: "/api/v1/executions", body: { targetId: "echo", inputs: v } }), (v) => (v === undefined || jsonCompatible(v) ? [201] : [400])],
-    ["handle({ body: v }) cancel", (v) => ({ method: "POST", path: "/api/v1/executions/none/cancel", body: v }), (v) => [400, 404]],
+    [
+      "handle({ path: '/…/' + v })",
+      (v) => ({ method: "GET", path: `/api/v1/executions/${typeof v === "symbol" ? "s" : safeString(v)}` }),
+      () => [200, 400, 404],
+    ],
+    [
+      "handle({ query: v })",
+      (v) => ({ method: "GET", path: "/api/v1/executions", query: v }),
+      (v) => (isNullish(v) || wellFormed(v) ? [200, 400] : objectKind(v) === "plain" ? [200, 400] : [400]),
+    ],
+    [
+      "handle({ query: { status: v } })",
+      (v) => ({ method: "GET", path: "/api/v1/executions", query: { status: v } }),
+      (v) => (v === undefined || wellFormed(v) ? [200, 400] : [400]),
+    ],
+    [
+      "handle({ body: v }) create",
+      (v) => ({ method: "POST", path: "/api/v1/executions", body: v }),
+      (v) => (objectKind(v) === "plain" ? [201, 400, 404] : [400]),
+    ],
+    [
+      "handle({ body: { targetId: t, inputs: v } })",
+      (v) => ({ method: "POST", path: "/api/v1/executions", body: { targetId: "echo", inputs: v } }),
+      (v) => (v === undefined || jsonCompatible(v) ? [201] : [400]),
+    ],
+    [
+      "handle({ body: v }) cancel",
+      (v) => ({ method: "POST", path: "/api/v1/executions/none/cancel", body: v }),
+      (v) => [400, 404],
+    ],
   ];
   for (const { name, value } of corpus) {
     for (const [label, build, allowedFn] of handleProbes) {
@@ -501,15 +904,32 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
         failure(`${where}: answered ${JSON.stringify(res)?.slice(0, 100)}`);
         continue;
       }
-      if (res.status >= 400 && fingerprint() !== before) failure(`${where}: answered ${res.status} but changed the manager`);
+      if (res.status >= 400 && fingerprint() !== before)
+        failure(`${where}: answered ${res.status} but changed the manager`);
       checkRest(where, res.status, res.body, allowedFn(value));
     }
     const fetchProbes = [
       ["fetch(v)", () => value, [400]],
-      ["fetch({ method: v, url })", () => ({ method: value, url: `${base}/api/v1/executions` }), wellFormed(value) ? [200, 400, 405] : [400]],
-      ["fetch({ method: 'GET', url: v })", () => ({ method: "GET", url: value }), wellFormed(value) ? [200, 400, 404] : [400]],
-      ["fetch({ method: 'POST', url, text: v })", () => ({ method: "POST", url: `${base}/api/v1/executions`, text: value }), [400]],
-      ["fetch({ method: 'POST', url, text: () => v })", () => ({ method: "POST", url: `${base}/api/v1/executions`, text: () => value }), [400]],
+      [
+        "fetch({ method: v, url })",
+        () => ({ method: value, url: `${base}/api/v1/executions` }),
+        wellFormed(value) ? [200, 400, 405] : [400],
+      ],
+      [
+        "fetch({ method: 'GET', url: v })",
+        () => ({ method: "GET", url: value }),
+        wellFormed(value) ? [200, 400, 404] : [400],
+      ],
+      [
+        "fetch({ method: 'POST', url, text: v })",
+        () => ({ method: "POST", url: `${base}/api/v1/executions`, text: value }),
+        [400],
+      ],
+      [
+        "fetch({ method: 'POST', url, text: () => v })",
+        () => ({ method: "POST", url: `${base}/api/v1/executions`, text: () => value }),
+        [400],
+      ],
     ];
     for (const [label, build, allowed] of fetchProbes) {
       const where = `${label} with ${name}`;
@@ -558,7 +978,13 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
     const where = `fetch(POST body: ${name})`;
     report.calls++;
     try {
-      const res = await m.fetch(new Request(`${base}/api/v1/executions`, { method: "POST", body: text, headers: { "content-type": "application/json" } }));
+      const res = await m.fetch(
+        new Request(`${base}/api/v1/executions`, {
+          method: "POST",
+          body: text,
+          headers: { "content-type": "application/json" },
+        }),
+      );
       const out = await res.text();
       checkRest(where, res.status, out ? JSON.parse(out) : null, allowed);
     } catch (e) {
@@ -589,17 +1015,30 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
           failure(`${where}: never finished`);
           continue;
         }
-        const thenable = value !== null && (typeof value === "object" || typeof value === "function") && safeHas(value, "then");
+        const thenable =
+          value !== null && (typeof value === "object" || typeof value === "function") && safeHas(value, "then");
         if (target === "returns" || target === "resolves") {
           if (value === undefined) {
-            if (done.status !== "completed" || done.result !== null) failure(`${where}: ${done.status}, expected completed with null`);
+            if (done.status !== "completed" || done.result !== null)
+              failure(`${where}: ${done.status}, expected completed with null`);
           } else if (jsonCompatible(value) && !thenable) {
-            if (done.status !== "completed") failure(`${where}: ${done.status} (${JSON.stringify(done.error)?.slice(0, 160)}), expected completed`);
-          } else if (!thenable && (done.status !== "failed" || !["INVALID_RESULT", "HANDLER_ERROR"].includes(done.error?.code))) {
+            if (done.status !== "completed")
+              failure(`${where}: ${done.status} (${JSON.stringify(done.error)?.slice(0, 160)}), expected completed`);
+          } else if (
+            !thenable &&
+            (done.status !== "failed" || !["INVALID_RESULT", "HANDLER_ERROR"].includes(done.error?.code))
+          ) {
             failure(`${where}: ${done.status} ${done.error?.code}, expected failed INVALID_RESULT`);
           }
-        } else if (done.status !== "failed" || done.error?.code !== "HANDLER_ERROR" || typeof done.error.message !== "string" || typeof done.error.name !== "string") {
-          failure(`${where}: ${done.status} ${JSON.stringify(done.error)?.slice(0, 160)}, expected failed HANDLER_ERROR`);
+        } else if (
+          done.status !== "failed" ||
+          done.error?.code !== "HANDLER_ERROR" ||
+          typeof done.error.message !== "string" ||
+          typeof done.error.name !== "string"
+        ) {
+          failure(
+            `${where}: ${done.status} ${JSON.stringify(done.error)?.slice(0, 160)}, expected failed HANDLER_ERROR`,
+          );
         }
         h.remove(id);
       } catch (e) {
@@ -631,20 +1070,21 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       await restAndCheck("the whole corpus");
       // Free the only slot: the hanging fixture handler, then the queued one, settle.
       for (let round = 0; round < 3; round++) {
-        gates.splice(0).forEach((resolve) => resolve("released"));
+        for (const resolve of gates.splice(0)) resolve("released");
         await quiesce();
       }
       const fresh = m.create({ targetId: "echo", inputs: { fresh: true } });
       const done = await Promise.race([m.wait(fresh.id), new Promise((r) => setTimeout(() => r("hung"), 2000))]);
       if (done === "hung") failure("a fresh create + wait never finished");
-      else if (done.status !== "completed" || done.result?.fresh !== true) failure(`a fresh create + wait: ${JSON.stringify(done).slice(0, 200)}`);
+      else if (done.status !== "completed" || done.result?.fresh !== true)
+        failure(`a fresh create + wait: ${JSON.stringify(done).slice(0, 200)}`);
     } catch (e) {
       failure(`a fresh create + wait: ${describeError(e)}`);
     }
     // Leave nothing behind: no timer (fx-running has timeoutMs), no hanging handler.
     try {
       for (const e of m.list({ status: ["pending", "running"], pageSize: 1000 }).items) m.cancel(e.id);
-      gates.splice(0).forEach((resolve) => resolve("released"));
+      for (const resolve of gates.splice(0)) resolve("released");
       await quiesce();
     } catch (e) {
       failure(`cleanup: ${describeError(e)}`);

@@ -17,8 +17,12 @@ export const LONG = process.env.EXECMAN_LONG === "1";
 
 /** fast-check settings shared by the model-based suites: a printed seed, replayable. */
 export function fcParams(defaultRuns, longRuns) {
-  const seed = process.env.EXECMAN_SEED !== undefined ? Number(process.env.EXECMAN_SEED) : Date.now() ^ (Math.random() * 0x7fffffff);
-  const numRuns = process.env.EXECMAN_RUNS !== undefined ? Number(process.env.EXECMAN_RUNS) : LONG ? longRuns : defaultRuns;
+  const seed =
+    process.env.EXECMAN_SEED !== undefined
+      ? Number(process.env.EXECMAN_SEED)
+      : Date.now() ^ (Math.random() * 0x7fffffff);
+  const numRuns =
+    process.env.EXECMAN_RUNS !== undefined ? Number(process.env.EXECMAN_RUNS) : LONG ? longRuns : defaultRuns;
   return { seed, numRuns };
 }
 
@@ -78,7 +82,10 @@ export function checkExecError(err, codes, context = "") {
   const allowed = [codes].flat();
   assert.ok(err instanceof Error, `${context}: expected an Error, got ${safeInspect(err)}`);
   assert.equal(err.name, "ExecutionError", `${context}: error name (message: ${safeMessage(err)})`);
-  assert.ok(allowed.includes(err.code), `${context}: code ${err.code} not in [${allowed}] (message: ${safeMessage(err)})`);
+  assert.ok(
+    allowed.includes(err.code),
+    `${context}: code ${err.code} not in [${allowed}] (message: ${safeMessage(err)})`,
+  );
   assert.equal(typeof err.message, "string");
 }
 
@@ -129,7 +136,8 @@ export function checkTimes(e, context = "") {
     assert.equal(e.finishedAt, null, `${where}: finishedAt`);
   }
   if (e.status === "pending") assert.equal(e.startedAt, null, `${where}: startedAt of a pending one`);
-  if (e.status === "running" || e.status === "completed") assert.equal(typeof e.startedAt, "number", `${where}: startedAt`);
+  if (e.status === "running" || e.status === "completed")
+    assert.equal(typeof e.startedAt, "number", `${where}: startedAt`);
   if (e.progress) assert.equal(typeof e.progress.updatedAt, "number", `${where}: progress.updatedAt`);
 }
 

@@ -44,10 +44,16 @@ test("ids: 32 Mi units are accepted and queryable; one more is INVALID_ARGUMENT 
   m.cancel(id);
   assert.equal(m.remove(id).id, id);
   const tooLong = "i".repeat(MAX + 1);
-  assert.equal(code(() => m.track({ targetId: "x", id: tooLong })), "INVALID_ARGUMENT");
+  assert.equal(
+    code(() => m.track({ targetId: "x", id: tooLong })),
+    "INVALID_ARGUMENT",
+  );
   assert.equal(m.status(tooLong), undefined);
   assert.equal(m.progress(tooLong), undefined);
-  assert.equal(code(() => m.cancel(tooLong)), "NOT_FOUND");
+  assert.equal(
+    code(() => m.cancel(tooLong)),
+    "NOT_FOUND",
+  );
   await assert.rejects(m.wait(tooLong), (e) => e.name === "ExecutionError" && e.code === "NOT_FOUND");
   assert.equal(m.counts().total, 0);
 });
@@ -102,7 +108,10 @@ test("results: a handler's result past the budget fails INVALID_RESULT; complete
   assert.equal(bad.error.code, "INVALID_RESULT");
   m.track({ targetId: "x", id: "t" });
   m.start("t");
-  assert.equal(code(() => m.complete("t", "x".repeat(MAX - 15))), "INVALID_ARGUMENT");
+  assert.equal(
+    code(() => m.complete("t", "x".repeat(MAX - 15))),
+    "INVALID_ARGUMENT",
+  );
   assert.equal(m.status("t").status, "running");
 });
 
@@ -110,11 +119,23 @@ test("other strings: reason, progress message and failure message of 32 Mi + 1 u
   const m = new ExecutionManager();
   m.track({ targetId: "x", id: "a" });
   m.start("a");
-  assert.equal(code(() => m.cancel("a", "r".repeat(MAX + 1))), "INVALID_ARGUMENT");
-  assert.equal(code(() => m.reportProgress("a", 1, 2, "m".repeat(MAX + 1))), "INVALID_ARGUMENT");
-  assert.equal(code(() => m.fail("a", "f".repeat(MAX + 1))), "INVALID_ARGUMENT");
+  assert.equal(
+    code(() => m.cancel("a", "r".repeat(MAX + 1))),
+    "INVALID_ARGUMENT",
+  );
+  assert.equal(
+    code(() => m.reportProgress("a", 1, 2, "m".repeat(MAX + 1))),
+    "INVALID_ARGUMENT",
+  );
+  assert.equal(
+    code(() => m.fail("a", "f".repeat(MAX + 1))),
+    "INVALID_ARGUMENT",
+  );
   assert.equal(m.status("a").status, "running");
-  assert.equal(code(() => m.reportProgress("a", 1, 2, "m".repeat(MAX))), "ok");
+  assert.equal(
+    code(() => m.reportProgress("a", 1, 2, "m".repeat(MAX))),
+    "ok",
+  );
   assert.equal(m.fail("a", "f".repeat(MAX)).error.message.length, MAX);
 });
 
@@ -124,10 +145,19 @@ test("REST: an oversize method, body value or body text is a 400/405 with an err
   const method = m.handle({ method: "x".repeat(MAX + 1), path: "/api/v1/executions" });
   assert.ok([400, 405].includes(method.status), `status ${method.status}`);
   assert.equal(typeof method.body?.error?.code, "string");
-  const body = m.handle({ method: "POST", path: "/api/v1/executions", body: { targetId: "t", inputs: "x".repeat(MAX - 15) } });
+  const body = m.handle({
+    method: "POST",
+    path: "/api/v1/executions",
+    body: { targetId: "t", inputs: "x".repeat(MAX - 15) },
+  });
   assert.equal(body.status, 400);
   assert.equal(body.body.error.code, "INVALID_ARGUMENT");
-  const res = await m.fetch(new Request("http://execman.test/api/v1/executions", { method: "POST", body: JSON.stringify({ targetId: "t", inputs: "x".repeat(MAX - 15) }) }));
+  const res = await m.fetch(
+    new Request("http://execman.test/api/v1/executions", {
+      method: "POST",
+      body: JSON.stringify({ targetId: "t", inputs: "x".repeat(MAX - 15) }),
+    }),
+  );
   assert.equal(res.status, 400);
   assert.equal((await res.json()).error.code, "INVALID_ARGUMENT");
   assert.equal(m.counts().total, 0);

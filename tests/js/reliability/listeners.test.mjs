@@ -14,8 +14,25 @@ const THROWN = {
   "a symbol": () => Symbol("thrown"),
   "a BigInt": () => 10n,
   "a Proxy whose traps throw": () =>
-    new Proxy({}, { get() { throw new Error("trap"); }, getPrototypeOf() { throw new Error("trap"); }, ownKeys() { throw new Error("trap"); } }),
-  "an object whose toString throws": () => ({ toString() { throw new Error("toString"); } }),
+    new Proxy(
+      {},
+      {
+        get() {
+          throw new Error("trap");
+        },
+        getPrototypeOf() {
+          throw new Error("trap");
+        },
+        ownKeys() {
+          throw new Error("trap");
+        },
+      },
+    ),
+  "an object whose toString throws": () => ({
+    toString() {
+      throw new Error("toString");
+    },
+  }),
   "a frozen object": () => Object.freeze({ frozen: true }),
 };
 
@@ -179,7 +196,10 @@ test("console.error itself throws (as test setups that fail on console.error do)
   const problems = [];
   if (trackError) problems.push(`track() threw ${trackError.name} ${trackError.code ?? ""}: ${trackError.message}`);
   if (!seen.includes("created:pending")) problems.push("the other listener did not get 'created'");
-  if (!seen.includes("status:running")) problems.push(`no listener gets events any more (later 'running' missing; seen: ${JSON.stringify(seen)}; console.error calls afterwards: ${calls.length})`);
+  if (!seen.includes("status:running"))
+    problems.push(
+      `no listener gets events any more (later 'running' missing; seen: ${JSON.stringify(seen)}; console.error calls afterwards: ${calls.length})`,
+    );
   assert.deepEqual(problems, []);
   assert.equal(m.status("a").status, "running");
 });

@@ -15,7 +15,18 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import fc from "fast-check";
 import { ExecutionManager } from "execman";
-import { LONG, checkExecError, checkTimes, deferred, fcParams, jsonCompatible, quiesce, stripTimes, test, track } from "./lib.mjs";
+import {
+  LONG,
+  checkExecError,
+  checkTimes,
+  deferred,
+  fcParams,
+  jsonCompatible,
+  quiesce,
+  stripTimes,
+  test,
+  track,
+} from "./lib.mjs";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const STATUSES = ["pending", "running", "completed", "failed", "cancelled"];
@@ -45,12 +56,26 @@ function nest(levels) {
 const valueArb = fc.oneof({ weight: 25, arbitrary: jsonArb }, { weight: 1, arbitrary: badJsonArb });
 
 const configArb = fc.oneof(
-  { weight: 20, arbitrary: fc.dictionary(fc.constantFrom("retries", "label", "__proto__", "x"), jsonArb, { maxKeys: 2 }) },
+  {
+    weight: 20,
+    arbitrary: fc.dictionary(fc.constantFrom("retries", "label", "__proto__", "x"), jsonArb, { maxKeys: 2 }),
+  },
   {
     weight: 4,
     arbitrary: fc.record({ timeoutMs: fc.constantFrom(1e9, 2 ** 31 + 7, null), label: fc.string({ maxLength: 4 }) }),
   },
-  { weight: 1, arbitrary: fc.constantFrom([], "cfg", null, { timeoutMs: 0 }, { timeoutMs: -1 }, { timeoutMs: "5" }, { a: undefined }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      [],
+      "cfg",
+      null,
+      { timeoutMs: 0 },
+      { timeoutMs: -1 },
+      { timeoutMs: "5" },
+      { a: undefined },
+    ),
+  },
 );
 
 /**
@@ -83,7 +108,10 @@ const requestArb = (targets) =>
     {
       targetId: fc.constantFrom(...targets),
       id: requestIdArb,
-      type: fc.oneof({ weight: 25, arbitrary: fc.constantFrom(...TYPES) }, { weight: 1, arbitrary: fc.constantFrom("", 3) }),
+      type: fc.oneof(
+        { weight: 25, arbitrary: fc.constantFrom(...TYPES) },
+        { weight: 1, arbitrary: fc.constantFrom("", 3) },
+      ),
       inputs: valueArb,
       config: configArb,
     },
@@ -116,7 +144,10 @@ const modeArb = fc.oneof(
 const settleArb = fc.oneof(
   { weight: 4, arbitrary: jsonArb.map((value) => ({ how: "resolve", value })) },
   { weight: 1, arbitrary: fc.constant({ how: "resolve", value: undefined }) },
-  { weight: 1, arbitrary: fc.constantFrom({ f: () => 1 }, [Number.NaN], new Map()).map((value) => ({ how: "resolveBad", value })) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom({ f: () => 1 }, [Number.NaN], new Map()).map((value) => ({ how: "resolveBad", value })),
+  },
   { weight: 2, arbitrary: thrownArb.map((thrown) => ({ how: "reject", thrown })) },
 );
 
@@ -125,14 +156,29 @@ const progressArgsArb = fc.oneof(
     weight: 6,
     arbitrary: fc.tuple(
       fc.oneof(fc.nat(1000), fc.double({ min: 0, max: 1e6, noNaN: true }), fc.constant(-0)),
-      fc.option(fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.double({ min: 0.001, max: 1e6, noNaN: true })), { nil: undefined }),
+      fc.option(fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.double({ min: 0.001, max: 1e6, noNaN: true })), {
+        nil: undefined,
+      }),
       fc.option(fc.string({ maxLength: 6 }), { nil: undefined }),
     ),
   },
-  { weight: 1, arbitrary: fc.tuple(fc.constant(null), fc.constant(null), fc.constant(null)).map(() => [3, null, null]) },
   {
     weight: 1,
-    arbitrary: fc.constantFrom([-1, undefined, undefined], [Number.NaN], ["5"], [1, 0], [1, -3], [1, Infinity], [1, 2, 5], [1, "2"], [1, 2, "\uD800"]),
+    arbitrary: fc.tuple(fc.constant(null), fc.constant(null), fc.constant(null)).map(() => [3, null, null]),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      [-1, undefined, undefined],
+      [Number.NaN],
+      ["5"],
+      [1, 0],
+      [1, -3],
+      [1, Infinity],
+      [1, 2, 5],
+      [1, "2"],
+      [1, 2, "\uD800"],
+    ),
   },
 );
 
@@ -141,7 +187,15 @@ const failArgArb = fc.oneof(
   fc.constant(() => new Error("boom")),
   fc.constant(() => Object.assign(new Error("disk"), { code: "ENOSPC" })),
   fc.constant(() => new TypeError("typed")),
-  fc.record({ message: fc.string({ maxLength: 5 }), code: fc.constantFrom("E1", "E2"), name: fc.constantFrom("N1", "N2"), stack: fc.constant("at x") }, { requiredKeys: ["message"] }),
+  fc.record(
+    {
+      message: fc.string({ maxLength: 5 }),
+      code: fc.constantFrom("E1", "E2"),
+      name: fc.constantFrom("N1", "N2"),
+      stack: fc.constant("at x"),
+    },
+    { requiredKeys: ["message"] },
+  ),
   fc.constantFrom(42, null, { code: "NO_MESSAGE" }, { message: 5 }, { message: "m", code: 5 }, "\uD800"),
 );
 
@@ -152,19 +206,31 @@ const reasonArb = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(5, {}, "\uDBFF") },
 );
 
-const statusFilterArb = fc.oneof(
-  fc.constantFrom(...STATUSES),
-  fc.subarray(STATUSES),
-);
+const statusFilterArb = fc.oneof(fc.constantFrom(...STATUSES), fc.subarray(STATUSES));
 const badStatusFilterArb = fc.constantFrom("done", ["running", 3], 5, null);
 const queryArb = fc.record(
   {
     status: fc.oneof({ weight: 20, arbitrary: statusFilterArb }, { weight: 1, arbitrary: badStatusFilterArb }),
-    type: fc.oneof({ weight: 20, arbitrary: fc.oneof(fc.constantFrom(...TYPES), fc.subarray(TYPES)) }, { weight: 1, arbitrary: fc.constantFrom(null, [1]) }),
-    targetId: fc.oneof({ weight: 20, arbitrary: fc.constantFrom("t1", "t2", "t3", "ext", "nope") }, { weight: 1, arbitrary: fc.constant(5) }),
-    pageSize: fc.oneof({ weight: 20, arbitrary: fc.integer({ min: 1, max: 6 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 1001, 2.5, "3") }),
-    order: fc.oneof({ weight: 20, arbitrary: fc.constantFrom("asc", "desc") }, { weight: 1, arbitrary: fc.constantFrom("up", null) }),
-    page: fc.oneof({ weight: 20, arbitrary: fc.integer({ min: 1, max: 8 }) }, { weight: 1, arbitrary: fc.constantFrom(0, -1, 1.5, null) }),
+    type: fc.oneof(
+      { weight: 20, arbitrary: fc.oneof(fc.constantFrom(...TYPES), fc.subarray(TYPES)) },
+      { weight: 1, arbitrary: fc.constantFrom(null, [1]) },
+    ),
+    targetId: fc.oneof(
+      { weight: 20, arbitrary: fc.constantFrom("t1", "t2", "t3", "ext", "nope") },
+      { weight: 1, arbitrary: fc.constant(5) },
+    ),
+    pageSize: fc.oneof(
+      { weight: 20, arbitrary: fc.integer({ min: 1, max: 6 }) },
+      { weight: 1, arbitrary: fc.constantFrom(0, 1001, 2.5, "3") },
+    ),
+    order: fc.oneof(
+      { weight: 20, arbitrary: fc.constantFrom("asc", "desc") },
+      { weight: 1, arbitrary: fc.constantFrom("up", null) },
+    ),
+    page: fc.oneof(
+      { weight: 20, arbitrary: fc.integer({ min: 1, max: 8 }) },
+      { weight: 1, arbitrary: fc.constantFrom(0, -1, 1.5, null) },
+    ),
     unknownField: fc.constant(true),
   },
   { requiredKeys: [] },
@@ -358,7 +424,8 @@ function externalFailure(arg) {
 function validFailArg(arg) {
   if (typeof arg === "string") return arg.isWellFormed();
   if (arg instanceof Error) return true;
-  if (arg === null || typeof arg !== "object" || ![Object.prototype, null].includes(Object.getPrototypeOf(arg))) return false;
+  if (arg === null || typeof arg !== "object" || ![Object.prototype, null].includes(Object.getPrototypeOf(arg)))
+    return false;
   if (typeof arg.message !== "string") return false;
   return ["code", "name", "stack"].every((k) => arg[k] === undefined || typeof arg[k] === "string");
 }
@@ -450,7 +517,10 @@ function expectOutcome(fn, codes, context) {
     currentStat[error?.code] = (currentStat[error?.code] ?? 0) + 1;
   }
   if (codes.length > 0) {
-    assert.ok(threw, `${context}: expected ${codes.join("|")}, but it returned ${JSON.stringify(value)?.slice(0, 200)}`);
+    assert.ok(
+      threw,
+      `${context}: expected ${codes.join("|")}, but it returned ${JSON.stringify(value)?.slice(0, 200)}`,
+    );
     checkExecError(error, codes, context);
     return { threw: true };
   }
@@ -480,7 +550,9 @@ function checkPage(page, expectedItems, { total, pageSize, pageNo, hasNext }, mo
     expectedItems.map((E) => E.id),
     `${context}: ids`,
   );
-  page.items.forEach((e, i) => sameSnapshot(e, model.snapshot(expectedItems[i]), `${context}: item ${i}`));
+  page.items.forEach((e, i) => {
+    sameSnapshot(e, model.snapshot(expectedItems[i]), `${context}: item ${i}`);
+  });
 }
 
 /** Walks every page of a filter, by page number and by cursor, and compares with the model. */
@@ -500,7 +572,13 @@ function checkWalk(m, model, filter, pageSize, context) {
     assert.ok(guard++ < 1000, `${context}: cursor walk does not end`);
     page = m.list({ ...filter, pageSize, cursor: page.nextCursor });
     const items = expected.slice(seen, seen + pageSize);
-    checkPage(page, items, { total, pageSize, pageNo: null, hasNext: seen + pageSize < total }, model, `${context} cursor`);
+    checkPage(
+      page,
+      items,
+      { total, pageSize, pageNo: null, hasNext: seen + pageSize < total },
+      model,
+      `${context} cursor`,
+    );
     seen += page.items.length;
   }
   assert.equal(seen, total, `${context}: the cursor walk saw every item once`);
@@ -545,16 +623,32 @@ function verify(model, real, context) {
         assert.equal(E.ctl.ctx.id, id);
         assert.deepStrictEqual(E.ctl.ctx.config, E.config, `${context}: ctx.config of ${id}`);
         assert.ok(E.ctl.ctx.signal instanceof AbortSignal);
-        assert.equal(E.ctl.ctx.signal.aborted, E.status === "cancelled", `${context}: signal of ${id} aborted iff cancelled`);
+        assert.equal(
+          E.ctl.ctx.signal.aborted,
+          E.status === "cancelled",
+          `${context}: signal of ${id} aborted iff cancelled`,
+        );
       }
     }
   }
   // The whole store, both orders.
   const all = m.list({ pageSize: 1000, order: "asc" });
-  checkPage(all, model.matching({ order: "asc" }), { total: model.held.size, pageSize: 1000, pageNo: 1, hasNext: false }, model, `${context}: list asc`);
+  checkPage(
+    all,
+    model.matching({ order: "asc" }),
+    { total: model.held.size, pageSize: 1000, pageNo: 1, hasNext: false },
+    model,
+    `${context}: list asc`,
+  );
   const first = m.list();
   const desc = model.matching({ order: "desc" });
-  checkPage(first, desc.slice(0, 20), { total: desc.length, pageSize: 20, pageNo: 1, hasNext: desc.length > 20 }, model, `${context}: list()`);
+  checkPage(
+    first,
+    desc.slice(0, 20),
+    { total: desc.length, pageSize: 20, pageNo: 1, hasNext: desc.length > 20 },
+    model,
+    `${context}: list()`,
+  );
   // A rotating filter, walked by page number and by cursor.
   const filters = [
     { status: ["pending", "running"] },
@@ -564,7 +658,13 @@ function verify(model, real, context) {
     { status: [], order: "asc" },
     { status: ["failed", "cancelled", "completed"], type: "task" },
   ];
-  checkWalk(m, model, filters[verifications % filters.length], 1 + (verifications % 3), `${context}: walk ${verifications % filters.length}`);
+  checkWalk(
+    m,
+    model,
+    filters[verifications % filters.length],
+    1 + (verifications % 3),
+    `${context}: walk ${verifications % filters.length}`,
+  );
   // Events, per subscriber and per execution, in order.
   real.subscribers.forEach((sub, i) => {
     const expected = model.subscribers[i].expected;
@@ -579,7 +679,11 @@ function verify(model, real, context) {
     };
     const exp = byId(expected.slice(sub.checked));
     const got = byId(received.slice(sub.checked));
-    assert.deepEqual([...got.keys()].sort(), [...exp.keys()].sort(), `${context}: subscriber ${i}: executions with events`);
+    assert.deepEqual(
+      [...got.keys()].sort(),
+      [...exp.keys()].sort(),
+      `${context}: subscriber ${i}: executions with events`,
+    );
     for (const [id, evs] of exp) {
       const g = got.get(id);
       assert.deepEqual(
@@ -587,7 +691,9 @@ function verify(model, real, context) {
         evs.map((e) => e.type),
         `${context}: subscriber ${i}: event types of ${id}`,
       );
-      evs.forEach((ev, k) => sameSnapshot(g[k].execution, ev.snap, `${context}: subscriber ${i}: event ${k} (${ev.type}) of ${id}`));
+      evs.forEach((ev, k) => {
+        sameSnapshot(g[k].execution, ev.snap, `${context}: subscriber ${i}: event ${k} (${ev.type}) of ${id}`);
+      });
     }
     assert.equal(received.length, expected.length, `${context}: subscriber ${i}: number of events`);
     sub.checked = received.length;
@@ -635,7 +741,9 @@ class Cmd {
         if (typeof v === "symbol") return v.toString();
         if (typeof v === "bigint") return `${v}n`;
         if (typeof v === "function") return "<fn>";
-        return JSON.stringify(v, (k, x) => (typeof x === "bigint" ? `${x}n` : typeof x === "symbol" ? x.toString() : x === undefined ? "<undefined>" : x));
+        return JSON.stringify(v, (k, x) =>
+          typeof x === "bigint" ? `${x}n` : typeof x === "symbol" ? x.toString() : x === undefined ? "<undefined>" : x,
+        );
       } catch {
         return "<?>";
       }
@@ -647,13 +755,16 @@ class Cmd {
 function requestErrors(model, req, { handler }) {
   const codes = [];
   const bad = (c) => codes.push(c);
-  if ("id" in req && req.id !== undefined && (typeof req.id !== "string" || req.id === "" || !req.id.isWellFormed())) bad("INVALID_ARGUMENT");
-  if ("type" in req && req.type !== undefined && (typeof req.type !== "string" || req.type === "")) bad("INVALID_ARGUMENT");
+  if ("id" in req && req.id !== undefined && (typeof req.id !== "string" || req.id === "" || !req.id.isWellFormed()))
+    bad("INVALID_ARGUMENT");
+  if ("type" in req && req.type !== undefined && (typeof req.type !== "string" || req.type === ""))
+    bad("INVALID_ARGUMENT");
   if ("inputs" in req && req.inputs !== undefined && !jsonCompatible(req.inputs)) bad("INVALID_ARGUMENT");
   if ("config" in req && req.config !== undefined) {
     const c = req.config;
     if (c === null || typeof c !== "object" || Array.isArray(c) || !jsonCompatible(c)) bad("INVALID_ARGUMENT");
-    else if ("timeoutMs" in c && c.timeoutMs !== null && !(typeof c.timeoutMs === "number" && c.timeoutMs > 0)) bad("INVALID_ARGUMENT");
+    else if ("timeoutMs" in c && c.timeoutMs !== null && !(typeof c.timeoutMs === "number" && c.timeoutMs > 0))
+      bad("INVALID_ARGUMENT");
   }
   if (handler && !model.targets.has(req.targetId)) bad("UNKNOWN_TARGET");
   if (typeof req.id === "string" && model.held.has(req.id)) bad("ALREADY_EXISTS");
@@ -700,7 +811,8 @@ const commandList = [
         if (r.threw) return;
         const e = r.value;
         assert.equal(e.status, "pending");
-        if (req.id === undefined) assert.match(e.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        if (req.id === undefined)
+          assert.match(e.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
         const ctl = { ...ctlSpec, thrown: materialize(ctlSpec.thrown), called: 0 };
         real.controls.set(e.id, ctl);
         const E = newExecution(model, req, e, "handler");
@@ -759,7 +871,11 @@ const commandList = [
         const { E, codes } = lookup(model, id);
         if (result !== undefined && !jsonCompatible(result)) codes.push("INVALID_ARGUMENT");
         if (E && (E.driver === "handler" || E.status !== "running")) codes.push("INVALID_TRANSITION");
-        const r = expectOutcome(() => (result === undefined ? real.m.complete(id) : real.m.complete(id, result)), codes, `complete(${String(id)})`);
+        const r = expectOutcome(
+          () => (result === undefined ? real.m.complete(id) : real.m.complete(id, result)),
+          codes,
+          `complete(${String(id)})`,
+        );
         if (r.threw) return;
         model.finish(E, "completed", { result: result === undefined ? null : structuredClone(result) });
         sameSnapshot(r.value, model.snapshot(E), "complete's return value");
@@ -786,7 +902,8 @@ const commandList = [
       new Cmd("cancel", [ref, reason], (model, real) => {
         const id = resolveId(model, ref);
         const { E, codes } = lookup(model, id);
-        if (reason !== undefined && reason !== null && !(typeof reason === "string" && reason.isWellFormed())) codes.push("INVALID_ARGUMENT");
+        if (reason !== undefined && reason !== null && !(typeof reason === "string" && reason.isWellFormed()))
+          codes.push("INVALID_ARGUMENT");
         if (E && TERMINAL.has(E.status)) codes.push("INVALID_TRANSITION");
         const r = expectOutcome(() => real.m.cancel(id, reason), codes, `cancel(${String(id)})`);
         if (r.threw) return;
@@ -847,36 +964,67 @@ const commandList = [
         const page = q.page ?? 1;
         const all = model.matching({ ...q, order: q.order ?? "desc" });
         const items = all.slice((page - 1) * pageSize, page * pageSize);
-        checkPage(r.value, items, { total: all.length, pageSize, pageNo: page, hasNext: page * pageSize < all.length }, model, "list(query)");
+        checkPage(
+          r.value,
+          items,
+          { total: all.length, pageSize, pageNo: page, hasNext: page * pageSize < all.length },
+          model,
+          "list(query)",
+        );
       }),
   ),
   // a cursor walk kept open across other commands: stable while executions come and go
-  fc.record({ status: fc.option(fc.subarray(STATUSES, { minLength: 1 }), { nil: undefined }), order: fc.constantFrom("asc", "desc"), pageSize: fc.integer({ min: 1, max: 3 }) }).map(
-    (q) =>
-      new Cmd("walk", [q], (model, real) => {
-        const filter = Object.fromEntries(Object.entries(q).filter(([k, v]) => k !== "pageSize" && v !== undefined));
-        const walk = model.walk && real.walk ? model.walk : { filter, pageSize: q.pageSize, lastSeq: null, cursor: null, seen: new Set() };
-        const page = real.m.list(walk.cursor === null ? { ...walk.filter, pageSize: walk.pageSize } : { ...walk.filter, pageSize: walk.pageSize, cursor: walk.cursor });
-        const all = model.matching(walk.filter);
-        const asc = (walk.filter.order ?? "desc") === "asc";
-        const rest = walk.lastSeq === null ? all : all.filter((E) => (asc ? E.seq > walk.lastSeq : E.seq < walk.lastSeq));
-        const items = rest.slice(0, walk.pageSize);
-        checkPage(page, items, { total: all.length, pageSize: walk.pageSize, pageNo: walk.cursor === null ? 1 : null, hasNext: rest.length > walk.pageSize }, model, `walk ${JSON.stringify(walk.filter)}`);
-        for (const E of items) {
-          assert.ok(!walk.seen.has(E.seq), `the cursor walk shows ${E.id} twice`);
-          walk.seen.add(E.seq);
-        }
-        if (page.hasNext) {
-          walk.lastSeq = items[items.length - 1].seq;
-          walk.cursor = page.nextCursor;
-          model.walk = walk;
-          real.walk = true;
-        } else {
-          model.walk = null;
-          real.walk = null;
-        }
-      }),
-  ),
+  fc
+    .record({
+      status: fc.option(fc.subarray(STATUSES, { minLength: 1 }), { nil: undefined }),
+      order: fc.constantFrom("asc", "desc"),
+      pageSize: fc.integer({ min: 1, max: 3 }),
+    })
+    .map(
+      (q) =>
+        new Cmd("walk", [q], (model, real) => {
+          const filter = Object.fromEntries(Object.entries(q).filter(([k, v]) => k !== "pageSize" && v !== undefined));
+          const walk =
+            model.walk && real.walk
+              ? model.walk
+              : { filter, pageSize: q.pageSize, lastSeq: null, cursor: null, seen: new Set() };
+          const page = real.m.list(
+            walk.cursor === null
+              ? { ...walk.filter, pageSize: walk.pageSize }
+              : { ...walk.filter, pageSize: walk.pageSize, cursor: walk.cursor },
+          );
+          const all = model.matching(walk.filter);
+          const asc = (walk.filter.order ?? "desc") === "asc";
+          const rest =
+            walk.lastSeq === null ? all : all.filter((E) => (asc ? E.seq > walk.lastSeq : E.seq < walk.lastSeq));
+          const items = rest.slice(0, walk.pageSize);
+          checkPage(
+            page,
+            items,
+            {
+              total: all.length,
+              pageSize: walk.pageSize,
+              pageNo: walk.cursor === null ? 1 : null,
+              hasNext: rest.length > walk.pageSize,
+            },
+            model,
+            `walk ${JSON.stringify(walk.filter)}`,
+          );
+          for (const E of items) {
+            assert.ok(!walk.seen.has(E.seq), `the cursor walk shows ${E.id} twice`);
+            walk.seen.add(E.seq);
+          }
+          if (page.hasNext) {
+            walk.lastSeq = items[items.length - 1].seq;
+            walk.cursor = page.nextCursor;
+            model.walk = walk;
+            real.walk = true;
+          } else {
+            model.walk = null;
+            real.walk = null;
+          }
+        }),
+    ),
   // subscribe
   fc.constant(null).map(
     () =>
@@ -959,7 +1107,11 @@ const commandList = [
         }
         assert.ok(promise instanceof Promise, "wait returns a Promise");
         real.waits.push({ state: track(promise) });
-        const w = { E, rejectCodes: codes.length ? codes : null, terminalSnap: E && TERMINAL.has(E.status) ? model.snapshot(E) : null };
+        const w = {
+          E,
+          rejectCodes: codes.length ? codes : null,
+          terminalSnap: E && TERMINAL.has(E.status) ? model.snapshot(E) : null,
+        };
         model.waits.push(w);
       }),
   ),
@@ -967,7 +1119,25 @@ const commandList = [
 
 // Weights: the commands that move executions along come up more often.
 const WEIGHTS = { create: 3, track: 3, start: 3, settle: 3, complete: 2, fail: 2, reportProgress: 2 };
-const COMMAND_NAMES = ["register", "create", "track", "start", "reportProgress", "complete", "fail", "cancel", "remove", "clear", "list", "walk", "subscribe", "unsubscribe", "settle", "ctx.progress", "wait"];
+const COMMAND_NAMES = [
+  "register",
+  "create",
+  "track",
+  "start",
+  "reportProgress",
+  "complete",
+  "fail",
+  "cancel",
+  "remove",
+  "clear",
+  "list",
+  "walk",
+  "subscribe",
+  "unsubscribe",
+  "settle",
+  "ctx.progress",
+  "wait",
+];
 assert.equal(COMMAND_NAMES.length, commandList.length);
 const commands = commandList.flatMap((arb, i) => Array(WEIGHTS[COMMAND_NAMES[i]] ?? 1).fill(arb));
 
@@ -1005,7 +1175,8 @@ test(
           } finally {
             // Settle every handler still in flight and cancel what is active: no timers left.
             for (const ctl of s.real.controls.values()) ctl.d?.resolve(null);
-            for (const e of s.real.m.list({ status: ["pending", "running"], pageSize: 1000 }).items) s.real.m.cancel(e.id);
+            for (const e of s.real.m.list({ status: ["pending", "running"], pageSize: 1000 }).items)
+              s.real.m.cancel(e.id);
             await quiesce();
             // The handler closes over the manager: a JS↔wasm cycle the GC cannot collect, so free it.
             s.real.m.free();
@@ -1020,7 +1191,9 @@ test(
     } finally {
       console.log(
         `model: ${runs} runs (incl. shrinking), ${commandsRun} commands, ${verifications} full verifications in ${Date.now() - started} ms; ` +
-          `commands run (of which threw as the model expected): ${Object.entries(stats).map(([k, v]) => `${k} ${v.run} (${v.threw}${process.env.EXECMAN_DEBUG ? JSON.stringify(v) : ""})`).join(", ")}; ` +
+          `commands run (of which threw as the model expected): ${Object.entries(stats)
+            .map(([k, v]) => `${k} ${v.run} (${v.threw}${process.env.EXECMAN_DEBUG ? JSON.stringify(v) : ""})`)
+            .join(", ")}; ` +
           `seed ${seed} (replay: EXECMAN_SEED=${seed} node --test tests/js/reliability/model.test.mjs)`,
       );
     }

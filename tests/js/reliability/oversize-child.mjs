@@ -23,7 +23,11 @@ function outcome(fn) {
 function assertExecError(error, codes, what) {
   assert.ok(error !== undefined, `${what}: did not throw`);
   assert.ok(error instanceof Error, `${what}: threw a non-Error`);
-  assert.equal(error.name, "ExecutionError", `${what}: threw ${error.constructor?.name} ${error.name} ${error.code ?? ""}: ${safeMessage(error)}`);
+  assert.equal(
+    error.name,
+    "ExecutionError",
+    `${what}: threw ${error.constructor?.name} ${error.name} ${error.code ?? ""}: ${safeMessage(error)}`,
+  );
   assert.ok(codes.includes(error.code), `${what}: code ${error.code}, expected ${codes}`);
 }
 
@@ -46,7 +50,9 @@ async function assertUsable(m, countsBefore, what) {
   try {
     counts = m.counts();
   } catch (e) {
-    assert.fail(`${what}: the manager is unusable afterwards: counts() threw ${e.name} ${e.code ?? ""}: ${safeMessage(e)}`);
+    assert.fail(
+      `${what}: the manager is unusable afterwards: counts() threw ${e.name} ${e.code ?? ""}: ${safeMessage(e)}`,
+    );
   }
   if (countsBefore) assert.deepEqual(counts, countsBefore, `${what}: counts() changed although the call failed`);
   const page = m.list({ pageSize: 1 });
@@ -93,7 +99,11 @@ export const CASES = {
       return;
     }
     await checks(
-      () => assert.ok(value !== null && typeof value === "object", `track(<520 MiB of inputs>) returned ${value} (and the execution was created nonetheless: counts ${JSON.stringify(m.counts())})`),
+      () =>
+        assert.ok(
+          value !== null && typeof value === "object",
+          `track(<520 MiB of inputs>) returned ${value} (and the execution was created nonetheless: counts ${JSON.stringify(m.counts())})`,
+        ),
       () => assert.ok(m.list() !== null, "then list() answers null (while the oversize execution is held)"),
       () => assert.ok(m.status("big") !== null, "then status(id) answers null"),
     );
@@ -110,7 +120,10 @@ export const CASES = {
       await assertUsable(m, before, "after a refused fail");
       return;
     }
-    assert.ok(value !== null, `fail(id, <2^29−24 chars>) returned null (and the execution failed nonetheless: counts ${JSON.stringify(m.counts())})`);
+    assert.ok(
+      value !== null,
+      `fail(id, <2^29−24 chars>) returned null (and the execution failed nonetheless: counts ${JSON.stringify(m.counts())})`,
+    );
   },
 
   async "create({ targetId: unknown, 2^29-24 chars })"() {
@@ -127,7 +140,11 @@ export const CASES = {
     const m = new ExecutionManager();
     const res = m.handle({ method: hugeString(), path: "/api/v1/executions" });
     assert.ok([400, 405].includes(res.status), `status ${res.status}`);
-    assert.equal(typeof res.body?.error?.code, "string", `the error body is { error: { code, message } }, got ${JSON.stringify(res.body)}`);
+    assert.equal(
+      typeof res.body?.error?.code,
+      "string",
+      `the error body is { error: { code, message } }, got ${JSON.stringify(res.body)}`,
+    );
   },
 
   // 450 references to one 10 MiB string cost JS nothing, and the wasm heap 4.5 GiB.
@@ -137,7 +154,11 @@ export const CASES = {
     const big = "x".repeat(MB10);
     const { error } = outcome(() => m.track({ targetId: "x", inputs: Array(450).fill(big) }));
     await checks(
-      () => assert.ok(!(error instanceof WebAssembly.RuntimeError), `the instance trapped: RuntimeError: ${error?.message}`),
+      () =>
+        assert.ok(
+          !(error instanceof WebAssembly.RuntimeError),
+          `the instance trapped: RuntimeError: ${error?.message}`,
+        ),
       () => assertExecError(error, ["INVALID_ARGUMENT"], "track(<4.5 GiB of inputs>)"),
       () => assertUsable(m, before, "after track(<4.5 GiB of inputs>)"),
     );

@@ -33,4 +33,5 @@ const LONG_ONLY = [
 ];
 
 for (const name of DEFAULT) test(`oversize: ${name}`, () => runCase(name), { timeout: 300_000 });
-for (const name of LONG_ONLY) test(`oversize: ${name}`, () => runCase(name), { timeout: 300_000, skip: !LONG && "EXECMAN_LONG=1" });
+for (const name of LONG_ONLY)
+  test(`oversize: ${name}`, () => runCase(name), { timeout: 300_000, skip: !LONG && "EXECMAN_LONG=1" });

@@ -48,7 +48,7 @@ async function captureTimers(fn) {
   const realClear = globalThis.clearTimeout;
   const timers = [];
   const cleared = [];
-  globalThis.setTimeout = function (cb, ms, ...args) {
+  globalThis.setTimeout = (cb, ms, ...args) => {
     if (args.length === 1 && typeof args[0] === "number") {
       const t = { cb, ms, arg: args[0], handle: { captured: timers.length } };
       timers.push(t);
@@ -56,7 +56,7 @@ async function captureTimers(fn) {
     }
     return realSet(cb, ms, ...args);
   };
-  globalThis.clearTimeout = function (handle) {
+  globalThis.clearTimeout = (handle) => {
     if (handle && typeof handle === "object" && "captured" in handle) cleared.push(handle);
     else realClear(handle);
   };
@@ -84,7 +84,11 @@ describe("race: cancel vs completion", () => {
     assert.equal(s.status, "cancelled");
     assert.equal(s.result, undefined);
     assert.equal(s.cancelReason, "race");
-    assert.deepEqual(log, ["created:a:pending", "status:a:running", "status:a:cancelled"], "exactly one terminal event");
+    assert.deepEqual(
+      log,
+      ["created:a:pending", "status:a:running", "status:a:cancelled"],
+      "exactly one terminal event",
+    );
     assert.equal(w.status, "fulfilled");
     assert.deepEqual(w.value, s);
   });
@@ -101,7 +105,10 @@ describe("race: cancel vs completion", () => {
     assert.equal(m.status("a").result, undefined);
     // Its slot was held until the handler settled, then "b" started.
     assert.equal(m.status("b").status, "running");
-    assert.deepEqual(log.filter((l) => l.includes(":a:")), ["created:a:pending", "status:a:running", "status:a:cancelled"]);
+    assert.deepEqual(
+      log.filter((l) => l.includes(":a:")),
+      ["created:a:pending", "status:a:running", "status:a:cancelled"],
+    );
   });
 
   test("handler resolves, cancel queued as a microtask right after: still cancelled (the result is seen microtasks later)", async () => {
@@ -122,7 +129,10 @@ describe("race: cancel vs completion", () => {
     await quiesce();
     calls.get("a").d.resolve(42);
     await quiesce();
-    assert.equal(code(() => m.cancel("a")), "INVALID_TRANSITION");
+    assert.equal(
+      code(() => m.cancel("a")),
+      "INVALID_TRANSITION",
+    );
     assert.equal(m.status("a").status, "completed");
     assert.equal(m.status("a").result, 42);
   });
@@ -143,7 +153,10 @@ describe("race: cancel vs completion", () => {
     m.track({ targetId: "x", id: "a" });
     m.start("a");
     m.complete("a", 1);
-    assert.equal(code(() => m.cancel("a")), "INVALID_TRANSITION");
+    assert.equal(
+      code(() => m.cancel("a")),
+      "INVALID_TRANSITION",
+    );
     assert.equal(m.status("a").status, "completed");
   });
 
@@ -214,7 +227,12 @@ describe("race: cancel inside a progress listener", () => {
     assert.equal(done.cancelReason, "from a listener");
     assert.equal(done.result, undefined);
     assert.deepEqual(
-      { current: done.progress.current, total: done.progress.total, message: done.progress.message, percentage: done.progress.percentage },
+      {
+        current: done.progress.current,
+        total: done.progress.total,
+        message: done.progress.message,
+        percentage: done.progress.percentage,
+      },
       { current: 1, total: 10, message: "one", percentage: 10 },
       "the progress before the cancel is kept; the later report is ignored",
     );
@@ -246,7 +264,10 @@ describe("race: cancel inside a progress listener", () => {
     assert.equal(s.progress.current, 5);
     assert.equal(s.progress.percentage, 50);
     assert.deepEqual(log, ["progress:running", "status:cancelled"]);
-    assert.equal(code(() => m.reportProgress("a", 6)), "INVALID_TRANSITION");
+    assert.equal(
+      code(() => m.reportProgress("a", 6)),
+      "INVALID_TRANSITION",
+    );
   });
 });
 
@@ -258,7 +279,10 @@ describe("race: timeout vs completion", () => {
     assert.equal(timers.length, 1, "start arms one timer");
     assert.equal(timers[0].ms, 50);
     fire(timers[0]);
-    assert.equal(code(() => m.complete("a", 1)), "INVALID_TRANSITION");
+    assert.equal(
+      code(() => m.complete("a", 1)),
+      "INVALID_TRANSITION",
+    );
     const s = m.status("a");
     assert.equal(s.status, "failed");
     assert.equal(s.error.code, "TIMEOUT");
@@ -342,7 +366,10 @@ describe("race: remove inside a 'removed' listener", () => {
     assert.equal(inner.id, "b");
     assert.deepEqual(l1, ["removed:a", "remove(a) again: NOT_FOUND", "removed:b"]);
     assert.deepEqual(l2, ["removed:a", "removed:b"], "b's event comes after a's reached every listener");
-    assert.deepEqual(m.list().items.map((e) => e.id), ["c"]);
+    assert.deepEqual(
+      m.list().items.map((e) => e.id),
+      ["c"],
+    );
   });
 
   test("clear() with a listener that removes and clears during clear's events: clear counts only its own; nothing removed twice", () => {
@@ -374,7 +401,10 @@ describe("race: remove inside a 'removed' listener", () => {
     });
     finished(m, "c");
     assert.deepEqual(log, ["created:c", "status:c", "status:c", "removed:a", "remove(b) -> b", "removed:b"]);
-    assert.deepEqual(m.list().items.map((e) => e.id), ["c"]);
+    assert.deepEqual(
+      m.list().items.map((e) => e.id),
+      ["c"],
+    );
   });
 });
 
@@ -405,7 +435,11 @@ describe("race: unsubscribe during delivery", () => {
     assert.deepEqual(l1, ["created", "status", "status"]);
     assert.deepEqual(l2, [], "unsubscribed before its turn for the first event");
     assert.deepEqual(l3, ["created"], "unsubscribed itself after the first event");
-    assert.deepEqual(l4, ["status:running", "status:completed"], "subscribed during 'created': sees start's event (delivered after 'created') and later ones");
+    assert.deepEqual(
+      l4,
+      ["status:running", "status:completed"],
+      "subscribed during 'created': sees start's event (delivered after 'created') and later ones",
+    );
     off2();
     off3(); // idempotent
   });
@@ -451,7 +485,8 @@ describe("race: wait() registered after completion", () => {
     const m = new ExecutionManager({ maxFinished: 1 });
     let inListener;
     m.subscribe((ev) => {
-      if (ev.type === "status" && ev.execution.status === "completed" && ev.execution.id === "a") inListener = m.wait("a");
+      if (ev.type === "status" && ev.execution.status === "completed" && ev.execution.id === "a")
+        inListener = m.wait("a");
     });
     m.track({ targetId: "x", id: "a" });
     m.start("a");

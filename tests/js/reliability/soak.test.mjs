@@ -26,7 +26,10 @@ test(
     assert.equal(r.counts.total, 1000, "maxFinished bounds what is held");
     assert.equal(r.counts.pending + r.counts.running, 0);
     for (const k of ["completed", "failed", "cancelled"]) assert.ok(r.counts[k] >= 300, `${k}: ${r.counts[k]}`);
-    assert.ok(r.samples.every((s, i) => i === 0 || s.held === 1000), "1,000 held at every sample");
+    assert.ok(
+      r.samples.every((s, i) => i === 0 || s.held === 1000),
+      "1,000 held at every sample",
+    );
     assert.ok(wasm.ok, `wasm memory grows: ${mib(wasm.at20)} MiB at 20%, ${mib(wasm.end)} MiB at the end`);
     assert.ok(heap.ok, `JS heap grows: ${mib(heap.at20)} MiB at 20%, ${mib(heap.end)} MiB at the end`);
   },
@@ -37,7 +40,11 @@ test(
   `soak: ${LONG ? "100,000" : "20,000"} held executions, listeners subscribed and unsubscribed repeatedly: none left, memory back to baseline`,
   async () => {
     const held = LONG ? 100_000 : 20_000;
-    const r = await soakListeners(pkg.ExecutionManager, pkg.memory, { held, rounds: LONG ? 20 : 8, listeners: LONG ? 10_000 : 2_000 });
+    const r = await soakListeners(pkg.ExecutionManager, pkg.memory, {
+      held,
+      rounds: LONG ? 20 : 8,
+      listeners: LONG ? 10_000 : 2_000,
+    });
     console.log(
       `listener soak (${held} held): baseline wasm ${mib(r.baseline.wasm)} MiB, JS heap ${mib(r.baseline.heap)} MiB; ` +
         `rounds wasm ${r.rounds.map((s) => mib(s.wasm)).join(" ")}; JS heap ${r.rounds.map((s) => mib(s.heap)).join(" ")}`,
@@ -91,14 +98,20 @@ test("dropped managers are garbage-collected and their wasm memory reused; one t
   await round(500, { selfReferencing: false, free: false });
   await collect();
   assert.equal(finalized, 1000, "every dropped manager was collected");
-  assert.ok(memory.buffer.byteLength <= afterFirst + 1 * MiB, `wasm memory reused: ${mib(afterFirst)} -> ${mib(memory.buffer.byteLength)} MiB`);
+  assert.ok(
+    memory.buffer.byteLength <= afterFirst + 1 * MiB,
+    `wasm memory reused: ${mib(afterFirst)} -> ${mib(memory.buffer.byteLength)} MiB`,
+  );
 
   await round(500, { selfReferencing: true, free: true });
   await collect();
   const afterFreed = memory.buffer.byteLength;
   await round(500, { selfReferencing: true, free: true });
   await collect();
-  assert.ok(memory.buffer.byteLength <= afterFreed + 1 * MiB, `free() releases self-referencing managers: ${mib(afterFreed)} -> ${mib(memory.buffer.byteLength)} MiB`);
+  assert.ok(
+    memory.buffer.byteLength <= afterFreed + 1 * MiB,
+    `free() releases self-referencing managers: ${mib(afterFreed)} -> ${mib(memory.buffer.byteLength)} MiB`,
+  );
 
   // Not asserted (API.md says nothing about it): without free(), a manager referenced by its own
   // handler or listener is never collected (Rust holds the JS function, which holds the manager).
