@@ -52,6 +52,7 @@ const WORK_FINISHED = 2;
 const WORK_STARTS = 4;
 const WORK_TIMER = 8;
 const WORK_REMOVED = 16;
+const MAX_STRING = 33554432;
 // wire:end
 
 /** The constants above by name, for the test that compares them with the engine's. */
@@ -88,6 +89,7 @@ export const WIRE = {
   WORK_STARTS,
   WORK_TIMER,
   WORK_REMOVED,
+  MAX_STRING,
 };
 
 /** @typedef {import("./types.js").Execution} Execution */
@@ -425,21 +427,18 @@ export function wrap(Engine) {
       const hasTexts = f[SLOT_HAS_TEXTS] === 1;
       const version = f[SLOT_TEXT_VERSION];
       this.#texts(e, hasTexts, version, texts);
-      /** @type {Execution} */
+      // Keys in the contract's order: result, error or cancelReason before the timestamps. The
+      // object is built by adding properties (never deleting them, which would slow it down).
+      /** @type {any} */
       const x = {
         id: e.id,
         targetId: e.targetId,
         type: e.type,
-        status: /** @type {Execution["status"]} */ (STATUS[code - 1]),
+        status: STATUS[code - 1],
         inputs: copy(e.inputs),
         config: copy(e.config),
         progress: hasProgress ? progressOf(current, total, e.msg, progressUpdatedAt) : null,
-        createdAt: 0,
-        startedAt: null,
-        finishedAt: null,
-        updatedAt: 0,
       };
-      // Keys in the contract's order: result, error or cancelReason before the timestamps.
       const out = e.out;
       if (out !== null) {
         if (out.result !== undefined) x.result = copy(out.result);
@@ -448,10 +447,6 @@ export function wrap(Engine) {
       } else if (code === STATUS_COMPLETED) {
         x.result = null;
       }
-      delete (/** @type {any} */ (x).createdAt);
-      delete (/** @type {any} */ (x).startedAt);
-      delete (/** @type {any} */ (x).finishedAt);
-      delete (/** @type {any} */ (x).updatedAt);
       x.createdAt = createdAt;
       x.startedAt = orNull(startedAt);
       x.finishedAt = orNull(finishedAt);
@@ -622,9 +617,15 @@ export function wrap(Engine) {
       if (total != null && typeof total !== "number") {
         return engine.invalid_for(seq, "total", "a number", total, handler);
       }
-      const hasTotal = total != null;
-      engine.progress(seq, current, hasTotal ? total : 0, hasTotal, message, handler);
-      return this.#f()[SLOT_STATUS];
+      if (message == null) {
+        return total != null
+          ? engine.progress(seq, current, total, true, undefined, handler)
+          : engine.progress(seq, current, 0, false, undefined, handler);
+      }
+      if (typeof message !== "string" || message.length > MAX_STRING || !message.isWellFormed()) {
+        return engine.invalid_for(seq, "message", "", message, handler);
+      }
+      return engine.progress(seq, current, total ?? 0, total != null, message, handler);
     }
 
     // ---- externally driven executions ---------------------------------------------------------

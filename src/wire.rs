@@ -98,6 +98,11 @@ pub mod work {
     pub const REMOVED: u32 = 16;
 }
 
+/// The longest string argument (UTF-16 units) JS hands to the engine
+/// without asking it to check (`convert::MAX_STRING`): longer ones are
+/// refused before they are copied into wasm.
+pub const MAX_STRING: u32 = 32 << 20;
+
 /// Removed executions that make JS sweep its cache ([`work::REMOVED`]).
 pub const SWEEP_AT: usize = 64;
 
@@ -136,6 +141,7 @@ pub const ALL: &[(&str, f64)] = &[
     ("WORK_STARTS", work::STARTS as f64),
     ("WORK_TIMER", work::TIMER as f64),
     ("WORK_REMOVED", work::REMOVED as f64),
+    ("MAX_STRING", MAX_STRING as f64),
 ];
 
 #[cfg(test)]

@@ -80,13 +80,20 @@ fn errors_are_left_for_error_and_read_once() {
     assert_eq!(at(&e, slot::STATUS), f64::from(reply::ERROR));
     let text = e.error();
     assert!(text.starts_with("UNKNOWN_TARGET\t"), "{text}");
-    assert_eq!(e.find(JsValue::from_str("ghost"), true), f64::from(reply::ERROR));
+    assert_eq!(
+        e.find(JsValue::from_str("ghost"), true),
+        f64::from(reply::ERROR)
+    );
     assert!(e.error().starts_with("NOT_FOUND\t"));
     assert_eq!(e.find(JsValue::from_str("ghost"), false), 0.0);
     assert_eq!(e.error(), "", "an unknown id without `must` is no error");
     assert_eq!(e.find(js("'bad\\uD800'"), false), f64::from(reply::ERROR));
     assert!(e.error().starts_with("INVALID_ARGUMENT\t"));
-    assert_eq!(e.find(JsValue::from(7), false), 0.0, "a non-string id is unknown");
+    assert_eq!(
+        e.find(JsValue::from(7), false),
+        0.0,
+        "a non-string id is unknown"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -149,8 +156,10 @@ fn events_are_queued_only_while_listening_with_their_numbers_at_the_change() {
     e.track(js("{ targetId: 'x', id: 'a' }")).unwrap();
     let a = at(&e, slot::SEQ);
     e.start(a);
-    e.progress(a, 3.0, 10.0, true, JsValue::from_str("three"), false);
-    assert_eq!(at(&e, slot::STATUS), 1.0);
+    assert_eq!(
+        e.progress(a, 3.0, 10.0, true, Some("three".into()), false),
+        1
+    );
     e.complete(a, JsValue::from(1));
     assert_eq!(work_of(&e) & work::EVENTS, work::EVENTS);
 
@@ -206,23 +215,35 @@ fn watched_executions_that_end_are_queued_once() {
 #[wasm_bindgen_test]
 fn one_deadline_for_the_one_timer() {
     let e = engine("undefined");
-    e.track(js("{ targetId: 'x', id: 'slow', config: { timeoutMs: 500 } }"))
-        .unwrap();
+    e.track(js(
+        "{ targetId: 'x', id: 'slow', config: { timeoutMs: 500 } }",
+    ))
+    .unwrap();
     let slow = at(&e, slot::SEQ);
-    e.track(js("{ targetId: 'x', id: 'fast', config: { timeoutMs: 50 } }"))
-        .unwrap();
+    e.track(js(
+        "{ targetId: 'x', id: 'fast', config: { timeoutMs: 50 } }",
+    ))
+    .unwrap();
     let fast = at(&e, slot::SEQ);
     e.start(slow);
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
     let started = at(&e, slot::STARTED);
     assert_eq!(at(&e, slot::DEADLINE), started + 500.0);
-    assert_eq!(at(&e, slot::DELAY), 500.0, "armed from the start's own time");
+    assert_eq!(
+        at(&e, slot::DELAY),
+        500.0,
+        "armed from the start's own time"
+    );
     e.start(fast);
     let due = at(&e, slot::DEADLINE);
     assert_eq!(due, at(&e, slot::STARTED) + 50.0, "the earliest deadline");
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
-    e.progress(slow, 1.0, 0.0, false, JsValue::UNDEFINED, false);
-    assert_eq!(work_of(&e) & work::TIMER, 0, "unchanged deadline: no re-arm");
+    e.progress(slow, 1.0, 0.0, false, None, false);
+    assert_eq!(
+        work_of(&e) & work::TIMER,
+        0,
+        "unchanged deadline: no re-arm"
+    );
 
     e.expire(due - 1.0);
     assert_eq!(e.fill(fast), status::RUNNING, "not due yet");

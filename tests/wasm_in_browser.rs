@@ -8,9 +8,9 @@
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+#[path = "wasm_engine.rs"]
+mod engine;
 #[path = "wasm_events.rs"]
 mod events;
 #[path = "wasm_runtime.rs"]
 mod runtime;
-#[path = "wasm_engine.rs"]
-mod engine;

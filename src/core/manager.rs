@@ -304,35 +304,12 @@ impl Manager {
     }
 
     fn prepare(&self, request: NewExecution) -> Result<Prepared> {
-        if let Some(id) = &request.id {
-            if id.is_empty() {
-                return Err(Error::invalid("request.id", "must be a non-empty string"));
-            }
-        }
-        if request.target_id.is_empty() {
-            return Err(Error::invalid(
-                "request.targetId",
-                "must be a non-empty string",
-            ));
-        }
-        if request.kind.as_deref() == Some("") {
-            return Err(Error::invalid("request.type", "must be a non-empty string"));
-        }
+        // The one validator of create/track requests (the binding and REST ran it already on
+        // what they read; a Rust caller's request meets the same rules here).
+        let request = super::request::check(request)?;
         let inputs = request.inputs.unwrap_or_else(|| Value::Object(Map::new()));
-        check_depth(&inputs, "request.inputs")?;
         let config = request.config.unwrap_or_else(|| Value::Object(Map::new()));
-        let Value::Object(config_map) = &config else {
-            return Err(Error::invalid("request.config", "must be a plain object"));
-        };
-        check_depth(&config, "request.config")?;
-        let timeout_ms = match config_map.get("timeoutMs") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => match n.as_f64() {
-                Some(ms) if ms.is_finite() && ms > 0.0 => Some(ms),
-                _ => return Err(timeout_error()),
-            },
-            Some(_) => return Err(timeout_error()),
-        };
+        let timeout_ms = super::request::timeout_ms(&config)?;
         Ok(Prepared {
             id: request.id,
             target_id: request.target_id,
@@ -912,11 +889,4 @@ fn capture(record: &Record, kind: EventKind, json: bool, numbers: bool) -> Event
         texts: (numbers && record.has_texts()).then(|| record.texts_json()),
         fixed: None,
     }
-}
-
-fn timeout_error() -> Error {
-    Error::invalid(
-        "request.config.timeoutMs",
-        "must be a finite number greater than 0",
-    )
 }

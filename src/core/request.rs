@@ -20,7 +20,7 @@
 use serde_json::Value;
 
 use super::error::Error;
-use super::json::describe;
+use super::json::{check_depth, describe};
 use super::manager::NewExecution;
 
 /// A known field of a request, in the order [`validate`] reads them.
@@ -132,12 +132,19 @@ pub fn validate(mut read: impl FnMut(Key) -> Result<Field, Error>) -> Result<New
             ))
         }
     };
+    if let Some(inputs) = &inputs {
+        check_depth(inputs, Key::Inputs.field())?;
+    }
     let config = match read(Key::Config)? {
         Field::Missing | Field::Undefined => None,
         Field::Json(config @ Value::Object(_)) => Some(config),
         Field::Json(other) => return Err(not_an_object(&describe(&other))),
         Field::Other(shown) => return Err(not_an_object(&shown)),
     };
+    if let Some(config) = &config {
+        check_depth(config, Key::Config.field())?;
+        timeout_ms(config)?;
+    }
     Ok(NewExecution {
         id,
         target_id,
@@ -145,6 +152,26 @@ pub fn validate(mut read: impl FnMut(Key) -> Result<Field, Error>) -> Result<New
         inputs,
         config,
     })
+}
+
+/// `config.timeoutMs` of a config object: absent (or `null`), or a finite
+/// number greater than 0.
+pub fn timeout_ms(config: &Value) -> Result<Option<f64>, Error> {
+    match config.get("timeoutMs") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(ms) if ms.is_finite() && ms > 0.0 => Ok(Some(ms)),
+            _ => Err(timeout_error()),
+        },
+        Some(_) => Err(timeout_error()),
+    }
+}
+
+fn timeout_error() -> Error {
+    Error::invalid(
+        "request.config.timeoutMs",
+        "must be a finite number greater than 0",
+    )
 }
 
 /// Runs [`validate`] over a request that is already typed (as Rust callers

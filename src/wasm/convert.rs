@@ -44,7 +44,7 @@ pub fn string(value: &JsValue, field: &str) -> Result<Option<String>, Error> {
 /// whole JSON value (string lengths plus 16 per other value): inputs far
 /// past them would exhaust the 4 GiB wasm heap or V8's string limit on the
 /// way back, so they are refused up front.
-pub const MAX_STRING: u32 = 32 << 20;
+pub const MAX_STRING: u32 = crate::wire::MAX_STRING;
 const MAX_JSON_UNITS: usize = 32 << 20;
 const UNIT_COST: usize = 16;
 

@@ -192,6 +192,21 @@ impl State {
         set(&mut self.scratch, slot::WORK, f64::from(flags));
     }
 
+    /// [`State::settle`] after a change that can only have caused events.
+    fn settle_events(&mut self) {
+        let mut flags = 0;
+        if self.core.has_events() {
+            let events = self.core.drain_events();
+            if self.listening {
+                self.events.extend(events);
+            }
+        }
+        if !self.events.is_empty() {
+            flags |= work::EVENTS;
+        }
+        set(&mut self.scratch, slot::WORK, f64::from(flags));
+    }
+
     /// Runs a change by sequence: `op` returns `Ok(false)` when `seq` is not
     /// held. Fills the scratch with `seq` afterwards (unless `fill` is
     /// false) and returns its texts when it has some.
@@ -439,44 +454,39 @@ impl Engine {
     /// A progress report: `reportProgress` (`handler` false: a running
     /// tracked execution, else `INVALID_TRANSITION`) or `ctx.progress`
     /// (`handler` true: ignored once the execution is not running). JS has
-    /// checked that `current` and `total` are numbers (`has_total` false:
-    /// none); `message` is `undefined`, `null` or the message. The reply in
-    /// the status slot: 1, [`reply::GONE`] or [`reply::ERROR`].
+    /// checked the types: `current` and `total` are numbers (`has_total`
+    /// false: none), `message` a well-formed string within the string limit
+    /// (else it calls [`Engine::invalid_for`]). Returns 1, [`reply::GONE`]
+    /// or [`reply::ERROR`].
     pub fn progress(
         &self,
         s: f64,
         current: f64,
         total: f64,
         has_total: bool,
-        message: JsValue,
+        message: Option<String>,
         handler: bool,
-    ) {
-        let message = convert::opt_string(Some(message), "message");
+    ) -> i32 {
         let Some(mut st) = self.st() else {
-            return;
+            return reply::GONE;
         };
         let seq = seq(s);
         let total = has_total.then_some(total);
-        let message = match message {
-            Ok(m) => m,
-            Err(e) => {
-                // A report for a tracked execution that is gone says so first.
-                if !handler && st.core.record(seq).is_none() {
-                    st.reply(reply::GONE);
-                } else {
-                    st.fail(e);
-                }
-                return;
-            }
+        let result = if handler {
+            st.core
+                .handler_progress(seq, current, total, message)
+                .map(|()| true)
+        } else {
+            st.core.report_progress_seq(seq, current, total, message)
         };
-        st.change(seq, false, |m| {
-            if handler {
-                m.handler_progress(seq, current, total, message)
-                    .map(|()| true)
-            } else {
-                m.report_progress_seq(seq, current, total, message)
-            }
-        });
+        let code = match result {
+            Ok(true) => 1,
+            Ok(false) => reply::GONE,
+            Err(e) => st.fail(e),
+        };
+        // A report can only cause events: nothing ends, starts, moves a deadline or is removed.
+        st.settle_events();
+        code
     }
 
     /// `complete(id, result)` by sequence (`result` undefined: `null`).

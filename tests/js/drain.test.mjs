@@ -1,0 +1,160 @@
+// The drain: what an engine call caused is queued in wasm and acted on by js/manager.js after the
+// call returned (ARCHITECTURE.md). These tests aim at the drain itself: listeners that re-enter,
+// handlers started from a drained queue, the one timer, and the wasm memory growing while a drain
+// is in progress (which detaches the scratch array's view).
+import assert from "node:assert/strict";
+import { ExecutionManager } from "execman";
+import { deferred, flush, test } from "./helpers.mjs";
+
+const tag = (ev) => `${ev.type}:${ev.execution.id}:${ev.execution.status}`;
+
+test("a listener that re-enters: its changes reach every listener after the current event, in order", () => {
+  const m = new ExecutionManager();
+  const first = [];
+  const second = [];
+  m.subscribe((ev) => {
+    first.push(tag(ev));
+    if (ev.type === "created" && ev.execution.id === "a") {
+      m.track({ targetId: "x", id: "b" });
+      m.start("b");
+      // What the nested calls return is already the new state, though its events wait.
+      assert.equal(m.status("b").status, "running");
+      assert.deepEqual(second, [], "the second listener has not seen a's creation yet");
+    }
+  });
+  m.subscribe((ev) => second.push(tag(ev)));
+  const a = m.track({ targetId: "x", id: "a" });
+  assert.equal(a.status, "pending");
+  const want = ["created:a:pending", "created:b:pending", "status:b:running"];
+  assert.deepEqual(first, want);
+  assert.deepEqual(second, want);
+});
+
+test("a cancel inside a listener aborts the handler's signal before the cancel returns", async () => {
+  const m = new ExecutionManager();
+  const gate = deferred();
+  let signal;
+  m.register("t", (inputs, ctx) => {
+    signal = ctx.signal;
+    return gate.promise;
+  });
+  m.create({ targetId: "t", id: "h" });
+  await flush();
+  let abortedInside;
+  m.track({ targetId: "x", id: "trigger" });
+  m.subscribe((ev) => {
+    if (ev.execution.id === "trigger" && ev.execution.status === "running") {
+      m.cancel("h", "from a listener");
+      abortedInside = signal.aborted;
+    }
+  });
+  m.start("trigger");
+  assert.equal(abortedInside, true);
+  assert.equal(m.status("h").cancelReason, "from a listener");
+  gate.resolve("late");
+  await flush();
+  assert.equal(m.status("h").status, "cancelled", "the late result changes nothing");
+});
+
+test("a handler started from a drained queue: a listener creates work, its handler runs in a later microtask", async () => {
+  const m = new ExecutionManager({ concurrency: 1 });
+  const calls = [];
+  m.register("t", (inputs) => {
+    calls.push(inputs.n);
+    return inputs.n;
+  });
+  m.subscribe((ev) => {
+    const { id, status, inputs } = ev.execution;
+    if (ev.type === "status" && status === "completed" && inputs.n < 3) {
+      m.create({ targetId: "t", id: `n${inputs.n + 1}`, inputs: { n: inputs.n + 1 } });
+      assert.equal(calls.length, inputs.n, `no handler call inside the listener of ${id}`);
+    }
+  });
+  m.create({ targetId: "t", id: "n1", inputs: { n: 1 } });
+  assert.deepEqual(calls, [], "never inside create");
+  const done = await m.wait("n1");
+  assert.equal(done.result, 1);
+  for (let i = 0; i < 10 && m.status("n3")?.status !== "completed"; i++) await flush();
+  assert.deepEqual(calls, [1, 2, 3]);
+  assert.equal(m.status("n3").result, 3);
+  assert.equal(m.counts().completed, 3);
+});
+
+test("the wasm memory grows while a drain is in progress: later events and returns still read the right numbers", async () => {
+  const m = new ExecutionManager();
+  m.track({ targetId: "x", id: "a" });
+  m.start("a");
+  const big = "y".repeat(4 << 20); // each copy is 4 MiB of UTF-16, more once in wasm
+  const seen = [];
+  let grown = 0;
+  m.subscribe((ev) => {
+    seen.push(`${tag(ev)}:${ev.execution.progress?.current ?? "-"}`);
+    if (ev.type === "progress" && grown < 3) {
+      grown++;
+      // Large inputs make the engine grow its memory while the outer drain still has events queued.
+      m.track({ targetId: "big", id: `big${grown}`, inputs: big });
+    }
+  });
+  m.reportProgress("a", 1, 10);
+  m.reportProgress("a", 2, 10);
+  const completed = m.complete("a", { ok: true });
+  assert.equal(completed.status, "completed");
+  assert.equal(completed.progress.current, 10, "the completion brings progress to its total");
+  assert.deepEqual(completed.result, { ok: true });
+  assert.deepEqual(seen, [
+    "progress:a:running:1",
+    "created:big1:pending:-",
+    "progress:a:running:2",
+    "created:big2:pending:-",
+    "status:a:completed:10",
+  ]);
+  assert.equal(m.status("big2").inputs.length, big.length);
+  assert.equal(m.status("a").progress.current, 10);
+});
+
+test("the one timer: deadlines of many executions share one timer, re-armed for the earliest", async () => {
+  const m = new ExecutionManager();
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  const armed = [];
+  const pending = new Set(); // the manager's timers armed and neither fired nor cleared
+  globalThis.setTimeout = (cb, ms, ...args) => {
+    if (args.length !== 1 || typeof args[0] !== "number") return realSet(cb, ms, ...args);
+    armed.push(ms);
+    const h = realSet(
+      (...a) => {
+        pending.delete(h);
+        cb(...a);
+      },
+      ms,
+      ...args,
+    );
+    pending.add(h);
+    return h;
+  };
+  globalThis.clearTimeout = (h) => {
+    pending.delete(h);
+    return realClear(h);
+  };
+  try {
+    for (const [id, ms] of [
+      ["late", 400],
+      ["early", 30],
+      ["middle", 200],
+    ]) {
+      m.track({ targetId: "x", id, config: { timeoutMs: ms } });
+      m.start(id);
+    }
+    assert.equal(pending.size, 1, "one timer armed at a time");
+    assert.deepEqual(armed.slice(0, 2), [400, 30], "re-armed only when the earliest deadline moved");
+    const early = await m.wait("early");
+    assert.equal(early.error.code, "TIMEOUT");
+    assert.equal(m.status("middle").status, "running");
+    m.complete("middle", null);
+    m.complete("late", null);
+    assert.equal(pending.size, 0, "no deadline left: no timer");
+  } finally {
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  }
+});
