@@ -125,8 +125,17 @@ class ExecutionError extends Error {
  */
 function errorOf(text) {
   const tab = text.indexOf("\t");
+  if (tab < 0) return new ExecutionError("INVALID_ARGUMENT", "the call failed");
   return new ExecutionError(text.slice(0, tab), text.slice(tab + 1));
 }
+
+/** What a freed manager throws for every method, and rejects its pending waits with. */
+const freed = () => new ExecutionError("INVALID_TRANSITION", "the manager was freed");
+
+// What Engine.stage converts (src/wasm/engine.rs).
+const STAGE_RESULT = 0;
+const STAGE_FAILURE = 1;
+const STAGE_REASON = 2;
 
 /**
  * A deep copy of a value parsed from JSON (plain objects, arrays, primitives).
@@ -251,7 +260,7 @@ class Run {
 
 /**
  * @typedef {{ fn: Listener, active: boolean }} ListenerRecord
- * @typedef {{ e: Entry, list: ((x: Execution) => void)[] }} Waiters
+ * @typedef {{ e: Entry, list: { resolve: (x: Execution) => void, reject: (e: Error) => void }[] }} Waiters
  */
 
 /**
@@ -302,6 +311,13 @@ export function wrap(Engine) {
       this.#view = new Float64Array(memory.buffer, this.#ptr, SLOTS);
     }
 
+    /** The engine; INVALID_TRANSITION once the manager was freed. */
+    #live() {
+      const engine = this.#engine;
+      if (engine === null) throw freed();
+      return engine;
+    }
+
     /** The scratch array, re-made after the wasm memory grew (which detaches it). */
     #f() {
       const v = this.#view;
@@ -312,7 +328,8 @@ export function wrap(Engine) {
 
     /** The engine's error of the call that just failed. */
     #error() {
-      return errorOf(this.#engine.error());
+      const engine = this.#engine;
+      return engine === null ? freed() : errorOf(engine.error());
     }
 
     /** Acts on the work the last changing call left (its WORK slot). */
@@ -321,9 +338,13 @@ export function wrap(Engine) {
       if (w !== 0) this.#work(w);
     }
 
-    /** @param {number} w  WORK flags */
+    /**
+     * Acts on work flags: the timer, the pump, then terminal executions and events, then the
+     * sweep of removed executions (after the events, whose listeners may still need them).
+     * @param {number} w  WORK flags
+     */
     #work(w) {
-      if ((w & WORK_REMOVED) !== 0) this.#sweep();
+      if (this.#engine === null) return;
       if ((w & WORK_TIMER) !== 0) {
         const f = this.#f();
         this.#arm(f[SLOT_DEADLINE], f[SLOT_DELAY]);
@@ -333,6 +354,7 @@ export function wrap(Engine) {
         queueMicrotask(() => this.#pump());
       }
       if ((w & (WORK_FINISHED | WORK_EVENTS)) !== 0) this.#drain();
+      if ((w & WORK_REMOVED) !== 0 && this.#engine !== null) this.#sweep();
     }
 
     // ---- the cache --------------------------------------------------------------------------
@@ -355,7 +377,7 @@ export function wrap(Engine) {
     }
 
     #sweep() {
-      const seqs = this.#engine.drain_removed();
+      const seqs = this.#live().drain_removed();
       for (let i = 0; i < seqs.length; i++) {
         const e = this.#bySeq.get(seqs[i]);
         if (e !== undefined) this.#forget(e);
@@ -363,33 +385,38 @@ export function wrap(Engine) {
     }
 
     /**
-     * The entry of the execution with id `id` (any value): from the cache, else looked up in the
-     * engine (which fills the scratch). Unknown: undefined, or (`must`) NOT_FOUND thrown.
+     * The entry of the execution with id `id` (any value), from the cache or the engine; null
+     * when unknown. An id with a lone surrogate throws INVALID_ARGUMENT.
      * @param {unknown} id
-     * @param {boolean} must
-     * @returns {Entry | undefined}
+     * @returns {Entry | null}
      */
-    #resolve(id, must) {
+    #lookup(id) {
       if (typeof id === "string") {
         const e = this.#byId.get(id);
         if (e !== undefined) return e;
       }
-      const seq = this.#engine.find(id, must);
-      if (seq > 0) return this.#entryOf(seq);
+      const seq = this.#live().find(id, false);
+      if (seq > 0) return this.#entryOf(seq) ?? null;
       if (seq === ERROR) throw this.#error();
-      return undefined;
+      return null;
     }
 
     /**
-     * The engine said the cached `e` is gone: drops it and resolves `id` again.
-     * @param {Entry} e
+     * The entry of `id` as the engine holds it now; NOT_FOUND when unknown. For an entry that
+     * was unknown, or that the engine answered GONE for (removed behind the cache's back).
      * @param {unknown} id
-     * @param {boolean} must
+     * @param {Entry | null} stale  dropped from the cache first
+     * @returns {Entry}
      */
-    #again(e, id, must) {
-      this.#sweep();
-      this.#forget(e);
-      return this.#resolve(id, must);
+    #must(id, stale) {
+      if (stale !== null) {
+        this.#sweep();
+        this.#forget(stale);
+      }
+      const seq = this.#live().find(id, true);
+      const e = seq > 0 ? this.#entryOf(seq) : undefined;
+      if (e === undefined) throw this.#error();
+      return e;
     }
 
     /**
@@ -400,7 +427,7 @@ export function wrap(Engine) {
     #entryOf(seq) {
       const e = this.#bySeq.get(seq);
       if (e !== undefined) return e;
-      const fixed = this.#engine.fixed(seq);
+      const fixed = this.#live().fixed(seq);
       return fixed === undefined ? undefined : this.#remember(seq, fixed);
     }
 
@@ -465,7 +492,7 @@ export function wrap(Engine) {
     #texts(e, hasTexts, version, texts) {
       if (e.tv === version) return;
       if (hasTexts) {
-        const a = JSON.parse(texts === undefined ? this.#engine.texts(e.seq) : texts);
+        const a = JSON.parse(texts === undefined ? this.#live().texts(e.seq) : texts);
         e.msg = a[0];
         e.out = a[1];
       } else {
@@ -473,6 +500,24 @@ export function wrap(Engine) {
         e.out = null;
       }
       e.tv = version;
+    }
+
+    /**
+     * After a change by sequence that filled the scratch: the snapshot, or null when the engine
+     * said GONE; throws its error.
+     * @param {Entry} e
+     * @param {string | undefined} texts
+     * @returns {Execution | null}
+     */
+    #changed(e, texts) {
+      const f = this.#f();
+      const code = f[SLOT_STATUS];
+      if (code === GONE) return null;
+      if (code === ERROR) throw this.#error();
+      const w = f[SLOT_WORK];
+      const x = this.#snapshot(e, texts);
+      if (w !== 0) this.#work(w);
+      return x;
     }
 
     // ---- handler-driven executions ------------------------------------------------------------
@@ -486,7 +531,7 @@ export function wrap(Engine) {
      * @param {import("./types.js").TargetOptions} [options]
      */
     register(targetId, handler, options) {
-      if (this.#engine.register(targetId, options, typeof handler === "function") === ERROR) throw this.#error();
+      if (this.#live().register(targetId, options, typeof handler === "function") === ERROR) throw this.#error();
       this.#handlers.set(targetId, handler);
     }
 
@@ -499,7 +544,7 @@ export function wrap(Engine) {
      * @returns {Execution}
      */
     create(request) {
-      return this.#created(this.#engine.create(request));
+      return this.#created(this.#live().create(request));
     }
 
     /**
@@ -510,7 +555,7 @@ export function wrap(Engine) {
      * @returns {Execution}
      */
     track(request) {
-      return this.#created(this.#engine.track(request));
+      return this.#created(this.#live().track(request));
     }
 
     /** @param {string | undefined} fixed */
@@ -527,20 +572,21 @@ export function wrap(Engine) {
     /** Starts queued handler-driven executions while slots are free (a microtask). */
     #pump() {
       this.#pumpQueued = false;
-      const engine = this.#engine;
-      if (engine === null) return;
       for (;;) {
+        const engine = this.#engine;
+        if (engine === null) return;
         const seq = engine.next_start();
-        if (seq === 0) break;
-        // Listeners see `running` before the handler runs; one of them may end it, and then the
-        // handler is not called at all.
+        if (seq === 0) return;
+        // Listeners see `running` before the handler runs; one of them may end the execution (or
+        // free the manager), and then the handler is not called at all.
         const w = this.#f()[SLOT_WORK] & ~WORK_STARTS;
         if (w !== 0) this.#work(w);
-        if (this.#engine === null) return;
-        if (engine.fill(seq) === STATUS_RUNNING) {
+        const after = this.#engine;
+        if (after === null) return;
+        if (after.fill(seq) === STATUS_RUNNING) {
           this.#call(seq);
         } else {
-          engine.release(seq);
+          after.release(seq);
           this.#after();
         }
       }
@@ -575,7 +621,7 @@ export function wrap(Engine) {
       /** @type {Promise<unknown>} */
       let promise;
       try {
-        promise = Promise.resolve(handler.call(undefined, copy(e.inputs), ctx));
+        promise = Promise.resolve(Reflect.apply(handler, undefined, [copy(e.inputs), ctx]));
       } catch (err) {
         this.#settle(seq, err, true);
         return;
@@ -596,39 +642,74 @@ export function wrap(Engine) {
      */
     #settle(seq, value, threw) {
       this.#running.delete(seq);
-      if (this.#engine === null) return;
-      this.#engine.settle(seq, value, threw);
+      const engine = this.#engine;
+      if (engine === null) return;
+      engine.settle(seq, value, threw);
       this.#after();
     }
 
     /**
-     * A progress report of `seq` (`handler`: from `ctx.progress`); the reply code (1, GONE,
-     * ERROR). Types are checked here, values by the engine.
+     * A progress report of `seq` (`handler`: from `ctx.progress`) whose arguments `#checked`
+     * accepted; the reply code (1, GONE, ERROR).
      * @param {number} seq
-     * @param {unknown} current
+     * @param {number} current
      * @param {unknown} total
      * @param {unknown} message
      * @param {boolean} handler
      * @returns {number}
      */
-    #report(seq, current, total, message, handler) {
-      const engine = this.#engine;
-      if (typeof current !== "number") return engine.invalid_for(seq, "current", "a number", current, handler);
-      if (total != null && typeof total !== "number") {
-        return engine.invalid_for(seq, "total", "a number", total, handler);
-      }
+    #progress(seq, current, total, message, handler) {
+      const engine = this.#live();
       if (message == null) {
         return total != null
           ? engine.progress(seq, current, total, true, undefined, handler)
           : engine.progress(seq, current, 0, false, undefined, handler);
       }
-      if (typeof message !== "string" || message.length > MAX_STRING || !message.isWellFormed()) {
-        return engine.invalid_for(seq, "message", "", message, handler);
-      }
       return engine.progress(seq, current, total ?? 0, total != null, message, handler);
     }
 
+    /**
+     * Checks the types of progress arguments (the engine checks their values); throws the
+     * engine's INVALID_ARGUMENT for the first wrong one.
+     * @param {unknown} current
+     * @param {unknown} total
+     * @param {unknown} message
+     */
+    #checked(current, total, message) {
+      const engine = this.#live();
+      if (typeof current !== "number") {
+        engine.invalid("current", "a number", current);
+        throw this.#error();
+      }
+      if (total != null && typeof total !== "number") {
+        engine.invalid("total", "a number", total);
+        throw this.#error();
+      }
+      if (message != null && (typeof message !== "string" || message.length > MAX_STRING || !message.isWellFormed())) {
+        engine.invalid_string("message", message);
+        throw this.#error();
+      }
+    }
+
+    /**
+     * `ctx.progress` of `seq`.
+     * @param {number} seq
+     * @param {unknown} current
+     * @param {unknown} total
+     * @param {unknown} message
+     * @returns {number}
+     */
+    #report(seq, current, total, message, handler = true) {
+      this.#checked(current, total, message);
+      return this.#progress(seq, /** @type {number} */ (current), total, message, handler);
+    }
+
     // ---- externally driven executions ---------------------------------------------------------
+    //
+    // Each method: the id (a malformed one throws), then its other arguments (converted by the
+    // engine before the change, so their errors come first and user getters run once), then
+    // NOT_FOUND for an unknown id, then the change by sequence. A cached execution that is gone
+    // meanwhile (the engine answers GONE) is looked up by id once more.
 
     /**
      * Starts a tracked execution; returns its `running` snapshot.
@@ -636,29 +717,12 @@ export function wrap(Engine) {
      * @returns {Execution}
      */
     start(id) {
-      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
-        const texts = this.#engine.start(e.seq);
-        const x = this.#changed(e, texts);
-        if (x !== undefined) return x;
+      let e = this.#lookup(id) ?? this.#must(id, null);
+      let x = this.#changed(e, this.#live().start(e.seq));
+      if (x === null) {
+        e = this.#must(id, e);
+        x = /** @type {Execution} */ (this.#changed(e, this.#live().start(e.seq)));
       }
-      throw this.#error();
-    }
-
-    /**
-     * After a change by sequence that fills the scratch: the snapshot, undefined when the engine
-     * said GONE; throws its error.
-     * @param {Entry} e
-     * @param {string | undefined} texts
-     * @returns {Execution | undefined}
-     */
-    #changed(e, texts) {
-      const f = this.#f();
-      const code = f[SLOT_STATUS];
-      if (code === GONE) return undefined;
-      if (code === ERROR) throw this.#error();
-      const w = f[SLOT_WORK];
-      const x = this.#snapshot(e, texts);
-      if (w !== 0) this.#work(w);
       return x;
     }
 
@@ -670,15 +734,16 @@ export function wrap(Engine) {
      * @param {string | null} [message]
      */
     reportProgress(id, current, total, message) {
-      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
-        const code = this.#report(e.seq, current, total, message, false);
-        if (code === ERROR) throw this.#error();
-        if (code !== GONE) {
-          this.#after();
-          return undefined;
-        }
+      let e = this.#lookup(id);
+      this.#checked(current, total, message);
+      if (e === null) e = this.#must(id, null);
+      let code = this.#progress(e.seq, current, total, message, false);
+      if (code === GONE) {
+        e = this.#must(id, e);
+        code = this.#progress(e.seq, current, total, message, false);
       }
-      throw this.#error();
+      if (code === ERROR) throw this.#error();
+      this.#after();
     }
 
     /**
@@ -688,11 +753,16 @@ export function wrap(Engine) {
      * @returns {Execution}
      */
     complete(id, result) {
-      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
-        const x = this.#changed(e, this.#engine.complete(e.seq, result));
-        if (x !== undefined) return x;
+      let e = this.#lookup(id);
+      const staged = result !== undefined;
+      if (staged && this.#live().stage(STAGE_RESULT, result) === ERROR) throw this.#error();
+      if (e === null) e = this.#must(id, null);
+      let x = this.#changed(e, this.#live().complete(e.seq, staged));
+      if (x === null) {
+        e = this.#must(id, e);
+        x = /** @type {Execution} */ (this.#changed(e, this.#live().complete(e.seq, staged)));
       }
-      throw this.#error();
+      return x;
     }
 
     /**
@@ -702,11 +772,15 @@ export function wrap(Engine) {
      * @returns {Execution}
      */
     fail(id, error) {
-      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
-        const x = this.#changed(e, this.#engine.fail(e.seq, error));
-        if (x !== undefined) return x;
+      let e = this.#lookup(id);
+      if (this.#live().stage(STAGE_FAILURE, error) === ERROR) throw this.#error();
+      if (e === null) e = this.#must(id, null);
+      let x = this.#changed(e, this.#live().fail(e.seq));
+      if (x === null) {
+        e = this.#must(id, e);
+        x = /** @type {Execution} */ (this.#changed(e, this.#live().fail(e.seq)));
       }
-      throw this.#error();
+      return x;
     }
 
     // ---- queries ------------------------------------------------------------------------------
@@ -717,10 +791,12 @@ export function wrap(Engine) {
      * @returns {Execution | undefined}
      */
     status(id) {
-      for (let e = this.#resolve(id, false); e !== undefined; e = this.#again(e, id, false)) {
-        if (this.#engine.fill(e.seq) !== GONE) return this.#snapshot(e, undefined);
+      let e = this.#lookup(id);
+      if (e !== null && this.#live().fill(e.seq) === GONE) {
+        this.#forget(e);
+        e = this.#lookup(id); // filled by find
       }
-      return undefined;
+      return e === null ? undefined : this.#snapshot(e, undefined);
     }
 
     /**
@@ -729,17 +805,19 @@ export function wrap(Engine) {
      * @returns {Progress | null | undefined}
      */
     progress(id) {
-      for (let e = this.#resolve(id, false); e !== undefined; e = this.#again(e, id, false)) {
-        if (this.#engine.fill(e.seq) === GONE) continue;
-        const f = this.#f();
-        if (f[SLOT_HAS_PROGRESS] !== 1) return null;
-        const current = f[SLOT_CURRENT];
-        const total = f[SLOT_TOTAL];
-        const updatedAt = f[SLOT_PROGRESS_UPDATED];
-        this.#texts(e, f[SLOT_HAS_TEXTS] === 1, f[SLOT_TEXT_VERSION], undefined);
-        return progressOf(current, total, e.msg, updatedAt);
+      let e = this.#lookup(id);
+      if (e !== null && this.#live().fill(e.seq) === GONE) {
+        this.#forget(e);
+        e = this.#lookup(id); // filled by find
       }
-      return undefined;
+      if (e === null) return undefined;
+      const f = this.#f();
+      if (f[SLOT_HAS_PROGRESS] !== 1) return null;
+      const current = f[SLOT_CURRENT];
+      const total = f[SLOT_TOTAL];
+      const updatedAt = f[SLOT_PROGRESS_UPDATED];
+      this.#texts(e, f[SLOT_HAS_TEXTS] === 1, f[SLOT_TEXT_VERSION], undefined);
+      return progressOf(current, total, e.msg, updatedAt);
     }
 
     /**
@@ -750,9 +828,9 @@ export function wrap(Engine) {
      * @returns {Page}
      */
     list(query) {
-      const engine = this.#engine;
-      const a = engine.list(query);
+      const a = this.#live().list(query);
       if (a.length === 0) throw this.#error();
+      const engine = this.#live(); // a getter of `query` may have freed the manager
       const hasNext = a[4] === 1;
       const nextCursor = hasNext ? (engine.cursor() ?? null) : null;
       const n = a.length - 5;
@@ -781,7 +859,7 @@ export function wrap(Engine) {
      * @returns {Counts}
      */
     counts() {
-      const c = this.#engine.counts();
+      const c = this.#live().counts();
       return { pending: c[0], running: c[1], completed: c[2], failed: c[3], cancelled: c[4], total: c[5] };
     }
 
@@ -796,16 +874,21 @@ export function wrap(Engine) {
      * @returns {Execution}
      */
     cancel(id, reason) {
-      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
-        const x = this.#changed(e, this.#engine.cancel(e.seq, reason));
-        if (x !== undefined) return x;
+      let e = this.#lookup(id);
+      const staged = reason != null;
+      if (staged && this.#live().stage(STAGE_REASON, reason) === ERROR) throw this.#error();
+      if (e === null) e = this.#must(id, null);
+      let x = this.#changed(e, this.#live().cancel(e.seq, staged));
+      if (x === null) {
+        e = this.#must(id, e);
+        x = /** @type {Execution} */ (this.#changed(e, this.#live().cancel(e.seq, staged)));
       }
-      throw this.#error();
+      return x;
     }
 
     /**
      * Resolves with the terminal snapshot (whatever the terminal status); rejects `NOT_FOUND` for
-     * an unknown id.
+     * an unknown id, and `INVALID_TRANSITION` if the manager is freed first.
      * @example
      * const { status, result, error } = await manager.wait(id);
      * @param {string} id
@@ -813,20 +896,19 @@ export function wrap(Engine) {
      */
     wait(id) {
       try {
-        for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
-          const code = this.#engine.fill(e.seq);
-          if (code === GONE) continue;
-          if (code >= STATUS_COMPLETED) return Promise.resolve(this.#snapshot(e, undefined));
-          let w = this.#waiters.get(e.seq);
-          if (w === undefined) {
-            this.#engine.watch(e.seq);
-            w = { e, list: [] };
-            this.#waiters.set(e.seq, w);
-          }
-          const list = w.list;
-          return new Promise((resolve) => list.push(resolve));
+        let e = this.#lookup(id) ?? this.#must(id, null);
+        if (this.#live().fill(e.seq) === GONE) {
+          e = this.#must(id, e); // filled by find
         }
-        throw this.#error();
+        if (this.#f()[SLOT_STATUS] >= STATUS_COMPLETED) return Promise.resolve(this.#snapshot(e, undefined));
+        let w = this.#waiters.get(e.seq);
+        if (w === undefined) {
+          this.#live().watch(e.seq);
+          w = { e, list: [] };
+          this.#waiters.set(e.seq, w);
+        }
+        const list = w.list;
+        return new Promise((resolve, reject) => list.push({ resolve, reject }));
       } catch (err) {
         return Promise.reject(err);
       }
@@ -838,11 +920,13 @@ export function wrap(Engine) {
      * @returns {Execution}
      */
     remove(id) {
-      for (let e = this.#resolve(id, true); e !== undefined; e = this.#again(e, id, true)) {
-        const x = this.#changed(e, this.#engine.remove(e.seq));
-        if (x !== undefined) return x;
+      let e = this.#lookup(id) ?? this.#must(id, null);
+      let x = this.#changed(e, this.#live().remove(e.seq));
+      if (x === null) {
+        e = this.#must(id, e);
+        x = /** @type {Execution} */ (this.#changed(e, this.#live().remove(e.seq)));
       }
-      throw this.#error();
+      return x;
     }
 
     /**
@@ -850,7 +934,8 @@ export function wrap(Engine) {
      * @returns {number}
      */
     clear() {
-      const n = this.#engine.clear();
+      const n = this.#live().clear();
+      if (n === ERROR) throw this.#error();
       this.#after();
       return n;
     }
@@ -866,14 +951,15 @@ export function wrap(Engine) {
      * @returns {() => void}
      */
     subscribe(listener) {
+      const engine = this.#live();
       if (typeof listener !== "function") {
-        this.#engine.invalid("listener", "a function", listener);
+        engine.invalid("listener", "a function", listener);
         throw this.#error();
       }
       /** @type {ListenerRecord} */
       const rec = { fn: listener, active: true };
       this.#listeners = [...this.#listeners, rec];
-      if (this.#listeners.length === 1) this.#engine.listen(true);
+      if (this.#listeners.length === 1) engine.listen(true);
       return () => {
         if (!rec.active) return;
         rec.active = false;
@@ -888,14 +974,22 @@ export function wrap(Engine) {
      * after the current event reached every listener).
      */
     #drain() {
-      const engine = this.#engine;
-      for (let seq = engine.next_finished(); seq !== 0; seq = engine.next_finished()) this.#finished(seq);
+      for (;;) {
+        const engine = this.#engine;
+        if (engine === null) return;
+        const seq = engine.next_finished();
+        if (seq === 0) break;
+        this.#finished(seq);
+      }
       if (this.#delivering) return;
       this.#delivering = true;
       try {
-        for (let kind = engine.next_event(); kind !== 0; kind = engine.next_event()) {
+        for (;;) {
+          const engine = this.#engine;
+          if (engine === null) return;
+          const kind = engine.next_event();
+          if (kind === 0) return;
           this.#deliver(kind);
-          if (this.#engine === null) return;
         }
       } finally {
         this.#delivering = false;
@@ -909,7 +1003,7 @@ export function wrap(Engine) {
     #finished(seq) {
       const f = this.#f();
       const code = f[SLOT_STATUS];
-      const texts = f[SLOT_HAS_TEXTS] === 1 ? this.#engine.finished_texts() : undefined;
+      const texts = f[SLOT_HAS_TEXTS] === 1 ? this.#live().finished_texts() : undefined;
       const w = this.#waiters.get(seq);
       const run = this.#running.get(seq);
       /** @type {Execution[]} */
@@ -924,7 +1018,7 @@ export function wrap(Engine) {
           snapshots.length > 0 ? snapshots[0].error : texts !== undefined ? JSON.parse(texts)[1]?.error : undefined;
         run.finish(code, error);
       }
-      if (w !== undefined) for (let i = 0; i < w.list.length; i++) w.list[i](snapshots[i]);
+      if (w !== undefined) for (let i = 0; i < w.list.length; i++) w.list[i].resolve(snapshots[i]);
     }
 
     /**
@@ -934,23 +1028,31 @@ export function wrap(Engine) {
     #deliver(kind) {
       const listeners = this.#listeners;
       if (listeners.length === 0) return;
-      const engine = this.#engine;
+      const engine = this.#live();
       const f = this.#f();
       const seq = f[SLOT_SEQ];
       const hasTexts = f[SLOT_HAS_TEXTS] === 1;
+      const version = f[SLOT_TEXT_VERSION];
       let e = this.#bySeq.get(seq);
       if (e === undefined) {
-        const fixed = kind === EVENT_REMOVED ? engine.event_fixed() : engine.fixed(seq);
-        if (fixed === undefined) return;
-        e = kind === EVENT_REMOVED ? new Entry(seq, fixed) : this.#remember(seq, fixed);
+        // Not cached: the fixed parts the event carries when the execution was removed since,
+        // else the engine's (it still holds the execution).
+        const carried = engine.event_fixed();
+        if (carried !== undefined) {
+          e = new Entry(seq, carried);
+        } else {
+          const fixed = engine.fixed(seq);
+          if (fixed === undefined) return;
+          e = this.#remember(seq, fixed);
+        }
       }
-      const texts = hasTexts && e.tv !== this.#f()[SLOT_TEXT_VERSION] ? engine.event_texts() : undefined;
+      const texts = hasTexts && e.tv !== version ? engine.event_texts() : undefined;
       const event = { type: KINDS[kind - 1], execution: this.#snapshot(e, texts) };
       for (let i = 0; i < listeners.length; i++) {
         const rec = listeners[i];
         if (!rec.active) continue;
         try {
-          rec.fn.call(undefined, event);
+          Reflect.apply(rec.fn, undefined, [event]);
         } catch (err) {
           try {
             console.error("execman: a subscribe() listener threw; other listeners still ran:", err);
@@ -983,32 +1085,34 @@ export function wrap(Engine) {
     }
 
     /**
-     * The timer armed for `due` fired. A deadline further than a timer can hold is armed again.
+     * The timer armed for `due` fired: every attempt due by then (or by now, if later) times out.
+     * A deadline further than a timer can hold is armed again.
      * @param {number} due
      */
     #expire(due) {
       this.#timer = undefined;
-      if (this.#engine === null) return;
-      const left = due - Date.now();
-      if (this.#capped && left > 0) {
-        this.#arm(due, left);
+      const engine = this.#engine;
+      if (engine === null) return;
+      const now = Date.now();
+      if (this.#capped && due - now > 0) {
+        this.#arm(due, due - now);
         return;
       }
-      this.#engine.expire(due);
+      engine.expire(Math.max(due, now));
       this.#after();
     }
 
     // ---- REST ---------------------------------------------------------------------------------
 
     /**
-     * Answers one REST request synchronously; never throws.
+     * Answers one REST request synchronously; never throws (but for a freed manager).
      * @example
      * const { status, body } = manager.handle({ method: "GET", path: "/api/v1/executions" });
      * @param {import("./types.js").RestRequest} request
      * @returns {import("./types.js").RestResponse}
      */
     handle(request) {
-      return /** @type {any} */ (this.#answered(this.#engine.handle(request)));
+      return /** @type {any} */ (this.#answered(this.#live().handle(request)));
     }
 
     /**
@@ -1019,6 +1123,7 @@ export function wrap(Engine) {
     #answered(text) {
       const f = this.#f();
       const status = f[SLOT_STATUS];
+      if (status === ERROR) throw this.#error();
       const w = f[SLOT_WORK];
       const body = text === undefined ? null : JSON.parse(text);
       if (w !== 0) this.#work(w);
@@ -1034,11 +1139,10 @@ export function wrap(Engine) {
      * @returns {Promise<Response>}
      */
     async fetch(request) {
-      const engine = this.#engine;
-      const head = engine.head(request);
+      const head = this.#live().head(request);
       let out;
       if (head.length === 0) {
-        out = engine.answer_error();
+        out = this.#live().answer_error();
       } else {
         const [method, path, search] = head;
         const upper = method.toUpperCase();
@@ -1059,9 +1163,9 @@ export function wrap(Engine) {
             if (bodyError === undefined && text === undefined) bodyError = "body could not be read as text";
           }
         }
-        out = this.#engine.fetch(method, path, search, text, bodyError);
+        out = this.#live().fetch(method, path, search, text, bodyError);
       }
-      const allow = this.#engine.allow();
+      const allow = this.#live().allow();
       const { status } = this.#answered(out);
       /** @type {Record<string, string>} */
       const headers = {};
@@ -1070,15 +1174,26 @@ export function wrap(Engine) {
       return new Response(out ?? null, { status, headers });
     }
 
-    /** Frees the manager's memory in wasm; it is unusable afterwards. */
+    /**
+     * Frees the manager's memory in wasm. Afterwards every method throws `INVALID_TRANSITION`,
+     * pending `wait()` promises reject with it, and running handlers' outcomes are ignored.
+     */
     free() {
+      const engine = this.#engine;
+      if (engine === null) return;
+      this.#engine = null;
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#byId.clear();
       this.#bySeq.clear();
-      const engine = this.#engine;
-      this.#engine = null;
-      engine?.free();
+      this.#running.clear();
+      const waiters = [...this.#waiters.values()];
+      this.#waiters.clear();
+      // In a microtask: free() may be called from inside one of the engine's own calls (a getter
+      // of an argument, a listener), which must return first.
+      queueMicrotask(() => engine.free());
+      const error = freed();
+      for (const w of waiters) for (const { reject } of w.list) reject(error);
     }
   }
   if (Symbol.dispose) {

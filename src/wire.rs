@@ -1,7 +1,8 @@
 //! The wire between the engine and `js/manager.js`: the layout of the
 //! scratch array both sides read and write, the status codes, event kinds
-//! and the flags of queued work. Defined here once; `js/wire.mjs` holds the
-//! same numbers for JS, and `tests/wire.rs` fails when the two differ.
+//! and the flags of queued work. Defined here once; the `wire:begin` block of
+//! `js/manager.js` holds the same numbers for JS, and `tests/wire.rs` fails
+//! when the two differ.
 
 /// Slots of the scratch array (`f64`s in wasm memory that JS reads through a
 /// `Float64Array`). Slots `CREATED..=SEQ` hold one execution's numbers,

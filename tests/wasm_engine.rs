@@ -57,12 +57,27 @@ fn engine(options: &str) -> Engine {
     e
 }
 
+#[wasm_bindgen(module = "/js/manager.js")]
+extern "C" {
+    /// js/manager.js's copy of the wire.
+    #[wasm_bindgen(thread_local_v2, js_name = WIRE)]
+    static JS_WIRE: JsValue;
+}
+
 #[wasm_bindgen_test]
-fn wire_lists_every_constant() {
+fn wire_lists_every_constant_and_js_has_the_same() {
     let wire = json(&Engine::wire());
+    let js_wire = JS_WIRE.with(JsValue::clone);
     for (name, value) in ALL {
         assert_eq!(get(&wire, name).as_f64(), Some(*value), "{name}");
+        assert_eq!(
+            get(&js_wire, name).as_f64(),
+            Some(*value),
+            "js/manager.js {name}"
+        );
     }
+    let keys = js_sys::Object::keys(js_wire.unchecked_ref());
+    assert_eq!(keys.length() as usize, ALL.len(), "js/manager.js has no other constant");
 }
 
 #[wasm_bindgen_test]

@@ -216,16 +216,23 @@ impl Manager {
     /// returns how many.
     pub fn expire(&mut self, now: f64) -> usize {
         let mut n = 0;
-        while let Some(&(bits, seq)) = self.deadlines.first() {
-            if f64::from_bits(bits) > now {
-                break;
-            }
-            self.deadlines.remove(&(bits, seq));
-            if self.time_out(seq) {
-                n += 1;
-            }
+        while let Some(timed_out) = self.expire_one(now) {
+            n += usize::from(timed_out);
         }
         n
+    }
+
+    /// Takes the earliest deadline at or before `due`, if any, and times its
+    /// attempt out: `Some(true)` when that failed a running execution. One
+    /// at a time, so that a caller can take each one's end (before a later
+    /// end evicts it).
+    pub fn expire_one(&mut self, due: f64) -> Option<bool> {
+        let &(bits, seq) = self.deadlines.first()?;
+        if f64::from_bits(bits) > due {
+            return None;
+        }
+        self.deadlines.remove(&(bits, seq));
+        Some(self.time_out(seq))
     }
 
     /// The clock's time, kept as [`Manager::last_now`].

@@ -60,8 +60,9 @@ impl Store {
         self.records.insert(seq, record);
     }
 
-    /// Changes the status of an execution (the caller checked the move).
-    pub fn set_status(&mut self, seq: u64, to: Status) {
+    /// Changes the status of an execution, to one that a `Status::to_*`
+    /// move returned (the manager calls it only with those).
+    pub(super) fn set_status(&mut self, seq: u64, to: Status) {
         let Some(record) = self.records.get_mut(&seq) else {
             return;
         };

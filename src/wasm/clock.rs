@@ -1,54 +1,86 @@
 //! The core's clock and id source in a JS host: `Date.now()` and UUID v4
-//! ids from `crypto.getRandomValues`.
+//! ids from `crypto.getRandomValues`. Both are read by the engine before it
+//! borrows its state (`Time::tick`, `Pool::ensure`), so that the core, which
+//! asks for them in the middle of a change, never calls into JS.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use super::ffi;
 use crate::core::{Clock, IdSource, UuidIds};
 
-/// `Date.now()`.
-pub fn now() -> f64 {
-    ffi::date_now()
+/// The time of the current call: `Date.now()` read once at its start.
+#[derive(Clone, Default)]
+pub struct Time(Rc<Cell<f64>>);
+
+impl Time {
+    /// Reads `Date.now()` for the call about to start.
+    pub fn tick(&self) {
+        self.0.set(ffi::date_now());
+    }
 }
 
-/// `Date.now()` as the core's clock.
-pub struct JsClock;
-
-impl Clock for JsClock {
+impl Clock for Time {
     fn now_ms(&self) -> f64 {
-        now()
+        self.0.get()
     }
 }
 
 /// UUID v4 ids from `crypto.getRandomValues`, fetched 4 KiB at a time (one
 /// call per 256 ids instead of one per id).
-pub struct RandomIds {
+#[derive(Clone)]
+pub struct RandomIds(Rc<RefCell<Pool>>);
+
+impl RandomIds {
+    /// An empty pool, filled at the first id.
+    pub fn new() -> RandomIds {
+        RandomIds(Rc::new(RefCell::new(Pool {
+            pool: Vec::new(),
+            used: 0,
+        })))
+    }
+
+    /// Makes sure two ids can be made without calling into JS.
+    pub fn ensure(&self) {
+        if let Ok(mut pool) = self.0.try_borrow_mut() {
+            if pool.used + 32 > pool.pool.len() {
+                pool.refill();
+            }
+        }
+    }
+}
+
+impl IdSource for RandomIds {
+    fn next_id(&mut self) -> String {
+        match self.0.try_borrow_mut() {
+            Ok(mut pool) => pool.next_id(),
+            Err(_) => UuidIds.next_id(),
+        }
+    }
+}
+
+/// The random bytes not used yet.
+struct Pool {
     pool: Vec<u8>,
     used: usize,
 }
 
-impl RandomIds {
-    const POOL: usize = 4096;
-
-    /// An empty pool, filled at the first id.
-    pub fn new() -> RandomIds {
-        RandomIds {
-            pool: Vec::new(),
-            used: 0,
-        }
-    }
+impl Pool {
+    const SIZE: usize = 4096;
 
     fn refill(&mut self) -> bool {
-        let array = js_sys::Uint8Array::new_with_length(Self::POOL as u32);
+        let array = js_sys::Uint8Array::new_with_length(Self::SIZE as u32);
         if ffi::get_random_values(&array).is_err() {
             return false;
         }
-        self.pool.resize(Self::POOL, 0);
+        self.pool.resize(Self::SIZE, 0);
         array.copy_to(&mut self.pool);
         self.used = 0;
         true
     }
 }
 
-impl IdSource for RandomIds {
+impl Pool {
     fn next_id(&mut self) -> String {
         if self.used + 16 > self.pool.len() && !self.refill() {
             return UuidIds.next_id();

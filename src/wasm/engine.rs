@@ -4,36 +4,52 @@
 //! AbortControllers, the timer, listeners, waiters) and wraps it into the
 //! `ExecutionManager` users get.
 //!
-//! The engine never calls into JS during a call, but to read its arguments
-//! (which happens before its state is borrowed). What a call caused is
-//! queued here and drained by JS once the call returned: change events
-//! ([`Engine::next_event`]), watched executions that became terminal
+//! The engine never calls into JS while its state is borrowed: a call reads
+//! its JS arguments first, and `Date.now()` and random bytes for ids (see
+//! `clock.rs`), then borrows the state for the change. What the change
+//! caused is queued here and drained by JS once the call returned: change
+//! events ([`Engine::next_event`]), watched executions that became terminal
 //! ([`Engine::next_finished`]), handler-driven executions ready to start
 //! ([`Engine::next_start`]), the earliest deadline to arm the one timer for,
 //! and removed executions to drop from the JS cache. Numbers cross through
 //! the scratch array (layout in [`crate::wire`]); strings and JSON only
 //! where they must: an execution's fixed parts once, its texts when their
-//! version changed. A call that fails returns [`reply::ERROR`] (or nothing)
-//! and leaves its error for [`Engine::error`]; JS builds every
-//! `ExecutionError` from that one place.
+//! version changed. A call that fails returns [`reply::ERROR`] (or nothing,
+//! with `ERROR` in the status slot) and leaves its error for
+//! [`Engine::error`]; JS builds every `ExecutionError` from that one place.
 
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::clock::{JsClock, RandomIds};
+use super::clock::{RandomIds, Time};
 use super::convert::{self, describe, json};
 use super::{args, rest};
+use crate::core::rest::RestRequest;
 use crate::core::{
-    Error, Event, Failure, Manager, Numbers, Options, Record, Status, DEFAULT_MAX_FINISHED,
+    Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, Status,
+    DEFAULT_MAX_FINISHED,
 };
 use crate::wire::{reply, slot, work, SWEEP_AT};
 
 /// Why JS watches an execution: it runs its handler, or waits for its end.
 const RUN: u8 = 1;
 const WAIT: u8 = 2;
+
+/// What [`Engine::stage`] converts ahead of the change that uses it.
+const STAGE_RESULT: u32 = 0;
+const STAGE_FAILURE: u32 = 1;
+const STAGE_REASON: u32 = 2;
+
+/// An argument converted ahead of its change (see [`Engine::stage`]).
+enum Staged {
+    Result(Value),
+    Failure(Failure),
+    Reason(Option<String>),
+}
 
 /// A watched execution that became terminal: its numbers and texts then.
 struct Finished {
@@ -42,10 +58,56 @@ struct Finished {
     texts: Option<String>,
 }
 
+/// The scratch array JS reads through a `Float64Array` (layout in
+/// [`crate::wire::slot`]). It lives outside the state's `RefCell`, so a call
+/// can still answer through it when the state is busy.
+struct Scratch([Cell<f64>; slot::LEN]);
+
+impl Scratch {
+    fn set(&self, at: usize, value: f64) {
+        if let Some(s) = self.0.get(at) {
+            s.set(value);
+        }
+    }
+
+    /// Writes `n` of `seq` to the execution slots; returns the status code.
+    fn write(&self, n: &Numbers, seq: u64) -> i32 {
+        let opt = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        let (has, current, total, updated) = match n.progress {
+            Some((current, total, updated)) => (1.0, current, opt(total), updated),
+            None => (0.0, 0.0, f64::NAN, 0.0),
+        };
+        let code = n.status.index() as i32 + 1;
+        let values = [
+            n.created_at,
+            opt(n.started_at),
+            opt(n.finished_at),
+            n.updated_at,
+            has,
+            current,
+            total,
+            updated,
+            f64::from(n.text_version),
+            if n.has_texts { 1.0 } else { 0.0 },
+            f64::from(code),
+            seq as f64,
+        ];
+        for (cell, value) in self.0.iter().zip(values) {
+            cell.set(value);
+        }
+        code
+    }
+
+    fn reply(&self, code: i32) -> i32 {
+        self.set(slot::STATUS, f64::from(code));
+        code
+    }
+}
+
 struct State {
     core: Manager,
-    scratch: Box<[f64; slot::LEN]>,
     error: Option<Error>,
+    staged: Option<Staged>,
     watched: FxHashMap<u64, u8>,
     finished: VecDeque<Finished>,
     events: VecDeque<Event>,
@@ -63,40 +125,12 @@ struct State {
 #[wasm_bindgen(skip_typescript)] // internal to js/manager.js, which is what users see
 pub struct Engine {
     state: RefCell<State>,
-}
-
-/// Writes `numbers` of `seq` to the execution slots; returns the status code.
-fn write(scratch: &mut [f64; slot::LEN], n: &Numbers, seq: u64) -> i32 {
-    let opt = |v: Option<f64>| v.unwrap_or(f64::NAN);
-    let (has, current, total, updated) = match n.progress {
-        Some((current, total, updated)) => (1.0, current, opt(total), updated),
-        None => (0.0, 0.0, f64::NAN, 0.0),
-    };
-    let code = n.status.index() as i32 + 1;
-    let head = [
-        n.created_at,
-        opt(n.started_at),
-        opt(n.finished_at),
-        n.updated_at,
-        has,
-        current,
-        total,
-        updated,
-        f64::from(n.text_version),
-        if n.has_texts { 1.0 } else { 0.0 },
-        f64::from(code),
-        seq as f64,
-    ];
-    if let Some(slots) = scratch.get_mut(..head.len()) {
-        slots.copy_from_slice(&head);
-    }
-    code
-}
-
-fn set(scratch: &mut [f64; slot::LEN], at: usize, value: f64) {
-    if let Some(s) = scratch.get_mut(at) {
-        *s = value;
-    }
+    scratch: Box<Scratch>,
+    /// The state was borrowed when a call came (JS re-entered the engine
+    /// from inside a call, which the engine itself never does).
+    busy: Cell<bool>,
+    time: Time,
+    ids: RandomIds,
 }
 
 /// An optional argument: `undefined` and `null` are absent (as
@@ -113,29 +147,23 @@ fn seq(value: f64) -> u64 {
 
 impl State {
     /// Records a failed call: its error for [`Engine::error`], the reply code.
-    fn fail(&mut self, error: Error) -> i32 {
+    fn fail(&mut self, sc: &Scratch, error: Error) -> i32 {
         self.error = Some(error);
-        set(&mut self.scratch, slot::STATUS, f64::from(reply::ERROR));
-        reply::ERROR
-    }
-
-    fn reply(&mut self, code: i32) -> i32 {
-        set(&mut self.scratch, slot::STATUS, f64::from(code));
-        code
+        sc.reply(reply::ERROR)
     }
 
     /// Fills the execution slots with `seq`'s numbers; its status code, or
     /// [`reply::GONE`].
-    fn fill(&mut self, seq: u64) -> i32 {
+    fn fill(&self, sc: &Scratch, seq: u64) -> i32 {
         match self.core.record(seq).map(Record::numbers) {
-            Some(numbers) => write(&mut self.scratch, &numbers, seq),
-            None => self.reply(reply::GONE),
+            Some(numbers) => sc.write(&numbers, seq),
+            None => sc.reply(reply::GONE),
         }
     }
 
     /// Fills `seq` and returns its texts when it has some.
-    fn fill_texts(&mut self, seq: u64) -> Option<String> {
-        if self.fill(seq) == reply::GONE {
+    fn fill_texts(&self, sc: &Scratch, seq: u64) -> Option<String> {
+        if self.fill(sc, seq) == reply::GONE {
             return None;
         }
         self.core
@@ -144,10 +172,10 @@ impl State {
             .map(Record::texts_json)
     }
 
-    /// Takes what the core queued during a call into the engine's queues
-    /// and writes the work flags and the earliest deadline.
-    fn settle(&mut self) {
-        let mut flags = 0;
+    /// Takes what the core queued into the engine's queues: watched
+    /// executions that ended (with their numbers and texts now, before a
+    /// later change can evict them) and change events.
+    fn collect(&mut self) {
         for seq in self.core.take_finished() {
             if self.watched.remove(&seq).is_some() {
                 if let Some(r) = self.core.record(seq) {
@@ -162,9 +190,42 @@ impl State {
         if self.core.has_events() {
             let events = self.core.drain_events();
             if self.listening {
+                let queued = self.events.len();
                 self.events.extend(events);
+                self.attach_fixed(queued);
             }
         }
+    }
+
+    /// Events queued before an execution was removed carry the fixed parts
+    /// its `removed` event captured: JS may not have them cached, and the
+    /// engine no longer holds them. `fresh` is where this call's events
+    /// start in the queue.
+    fn attach_fixed(&mut self, fresh: usize) {
+        let removed: FxHashMap<u64, String> = self
+            .events
+            .iter()
+            .skip(fresh)
+            .filter(|e| e.kind == EventKind::Removed)
+            .filter_map(|e| Some((e.seq, e.fixed.clone()?)))
+            .collect();
+        if removed.is_empty() {
+            return;
+        }
+        for event in self.events.iter_mut() {
+            if event.fixed.is_none() && event.kind != EventKind::Removed {
+                if let Some(fixed) = removed.get(&event.seq) {
+                    event.fixed = Some(fixed.clone());
+                }
+            }
+        }
+    }
+
+    /// After a change: [`State::collect`], then the work flags and the
+    /// earliest deadline in the scratch.
+    fn settle(&mut self, sc: &Scratch) {
+        self.collect();
+        let mut flags = 0;
         if !self.events.is_empty() {
             flags |= work::EVENTS;
         }
@@ -182,58 +243,134 @@ impl State {
                 Some(due) => (due, (due - self.core.last_now()).max(0.0)),
                 None => (f64::NAN, f64::NAN),
             };
-            set(&mut self.scratch, slot::DEADLINE, due);
-            set(&mut self.scratch, slot::DELAY, delay);
+            sc.set(slot::DEADLINE, due);
+            sc.set(slot::DELAY, delay);
             flags |= work::TIMER;
         }
         if self.core.removed_len() >= SWEEP_AT {
             flags |= work::REMOVED;
         }
-        set(&mut self.scratch, slot::WORK, f64::from(flags));
+        sc.set(slot::WORK, f64::from(flags));
     }
 
     /// [`State::settle`] after a change that can only have caused events.
-    fn settle_events(&mut self) {
-        let mut flags = 0;
+    fn settle_events(&mut self, sc: &Scratch) {
         if self.core.has_events() {
             let events = self.core.drain_events();
             if self.listening {
                 self.events.extend(events);
             }
         }
-        if !self.events.is_empty() {
-            flags |= work::EVENTS;
-        }
-        set(&mut self.scratch, slot::WORK, f64::from(flags));
+        let flags = if self.events.is_empty() {
+            0
+        } else {
+            work::EVENTS
+        };
+        sc.set(slot::WORK, f64::from(flags));
     }
 
-    /// Runs a change by sequence: `op` returns `Ok(false)` when `seq` is not
-    /// held. Fills the scratch with `seq` afterwards (unless `fill` is
-    /// false) and returns its texts when it has some.
+    /// Runs a change by sequence (`op` returns `Ok(false)` when `seq` is not
+    /// held), fills the scratch with `seq` afterwards and returns its texts
+    /// when it has some.
     fn change(
         &mut self,
+        sc: &Scratch,
         seq: u64,
-        fill: bool,
         op: impl FnOnce(&mut Manager) -> Result<bool, Error>,
     ) -> Option<String> {
-        let result = op(&mut self.core);
-        let texts = match result {
-            Ok(true) if fill => self.fill_texts(seq),
-            Ok(true) => {
-                self.reply(1);
-                None
-            }
+        let texts = match op(&mut self.core) {
+            Ok(true) => self.fill_texts(sc, seq),
             Ok(false) => {
-                self.reply(reply::GONE);
+                sc.reply(reply::GONE);
                 None
             }
             Err(e) => {
-                self.fail(e);
+                self.fail(sc, e);
                 None
             }
         };
-        self.settle();
+        self.settle(sc);
         texts
+    }
+
+    /// The staged argument of a change, if JS staged one (`staged`); a
+    /// value staged for an earlier call that never used it is dropped.
+    fn take_staged(&mut self, staged: bool) -> Option<Staged> {
+        let value = self.staged.take();
+        if staged {
+            value
+        } else {
+            None
+        }
+    }
+}
+
+impl Engine {
+    /// The state for a call that reads it only.
+    fn st(&self) -> Option<RefMut<'_, State>> {
+        match self.state.try_borrow_mut() {
+            Ok(st) => Some(st),
+            Err(_) => {
+                self.busy.set(true);
+                self.scratch.reply(reply::ERROR);
+                None
+            }
+        }
+    }
+
+    /// The state for a change: reads `Date.now()` first.
+    fn begin(&self) -> Option<RefMut<'_, State>> {
+        self.time.tick();
+        self.st()
+    }
+
+    fn insert(&self, request: JsValue, tracked: bool) -> Option<String> {
+        let request = args::request(&request);
+        if !matches!(&request, Ok(r) if r.id.is_some()) {
+            self.ids.ensure();
+        }
+        let mut st = self.begin()?;
+        let sc = &*self.scratch;
+        let created = request.and_then(|r| {
+            if tracked {
+                st.core.track(r)
+            } else {
+                st.core.create(r)
+            }
+        });
+        let fixed = match created {
+            Ok(seq) => {
+                st.fill(sc, seq);
+                st.core.record(seq).map(Record::fixed_json)
+            }
+            Err(e) => {
+                st.fail(sc, e);
+                None
+            }
+        };
+        st.settle(sc);
+        fixed
+    }
+
+    /// The state for a change of `seq`; `None` with GONE in the status slot
+    /// when `seq` is not held (a staged argument is kept for the retry by id).
+    fn held(&self, seq: u64) -> Option<RefMut<'_, State>> {
+        let st = self.begin()?;
+        if st.core.record(seq).is_none() {
+            self.scratch.reply(reply::GONE);
+            return None;
+        }
+        Some(st)
+    }
+
+    fn answer(&self, request: Result<RestRequest, Error>) -> Option<String> {
+        let mut st = self.begin()?;
+        let sc = &*self.scratch;
+        let response = rest::serve(&mut st.core, request);
+        st.allow = response.allow;
+        st.settle(sc);
+        sc.reply(i32::from(response.status));
+        response.body
     }
 }
 
@@ -243,8 +380,7 @@ impl Engine {
     /// options leave their error for [`Engine::error`] (and the defaults).
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Engine {
-        let parsed = args::options(given(options));
-        let (options, error) = match parsed {
+        let (options, error) = match args::options(given(options)) {
             Ok(options) => (options, None),
             Err(e) => (
                 Options {
@@ -254,15 +390,18 @@ impl Engine {
                 Some(e),
             ),
         };
-        let mut core = Manager::new(options, Box::new(JsClock), Box::new(RandomIds::new()));
+        let time = Time::default();
+        let ids = RandomIds::new();
+        let mut core = Manager::new(options, Box::new(time.clone()), Box::new(ids.clone()));
         core.set_track_removed(true);
-        let mut scratch = Box::new([0.0; slot::LEN]);
-        set(&mut scratch, slot::DEADLINE, f64::NAN);
+        let scratch = Box::new(Scratch(std::array::from_fn(|_| Cell::new(0.0))));
+        scratch.set(slot::DEADLINE, f64::NAN);
+        scratch.set(slot::DELAY, f64::NAN);
         Engine {
             state: RefCell::new(State {
                 core,
-                scratch,
                 error,
+                staged: None,
                 watched: FxHashMap::default(),
                 finished: VecDeque::new(),
                 events: VecDeque::new(),
@@ -273,13 +412,11 @@ impl Engine {
                 deadline: None,
                 listening: false,
             }),
+            scratch,
+            busy: Cell::new(false),
+            time,
+            ids,
         }
-    }
-
-    fn st(&self) -> Option<RefMut<'_, State>> {
-        // Never borrowed across a call into JS, so this cannot fail; if it
-        // ever did, the call answers as for an execution that is gone.
-        self.state.try_borrow_mut().ok()
     }
 
     /// The `WebAssembly.Memory` the scratch arrays live in.
@@ -289,12 +426,11 @@ impl Engine {
 
     /// The byte address of this engine's scratch array.
     pub fn scratch(&self) -> u32 {
-        self.st()
-            .map_or(0, |st| st.scratch.as_ptr() as usize as u32)
+        self.scratch.0.as_ptr() as usize as u32
     }
 
-    /// The constants of [`crate::wire`] as `{ NAME: value }` JSON, for the
-    /// JS test that compares them with `js/wire.mjs`.
+    /// The constants of [`crate::wire`] as `{ NAME: value }` JSON (the
+    /// engine suite compares them with js/manager.js's).
     pub fn wire() -> String {
         let mut out = String::from("{");
         for (i, (name, value)) in crate::wire::ALL.iter().enumerate() {
@@ -313,7 +449,13 @@ impl Engine {
     /// The last failed call's error as `"CODE\tmessage"`, and forgets it;
     /// empty when there is none.
     pub fn error(&self) -> String {
-        self.st()
+        if self.busy.replace(false) {
+            let busy = Error::invalid("this", "the manager is busy in another call on this stack");
+            return format!("{}\t{busy}", busy.code());
+        }
+        self.state
+            .try_borrow_mut()
+            .ok()
             .and_then(|mut st| st.error.take())
             .map(|e| format!("{}\t{e}", e.code()))
             .unwrap_or_default()
@@ -324,24 +466,21 @@ impl Engine {
     /// [`reply::ERROR`].
     pub fn invalid(&self, field: &str, what: &str, value: JsValue) -> i32 {
         let error = Error::invalid(field, format!("must be {what}, got {}", describe(&value)));
-        self.st().map_or(reply::ERROR, |mut st| st.fail(error))
+        self.st()
+            .map_or(reply::ERROR, |mut st| st.fail(&self.scratch, error))
     }
 
-    /// As [`Engine::invalid`], for an argument of a progress report of
-    /// `seq`; a `reportProgress` (not `handler`) for an execution that is
-    /// gone answers [`reply::GONE`] instead, which JS checks first.
-    pub fn invalid_for(
-        &self,
-        s: f64,
-        field: &str,
-        what: &str,
-        value: JsValue,
-        handler: bool,
-    ) -> i32 {
-        if !handler && self.gone(seq(s)) {
-            return reply::GONE;
-        }
-        self.invalid(field, what, value)
+    /// Leaves the `INVALID_ARGUMENT` error of an optional string argument
+    /// that JS found not to be a well-formed string within the string limit,
+    /// worded as the engine words every string argument; returns
+    /// [`reply::ERROR`].
+    pub fn invalid_string(&self, field: &str, value: JsValue) -> i32 {
+        let error = match convert::opt_string(Some(value), field) {
+            Err(e) => e,
+            Ok(_) => Error::invalid(field, "must be a string"),
+        };
+        self.st()
+            .map_or(reply::ERROR, |mut st| st.fail(&self.scratch, error))
     }
 
     /// `register(targetId, handler, options)`; `is_function` tells whether
@@ -352,16 +491,17 @@ impl Engine {
         let Some(mut st) = self.st() else {
             return reply::ERROR;
         };
+        let sc = &*self.scratch;
         let (target_id, kind) = match parsed {
             Ok(t) => t,
-            Err(e) => return st.fail(e),
+            Err(e) => return st.fail(sc, e),
         };
         if !is_function {
-            return st.fail(Error::invalid("handler", "must be a function"));
+            return st.fail(sc, Error::invalid("handler", "must be a function"));
         }
         match st.core.register(&target_id, kind.as_deref()) {
-            Ok(()) => st.reply(1),
-            Err(e) => st.fail(e),
+            Ok(()) => sc.reply(1),
+            Err(e) => st.fail(sc, e),
         }
     }
 
@@ -376,30 +516,6 @@ impl Engine {
         self.insert(request, true)
     }
 
-    fn insert(&self, request: JsValue, tracked: bool) -> Option<String> {
-        let request = args::request(&request);
-        let mut st = self.st()?;
-        let created = request.and_then(|r| {
-            if tracked {
-                st.core.track(r)
-            } else {
-                st.core.create(r)
-            }
-        });
-        let fixed = match created {
-            Ok(seq) => {
-                st.fill(seq);
-                st.core.record(seq).map(Record::fixed_json)
-            }
-            Err(e) => {
-                st.fail(e);
-                None
-            }
-        };
-        st.settle();
-        fixed
-    }
-
     /// The creation sequence of the execution with id `id` (any JS value: a
     /// non-string is unknown), its numbers in the scratch; 0 when unknown
     /// (with a `NOT_FOUND` error left when `must`); [`reply::ERROR`] for an
@@ -407,23 +523,21 @@ impl Engine {
     pub fn find(&self, id: JsValue, must: bool) -> f64 {
         let key = convert::id(&id);
         let Some(mut st) = self.st() else {
-            return 0.0;
+            return f64::from(reply::ERROR);
         };
+        let sc = &*self.scratch;
         let key = match key {
             Ok(key) => key,
-            Err(e) => return f64::from(st.fail(e)),
+            Err(e) => return f64::from(st.fail(sc, e)),
         };
         match key.and_then(|k| st.core.seq_of(&k)) {
             Some(seq) => {
-                st.fill(seq);
+                st.fill(sc, seq);
                 seq as f64
             }
+            None if must => f64::from(st.fail(sc, convert::not_found(&id))),
             None => {
-                if must {
-                    st.fail(convert::not_found(&id));
-                    return f64::from(reply::ERROR);
-                }
-                st.reply(reply::GONE);
+                sc.reply(reply::GONE);
                 0.0
             }
         }
@@ -432,7 +546,8 @@ impl Engine {
     /// Fills the scratch with `seq`'s numbers; its status code or
     /// [`reply::GONE`].
     pub fn fill(&self, s: f64) -> i32 {
-        self.st().map_or(reply::GONE, |mut st| st.fill(seq(s)))
+        self.st()
+            .map_or(reply::ERROR, |st| st.fill(&self.scratch, seq(s)))
     }
 
     /// `[id, targetId, type, inputs, config]` of `seq` as JSON text.
@@ -445,19 +560,42 @@ impl Engine {
         self.st()?.core.record(seq(s)).map(Record::texts_json)
     }
 
+    /// Converts the argument of the change JS is about to make, before it
+    /// looks the execution up (so argument errors come before `NOT_FOUND`,
+    /// and user getters run once): `kind` 0 a `complete` result, 1 a `fail`
+    /// error, 2 a `cancel` reason. 1 or [`reply::ERROR`].
+    pub fn stage(&self, kind: u32, value: JsValue) -> i32 {
+        let staged = match kind {
+            STAGE_RESULT => json(&value, "result").map(Staged::Result),
+            STAGE_FAILURE => convert::failure(&value).map(Staged::Failure),
+            STAGE_REASON => convert::opt_string(Some(value), "reason").map(Staged::Reason),
+            _ => Err(Error::invalid("kind", "is not a staged argument")),
+        };
+        let Some(mut st) = self.st() else {
+            return reply::ERROR;
+        };
+        match staged {
+            Ok(staged) => {
+                st.staged = Some(staged);
+                1
+            }
+            Err(e) => st.fail(&self.scratch, e),
+        }
+    }
+
     /// `start` of a tracked execution: fills the scratch, returns its texts.
     pub fn start(&self, s: f64) -> Option<String> {
         let seq = seq(s);
-        self.st()?.change(seq, true, |m| m.start_seq(seq))
+        self.begin()?
+            .change(&self.scratch, seq, |m| m.start_seq(seq))
     }
 
     /// A progress report: `reportProgress` (`handler` false: a running
     /// tracked execution, else `INVALID_TRANSITION`) or `ctx.progress`
     /// (`handler` true: ignored once the execution is not running). JS has
     /// checked the types: `current` and `total` are numbers (`has_total`
-    /// false: none), `message` a well-formed string within the string limit
-    /// (else it calls [`Engine::invalid_for`]). Returns 1, [`reply::GONE`]
-    /// or [`reply::ERROR`].
+    /// false: none), `message` a well-formed string within the string limit.
+    /// Returns 1, [`reply::GONE`] or [`reply::ERROR`].
     pub fn progress(
         &self,
         s: f64,
@@ -467,9 +605,10 @@ impl Engine {
         message: Option<String>,
         handler: bool,
     ) -> i32 {
-        let Some(mut st) = self.st() else {
-            return reply::GONE;
+        let Some(mut st) = self.begin() else {
+            return reply::ERROR;
         };
+        let sc = &*self.scratch;
         let seq = seq(s);
         let total = has_total.then_some(total);
         let result = if handler {
@@ -482,110 +621,78 @@ impl Engine {
         let code = match result {
             Ok(true) => 1,
             Ok(false) => reply::GONE,
-            Err(e) => st.fail(e),
+            Err(e) => st.fail(sc, e),
         };
         // A report can only cause events: nothing ends, starts, moves a deadline or is removed.
-        st.settle_events();
+        st.settle_events(sc);
         code
     }
 
-    /// `complete(id, result)` by sequence (`result` undefined: `null`).
-    pub fn complete(&self, s: f64, result: JsValue) -> Option<String> {
+    /// `complete(id, result)` by sequence, with the result [`Engine::stage`]d
+    /// (`staged` false: `null`).
+    pub fn complete(&self, s: f64, staged: bool) -> Option<String> {
         let seq = seq(s);
-        if self.gone(seq) {
-            return None;
-        }
-        let result = if result.is_undefined() {
-            Ok(None)
-        } else {
-            json(&result, "result").map(Some)
+        let mut st = self.held(seq)?;
+        let result = match st.take_staged(staged) {
+            Some(Staged::Result(value)) => Some(value),
+            _ => None,
         };
-        let mut st = self.st()?;
-        match result {
-            Ok(result) => st.change(seq, true, |m| m.complete_seq(seq, result)),
-            Err(e) => {
-                st.fail(e);
-                None
-            }
-        }
+        st.change(&self.scratch, seq, |m| m.complete_seq(seq, result))
     }
 
-    /// `fail(id, error)` by sequence.
-    pub fn fail(&self, s: f64, error: JsValue) -> Option<String> {
+    /// `fail(id, error)` by sequence, with the error [`Engine::stage`]d.
+    pub fn fail(&self, s: f64) -> Option<String> {
         let seq = seq(s);
-        if self.gone(seq) {
+        let mut st = self.held(seq)?;
+        let Some(Staged::Failure(failure)) = st.take_staged(true) else {
+            st.fail(&self.scratch, Error::invalid("error", "was not given"));
             return None;
-        }
-        let failure = convert::failure(&error);
-        let mut st = self.st()?;
-        match failure {
-            Ok(failure) => st.change(seq, true, |m| m.fail_seq(seq, failure)),
-            Err(e) => {
-                st.fail(e);
-                None
-            }
-        }
+        };
+        st.change(&self.scratch, seq, |m| m.fail_seq(seq, failure))
     }
 
-    /// `cancel(id, reason)` by sequence.
-    pub fn cancel(&self, s: f64, reason: JsValue) -> Option<String> {
+    /// `cancel(id, reason)` by sequence, with the reason [`Engine::stage`]d
+    /// (`staged` false: none).
+    pub fn cancel(&self, s: f64, staged: bool) -> Option<String> {
         let seq = seq(s);
-        if self.gone(seq) {
-            return None;
-        }
-        let reason = convert::opt_string(Some(reason), "reason");
-        let mut st = self.st()?;
-        match reason {
-            Ok(reason) => st.change(seq, true, |m| m.cancel_seq(seq, reason)),
-            Err(e) => {
-                st.fail(e);
-                None
-            }
-        }
+        let mut st = self.held(seq)?;
+        let reason = match st.take_staged(staged) {
+            Some(Staged::Reason(reason)) => reason,
+            _ => None,
+        };
+        st.change(&self.scratch, seq, |m| m.cancel_seq(seq, reason))
     }
 
     /// `remove(id)` by sequence: fills the scratch with the execution as it
     /// was and returns its texts.
     pub fn remove(&self, s: f64) -> Option<String> {
         let seq = seq(s);
-        let mut st = self.st()?;
-        let texts = st.fill_texts(seq);
-        let result = st.core.remove_seq(seq);
-        let texts = match result {
+        let mut st = self.begin()?;
+        let sc = &*self.scratch;
+        let texts = st.fill_texts(sc, seq);
+        let texts = match st.core.remove_seq(seq) {
             Ok(Some(_)) => texts,
             Ok(None) => {
-                st.reply(reply::GONE);
+                sc.reply(reply::GONE);
                 None
             }
             Err(e) => {
-                st.fail(e);
+                st.fail(sc, e);
                 None
             }
         };
-        st.settle();
+        st.settle(sc);
         texts
     }
 
     /// `clear()`: how many terminal executions it removed.
     pub fn clear(&self) -> f64 {
-        let Some(mut st) = self.st() else {
-            return 0.0;
+        let Some(mut st) = self.begin() else {
+            return f64::from(reply::ERROR);
         };
         let n = st.core.clear();
-        st.settle();
+        st.settle(&self.scratch);
         n as f64
-    }
-
-    /// Whether `seq` is no longer held; if so, the status slot says GONE.
-    fn gone(&self, seq: u64) -> bool {
-        let Some(mut st) = self.st() else {
-            return true;
-        };
-        let gone = st.core.record(seq).is_none();
-        if gone {
-            st.reply(reply::GONE);
-        }
-        gone
     }
 
     /// `list(query)`: `[total, page (NaN: null), pageSize, totalPages,
@@ -596,11 +703,10 @@ impl Engine {
         let Some(mut st) = self.st() else {
             return Vec::new();
         };
-        let page = query.and_then(|q| st.core.list_page(&q));
-        let page = match page {
+        let page = match query.and_then(|q| st.core.list_page(&q)) {
             Ok(page) => page,
             Err(e) => {
-                st.fail(e);
+                st.fail(&self.scratch, e);
                 return Vec::new();
             }
         };
@@ -667,31 +773,30 @@ impl Engine {
     /// (0: none). JS calls its handler unless a listener of the `running`
     /// event ended it first, then [`Engine::release`]s the slot.
     pub fn next_start(&self) -> f64 {
-        let Some(mut st) = self.st() else {
+        let Some(mut st) = self.begin() else {
             return 0.0;
         };
-        let started = st.core.next_start_seq();
-        let s = match started {
+        let s = match st.core.next_start_seq() {
             Some(seq) => {
                 *st.watched.entry(seq).or_default() |= RUN;
                 seq as f64
             }
             None => 0.0,
         };
-        st.settle();
+        st.settle(&self.scratch);
         s
     }
 
     /// Frees the slot of a started execution whose handler is not called
     /// after all (it ended before).
     pub fn release(&self, s: f64) {
-        if let Some(mut st) = self.st() {
+        if let Some(mut st) = self.begin() {
             let seq = seq(s);
             if let Some(w) = st.watched.get_mut(&seq) {
                 *w &= !RUN;
             }
-            st.core.settle(seq, Ok(serde_json::Value::Null));
-            st.settle();
+            st.core.settle(seq, Ok(Value::Null));
+            st.settle(&self.scratch);
         }
     }
 
@@ -706,35 +811,37 @@ impl Engine {
                 .is_some_and(|r| r.status() == Status::Running)
         });
         let outcome = if !running {
-            Ok(serde_json::Value::Null)
+            Ok(Value::Null)
         } else if threw {
             Err(convert::thrown(&value))
         } else if value.is_undefined() {
-            Ok(serde_json::Value::Null)
+            Ok(Value::Null)
         } else {
             json(&value, "result")
                 .map_err(|e| Failure::new("INVALID_RESULT", "TypeError", e.to_string()))
         };
-        if let Some(mut st) = self.st() {
-            let run_only = st.watched.get(&seq) == Some(&RUN);
-            if run_only {
+        if let Some(mut st) = self.begin() {
+            if st.watched.get(&seq) == Some(&RUN) {
                 st.watched.remove(&seq);
             } else if let Some(w) = st.watched.get_mut(&seq) {
                 *w &= !RUN;
             }
             st.core.settle(seq, outcome);
-            st.settle();
+            st.settle(&self.scratch);
         }
     }
 
     /// The one timer, armed for the deadline `due`, fired: times out every
-    /// running attempt whose deadline is at or before it.
+    /// running attempt whose deadline is at or before it, one at a time (so
+    /// that each one's end is taken before a later end can evict it).
     pub fn expire(&self, due: f64) {
-        if let Some(mut st) = self.st() {
-            st.core.expire(due);
+        if let Some(mut st) = self.begin() {
+            while st.core.expire_one(due).is_some() {
+                st.collect();
+            }
             // The timer is re-armed from the deadline slot in any case.
             st.deadline = None;
-            st.settle();
+            st.settle(&self.scratch);
         }
     }
 
@@ -749,8 +856,7 @@ impl Engine {
             return 0;
         };
         if let Some(n) = &event.numbers {
-            let n = *n;
-            write(&mut st.scratch, &n, event.seq);
+            self.scratch.write(n, event.seq);
         }
         let kind = event.kind as u32 + 1;
         st.current = Some(event);
@@ -762,7 +868,8 @@ impl Engine {
         self.st()?.current.as_mut()?.texts.take()
     }
 
-    /// The fixed parts of the last event's execution, when it was removed.
+    /// The fixed parts of the last event's execution, when it was removed
+    /// (by that event or after it).
     pub fn event_fixed(&self) -> Option<String> {
         self.st()?.current.as_mut()?.fixed.take()
     }
@@ -777,7 +884,7 @@ impl Engine {
             st.current_finished = None;
             return 0.0;
         };
-        write(&mut st.scratch, &f.numbers, f.seq);
+        self.scratch.write(&f.numbers, f.seq);
         let s = f.seq as f64;
         st.current_finished = Some(f);
         s
@@ -840,15 +947,6 @@ impl Engine {
     ) -> Option<String> {
         let request = rest::fetched(method, path, search, &text, body_error);
         self.answer(Ok(request))
-    }
-
-    fn answer(&self, request: Result<crate::core::rest::RestRequest, Error>) -> Option<String> {
-        let mut st = self.st()?;
-        let response = rest::serve(&mut st.core, request);
-        st.allow = response.allow;
-        st.settle();
-        set(&mut st.scratch, slot::STATUS, f64::from(response.status));
-        response.body
     }
 
     /// The `Allow` header of the last [`Engine::handle`] answer (a 405).
