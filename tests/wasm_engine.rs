@@ -76,8 +76,12 @@ fn wire_lists_every_constant_and_js_has_the_same() {
             "js/manager.js {name}"
         );
     }
-    let keys = js_sys::Object::keys(js_wire.unchecked_ref());
-    assert_eq!(keys.length() as usize, ALL.len(), "js/manager.js has no other constant");
+    let keys = js_sys::Object::keys(js_wire.unchecked_ref::<js_sys::Object>());
+    assert_eq!(
+        keys.length() as usize,
+        ALL.len(),
+        "js/manager.js has no other constant"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -152,7 +156,7 @@ fn starts_are_handed_out_while_slots_are_free() {
     assert_eq!(work_of(&e) & work::STARTS, work::STARTS, "a's slot is free");
     assert_eq!(e.next_start(), b);
     // b was cancelled before its handler was called: the slot is released.
-    e.cancel(b, JsValue::UNDEFINED).unwrap_or_default();
+    e.cancel(b, false);
     assert_eq!(e.fill(b), status::CANCELLED);
     e.release(b);
     e.create(js("{ targetId: 't', id: 'c' }")).unwrap();
@@ -175,7 +179,8 @@ fn events_are_queued_only_while_listening_with_their_numbers_at_the_change() {
         e.progress(a, 3.0, 10.0, true, Some("three".into()), false),
         1
     );
-    e.complete(a, JsValue::from(1));
+    assert_eq!(e.stage(0, JsValue::from(1)), 1);
+    e.complete(a, true);
     assert_eq!(work_of(&e) & work::EVENTS, work::EVENTS);
 
     let mut kinds = Vec::new();
@@ -214,9 +219,10 @@ fn watched_executions_that_end_are_queued_once() {
     e.track(js("{ targetId: 'x', id: 'u' }")).unwrap();
     let u = at(&e, slot::SEQ);
     e.watch(w);
-    e.cancel(u, JsValue::UNDEFINED);
+    e.cancel(u, false);
     assert_eq!(work_of(&e) & work::FINISHED, 0, "u is not watched");
-    e.cancel(w, JsValue::from_str("stop"));
+    assert_eq!(e.stage(2, JsValue::from_str("stop")), 1);
+    e.cancel(w, true);
     assert_eq!(work_of(&e) & work::FINISHED, work::FINISHED);
     assert_eq!(e.next_finished(), w);
     assert_eq!(at(&e, slot::STATUS), f64::from(status::CANCELLED));
@@ -271,7 +277,7 @@ fn one_deadline_for_the_one_timer() {
         started + 500.0,
         "the next deadline is slow's"
     );
-    e.complete(slow, JsValue::UNDEFINED);
+    e.complete(slow, false);
     assert!(at(&e, slot::DEADLINE).is_nan(), "no deadline left");
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
 }
@@ -287,7 +293,7 @@ fn removals_are_handed_out_in_batches() {
         let s = at(&e, slot::SEQ);
         seqs.push(s);
         e.start(s);
-        e.complete(s, JsValue::UNDEFINED);
+        e.complete(s, false);
         if flagged.is_none() && work_of(&e) & work::REMOVED != 0 {
             flagged = Some(i);
         }

@@ -158,3 +158,119 @@ test("the one timer: deadlines of many executions share one timer, re-armed for 
     globalThis.clearTimeout = realClear;
   }
 });
+
+test("many deadlines due at once with eviction: every attempt times out, aborts its signal and resolves its wait", async () => {
+  const m = new ExecutionManager({ maxFinished: 1 });
+  let aborted = 0;
+  m.register(
+    "t",
+    (inputs, ctx) =>
+      new Promise((resolve) => {
+        ctx.signal.addEventListener("abort", () => {
+          aborted++;
+          resolve();
+        });
+      }),
+  );
+  const seen = { failed: 0, removed: 0 };
+  m.subscribe((ev) => {
+    if (ev.type === "status" && ev.execution.status === "failed") seen.failed++;
+    if (ev.type === "removed") seen.removed++;
+  });
+  const n = 50;
+  const waits = [];
+  for (let i = 0; i < n; i++) waits.push(m.wait(m.create({ targetId: "t", config: { timeoutMs: 20 } }).id));
+  const done = await Promise.all(waits);
+  assert.equal(done.length, n);
+  assert.ok(done.every((x) => x.status === "failed" && x.error.code === "TIMEOUT"));
+  assert.equal(aborted, n, "every signal aborted");
+  assert.equal(seen.failed, n, "a status event for every timeout, also those evicted before delivery");
+  assert.equal(seen.removed, n - 1);
+  assert.equal(m.counts().running, 0);
+});
+
+test("a getter of complete()'s result that replaces the execution runs once; the new one completes", () => {
+  const m = new ExecutionManager();
+  m.track({ id: "x", targetId: "s" });
+  m.start("x");
+  let runs = 0;
+  const result = {
+    get v() {
+      runs++;
+      m.cancel("x");
+      m.remove("x");
+      m.track({ id: "x", targetId: "s2" });
+      m.start("x");
+      return 1;
+    },
+  };
+  const x = m.complete("x", result);
+  assert.equal(runs, 1);
+  assert.equal(x.targetId, "s2");
+  assert.deepEqual(x.result, { v: 1 });
+});
+
+test("argument errors come before NOT_FOUND, and name the argument", () => {
+  const m = new ExecutionManager();
+  const code = (fn) => {
+    try {
+      fn();
+    } catch (e) {
+      return `${e.code}: ${e.message}`;
+    }
+    return "no error";
+  };
+  assert.match(
+    code(() => m.reportProgress("unknown", "x")),
+    /^INVALID_ARGUMENT: .*current/,
+  );
+  assert.match(
+    code(() => m.complete("unknown", () => 1)),
+    /^INVALID_ARGUMENT: .*result/,
+  );
+  assert.match(
+    code(() => m.cancel("unknown", 5)),
+    /^INVALID_ARGUMENT: .*reason/,
+  );
+  assert.match(
+    code(() => m.fail("unknown", 5)),
+    /^INVALID_ARGUMENT: .*error/,
+  );
+  assert.match(
+    code(() => m.reportProgress("unknown", 1)),
+    /^NOT_FOUND/,
+  );
+  m.track({ id: "t", targetId: "x" });
+  m.start("t");
+  assert.match(
+    code(() => m.reportProgress("t", 1, null, 42)),
+    /^INVALID_ARGUMENT: .*message.* must be a string, got 42/,
+  );
+  assert.match(
+    code(() => m.reportProgress("t", 1, null, "bad\uD800")),
+    /^INVALID_ARGUMENT: .*message.*lone/,
+  );
+});
+
+test("Date.now that calls the manager during a change: the nested calls work (the clock is read first)", () => {
+  const m = new ExecutionManager();
+  m.track({ id: "x", targetId: "s" });
+  const real = Date.now;
+  let inner;
+  let depth = 0;
+  Date.now = () => {
+    if (depth++ === 0 && inner === undefined) {
+      inner = m.status("x").status;
+      m.track({ id: "y", targetId: "s" });
+    }
+    depth--;
+    return real();
+  };
+  try {
+    assert.equal(m.start("x").status, "running");
+  } finally {
+    Date.now = real;
+  }
+  assert.equal(inner, "pending");
+  assert.equal(m.counts().total, 2);
+});
