@@ -597,6 +597,7 @@ fn populated(max_finished: usize) -> (Manager, ManualClock) {
         Options {
             concurrency: 2,
             max_finished,
+            ..Options::default()
         },
         Box::new(clock.clone()),
         Box::new(SequentialIds::default()),
@@ -737,6 +738,7 @@ fn options() -> impl Strategy<Value = Options> {
         .prop_map(|(concurrency, max_finished)| Options {
             concurrency,
             max_finished,
+            ..Options::default()
         })
         .boxed()
 }

@@ -119,6 +119,7 @@ fn options() -> impl Strategy<Value = Options> {
         .prop_map(|(concurrency, max_finished)| Options {
             concurrency,
             max_finished,
+            ..Options::default()
         })
 }
 
@@ -1138,7 +1139,7 @@ proptest! {
         let n = finish.len();
         let clock = ManualClock::default();
         let mut m = Manager::new(
-            Options { concurrency: usize::MAX, max_finished },
+            Options { concurrency: usize::MAX, max_finished, ..Options::default() },
             Box::new(clock),
             Box::new(SequentialIds::default()),
         );

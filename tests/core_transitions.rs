@@ -26,6 +26,7 @@ fn setup(concurrency: usize, max_finished: usize) -> (Manager, ManualClock) {
         Options {
             concurrency,
             max_finished,
+            ..Options::default()
         },
         Box::new(clock.clone()),
         Box::new(SequentialIds::default()),
@@ -1377,7 +1378,8 @@ fn options_are_kept() {
         m.options(),
         Options {
             concurrency: 3,
-            max_finished: 7
+            max_finished: 7,
+            ..Options::default()
         }
     );
     assert_eq!(Options::default().concurrency, usize::MAX);

@@ -37,6 +37,17 @@ pub enum Error {
         /// Why not, e.g. `it is completed`.
         why: String,
     },
+    /// The change would take the bytes held by active executions past the
+    /// manager's budget (`maxBytes`); nothing was changed.
+    #[error("the memory budget (maxBytes = {budget} bytes) is full of active executions: this change needs {needed} more bytes and only {room} are left")]
+    ResourceExhausted {
+        /// Bytes the change would add.
+        needed: u64,
+        /// Bytes active executions may still take.
+        room: u64,
+        /// `maxBytes`.
+        budget: u64,
+    },
     /// `create` named a target with no registered handler.
     #[error("unknown target {}: no handler is registered for it", shown(target_id))]
     UnknownTarget {
@@ -54,6 +65,7 @@ impl Error {
             Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
             Error::InvalidTransition { .. } => "INVALID_TRANSITION",
             Error::UnknownTarget { .. } => "UNKNOWN_TARGET",
+            Error::ResourceExhausted { .. } => "RESOURCE_EXHAUSTED",
         }
     }
 

@@ -21,6 +21,14 @@ use super::store::Store;
 /// The default `maxFinished`.
 pub const DEFAULT_MAX_FINISHED: usize = 10_000;
 
+/// The default `maxBytes`: 256 MiB.
+pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
+
+/// The largest `maxBytes` in force (larger ones, `Infinity` included, mean
+/// this): 1 GiB of counted text, so that what the allocator really holds,
+/// plus one value being copied in, stays well inside the 4 GiB wasm heap.
+pub const MAX_BYTES_LIMIT: u64 = 1 << 30;
+
 /// Manager options; `usize::MAX` stands for `Infinity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
@@ -28,6 +36,9 @@ pub struct Options {
     pub concurrency: usize,
     /// Terminal executions kept.
     pub max_finished: usize,
+    /// The budget of bytes held (see [`Record::bytes`]), at most
+    /// [`MAX_BYTES_LIMIT`].
+    pub max_bytes: u64,
 }
 
 impl Default for Options {
@@ -35,6 +46,7 @@ impl Default for Options {
         Options {
             concurrency: usize::MAX,
             max_finished: DEFAULT_MAX_FINISHED,
+            max_bytes: DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -124,6 +136,9 @@ pub struct Manager {
     deadlines: BTreeSet<(u64, u64)>,
     /// What the clock said last.
     last_now: std::cell::Cell<f64>,
+    /// Bytes held by every execution, and by the active ones (see [`Record::bytes`]).
+    held_bytes: u64,
+    active_bytes: u64,
 }
 
 impl Manager {
@@ -148,12 +163,59 @@ impl Manager {
             default_kind: Rc::from("task"),
             deadlines: BTreeSet::new(),
             last_now: std::cell::Cell::new(0.0),
+            held_bytes: 0,
+            active_bytes: 0,
         }
     }
 
     /// The options in force.
     pub fn options(&self) -> Options {
         self.options
+    }
+
+    /// `maxBytes` in force.
+    pub fn max_bytes(&self) -> u64 {
+        self.options.max_bytes.min(MAX_BYTES_LIMIT)
+    }
+
+    /// Bytes held by every execution, and by the active ones alone.
+    pub fn held_bytes(&self) -> (u64, u64) {
+        (self.held_bytes, self.active_bytes)
+    }
+
+    /// Bytes a change may still add (finished executions would be evicted
+    /// to make room): what a caller may copy in before asking.
+    pub fn room(&self) -> u64 {
+        self.max_bytes().saturating_sub(self.active_bytes)
+    }
+
+    /// Makes room for `extra` more bytes: `RESOURCE_EXHAUSTED` (and nothing
+    /// changed) when active executions alone leave less; else evicts
+    /// finished executions, earliest finished first, until it fits.
+    fn reserve(&mut self, extra: u64) -> Result<()> {
+        let room = self.room();
+        if extra > room {
+            return Err(Error::ResourceExhausted {
+                needed: extra,
+                room,
+                budget: self.max_bytes(),
+            });
+        }
+        self.evict_bytes(extra, 0);
+        Ok(())
+    }
+
+    /// Evicts finished executions (never `keep`) while the bytes held plus
+    /// `extra` are over the budget.
+    fn evict_bytes(&mut self, extra: u64, keep: u64) {
+        while self.held_bytes.saturating_add(extra) > self.max_bytes() {
+            match self.store.earliest_finished() {
+                Some(oldest) if oldest != keep => {
+                    self.take_out(oldest);
+                }
+                _ => break,
+            }
+        }
     }
 
     /// Whether change events are queued (only worth it with listeners).
@@ -345,6 +407,16 @@ impl Manager {
                 }
             },
         };
+        let bytes = Record::bytes_of(
+            &id,
+            &p.target_id,
+            p.kind.as_deref().unwrap_or(&default_kind),
+            &p.inputs,
+            &p.config,
+        );
+        self.reserve(bytes)?;
+        self.held_bytes += bytes;
+        self.active_bytes += bytes;
         let now = self.now();
         self.next_seq += 1;
         let seq = self.next_seq;
@@ -435,6 +507,22 @@ impl Manager {
             },
             Err(failure) => Outcome::Failed(Box::new(failure)),
         };
+        // A result that does not fit the budget fails the execution; a failure is always kept
+        // (a thrown value's texts were cut to their limits already).
+        let outcome = match outcome {
+            Outcome::Completed(result) if self.reserve(2 * super::record::units(&result)).is_err() => {
+                Outcome::Failed(Box::new(Failure::new(
+                    "INVALID_RESULT",
+                    "RangeError",
+                    format!(
+                        "the result ({} bytes) does not fit the memory budget (maxBytes = {} bytes) next to the active executions",
+                        2 * super::record::units(&result),
+                        self.max_bytes()
+                    ),
+                )))
+            }
+            other => other,
+        };
         // Late results (the execution already ended) change nothing.
         let to = match outcome {
             Outcome::Completed(_) => status.to_completed(),
@@ -459,16 +547,24 @@ impl Manager {
             .get(seq)
             .is_some_and(|r| r.status() == Status::Running)
         {
-            self.set_progress(seq, progress);
+            self.set_progress(seq, progress)?;
         }
         Ok(())
     }
 
-    fn set_progress(&mut self, seq: u64, progress: Progress) {
+    /// Stores a report, within the budget (its message may take bytes).
+    fn set_progress(&mut self, seq: u64, progress: Progress) -> Result<()> {
+        let delta = self.store.get(seq).map_or(0, |r| r.report_bytes(&progress));
+        if delta > 0 {
+            self.reserve(delta.unsigned_abs())?;
+        }
         if let Some(record) = self.store.get_mut(seq) {
             record.report(progress);
+            self.held_bytes = self.held_bytes.saturating_add_signed(delta);
+            self.active_bytes = self.active_bytes.saturating_add_signed(delta);
             self.emit(EventKind::Progress, seq);
         }
+        Ok(())
     }
 
     /// The creation sequence of an id, or `NOT_FOUND`.
@@ -552,7 +648,7 @@ impl Manager {
         if status != Status::Running {
             return Err(self.illegal(seq, "report progress for", status));
         }
-        self.set_progress(seq, progress);
+        self.set_progress(seq, progress)?;
         Ok(true)
     }
 
@@ -573,7 +669,9 @@ impl Manager {
         let to = status
             .to_completed()
             .map_err(|s| self.illegal(seq, "complete", s))?;
-        self.finish(seq, to, Outcome::Completed(to_text(&result)));
+        let outcome = Outcome::Completed(to_text(&result));
+        self.reserve(outcome.bytes())?;
+        self.finish(seq, to, outcome);
         Ok(true)
     }
 
@@ -592,7 +690,9 @@ impl Manager {
         let to = status
             .to_failed()
             .map_err(|s| self.illegal(seq, "fail", s))?;
-        self.finish(seq, to, Outcome::Failed(Box::new(failure)));
+        let outcome = Outcome::Failed(Box::new(failure));
+        self.reserve(outcome.bytes())?;
+        self.finish(seq, to, outcome);
         Ok(true)
     }
 
@@ -633,11 +733,9 @@ impl Manager {
         let to = status
             .to_cancelled()
             .map_err(|s| self.illegal(seq, "cancel", s))?;
-        self.finish(
-            seq,
-            to,
-            Outcome::Cancelled(reason.map(String::into_boxed_str)),
-        );
+        let outcome = Outcome::Cancelled(reason.map(String::into_boxed_str));
+        self.reserve(outcome.bytes())?;
+        self.finish(seq, to, outcome);
         Ok(true)
     }
 
@@ -645,7 +743,11 @@ impl Manager {
         self.disarm(seq);
         let now = self.now();
         if let Some(record) = self.store.get_mut(seq) {
+            let before = record.bytes();
             record.end(outcome, now);
+            let after = record.bytes();
+            self.held_bytes = (self.held_bytes + after).saturating_sub(before);
+            self.active_bytes = self.active_bytes.saturating_sub(before);
         }
         self.store.set_status(seq, to);
         self.finished.push(seq);
@@ -656,11 +758,18 @@ impl Manager {
             };
             self.take_out(oldest);
         }
+        // A failure kept past the budget (a handler's, a timeout) makes room with the finished
+        // executions that ended before it.
+        self.evict_bytes(0, seq);
     }
 
     fn take_out(&mut self, seq: u64) -> Option<Record> {
         self.disarm(seq);
         let record = self.store.remove(seq)?;
+        self.held_bytes = self.held_bytes.saturating_sub(record.bytes());
+        if !record.status().is_terminal() {
+            self.active_bytes = self.active_bytes.saturating_sub(record.bytes());
+        }
         self.removed_total += 1;
         if self.track_removed {
             self.removed.push(seq);

@@ -23,9 +23,10 @@ pub use error::{Error, Result};
 pub use event::{Event, EventKind};
 pub use json::{check_depth, number, write_f64, MAX_DEPTH};
 pub use manager::{
-    Counts, ListPage, Manager, NewExecution, Options, Started, DEFAULT_MAX_FINISHED,
+    Counts, ListPage, Manager, NewExecution, Options, Started, DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_FINISHED, MAX_BYTES_LIMIT,
 };
 pub use progress::Progress;
 pub use query::{Cursor, ListQuery, Order, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use record::{Driver, Failure, Numbers, Outcome, Record};
+pub use record::{units, Driver, Failure, Numbers, Outcome, Record, EXECUTION_COST};
 pub use status::Status;

@@ -93,6 +93,42 @@ pub struct Record {
     updated_at: f64,
     finish_tick: u64,
     text_version: u32,
+    bytes: u64,
+}
+
+/// What every execution counts against the manager's `maxBytes` besides its
+/// texts: its numbers, its index entries and its share of the maps.
+pub const EXECUTION_COST: u64 = 1024;
+
+/// A text's length in UTF-16 units, as JS counts it (and as the budget does).
+pub fn units(text: &str) -> u64 {
+    if text.is_ascii() {
+        text.len() as u64
+    } else {
+        text.encode_utf16().count() as u64
+    }
+}
+
+/// The UTF-16 units of an outcome's texts.
+fn outcome_units(outcome: &Outcome) -> u64 {
+    match outcome {
+        Outcome::Open | Outcome::Cancelled(None) => 0,
+        Outcome::Completed(result) => units(result),
+        Outcome::Failed(f) => {
+            units(&f.code)
+                + units(&f.name)
+                + units(&f.message)
+                + f.stack.as_deref().map_or(0, units)
+        }
+        Outcome::Cancelled(Some(reason)) => units(reason),
+    }
+}
+
+impl Outcome {
+    /// The bytes this outcome adds to its execution against `maxBytes`.
+    pub fn bytes(&self) -> u64 {
+        2 * outcome_units(self)
+    }
 }
 
 /// The parts of a new record that the caller chooses.
@@ -109,8 +145,15 @@ pub(super) struct NewRecord {
 }
 
 impl Record {
+    /// The bytes a new execution with these texts counts against `maxBytes`.
+    pub fn bytes_of(id: &str, target_id: &str, kind: &str, inputs: &str, config: &str) -> u64 {
+        EXECUTION_COST
+            + 2 * (units(id) + units(target_id) + units(kind) + units(inputs) + units(config))
+    }
+
     /// A `pending` record created at `now`.
     pub(super) fn new(n: NewRecord) -> Record {
+        let bytes = Record::bytes_of(&n.id, &n.target_id, &n.kind, &n.inputs, &n.config);
         Record {
             seq: n.seq,
             id: n.id,
@@ -129,7 +172,26 @@ impl Record {
             updated_at: n.now,
             finish_tick: 0,
             text_version: 0,
+            bytes,
         }
+    }
+
+    /// What it counts against the manager's `maxBytes`: [`EXECUTION_COST`]
+    /// plus 2 bytes per UTF-16 unit of its id, target, type, inputs, config,
+    /// progress message and outcome (JSON text for the JSON values).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The bytes a progress report would add (or, negative, free).
+    pub fn report_bytes(&self, progress: &Progress) -> i64 {
+        let old = self
+            .progress
+            .as_ref()
+            .and_then(|p| p.message.as_deref())
+            .map_or(0, units);
+        let new = progress.message.as_deref().map_or(0, units);
+        2 * (new as i64 - old as i64)
     }
 
     /// Creation sequence number: unique for the manager's life, never reused.
@@ -240,6 +302,9 @@ impl Record {
 
     /// Stores a progress report.
     pub(super) fn report(&mut self, progress: Progress) {
+        self.bytes = self
+            .bytes
+            .saturating_add_signed(self.report_bytes(&progress));
         self.updated_at = progress.updated_at;
         let old = self.progress.as_ref().and_then(|p| p.message.as_deref());
         if old != progress.message.as_deref() {
@@ -252,6 +317,7 @@ impl Record {
     /// the progress to that total.
     pub(super) fn end(&mut self, outcome: Outcome, now: f64) {
         let completed = matches!(outcome, Outcome::Completed(_));
+        self.bytes = self.bytes + outcome.bytes() - self.outcome.bytes();
         self.outcome = outcome;
         self.text_version = self.text_version.wrapping_add(1);
         self.finished_at = Some(now);

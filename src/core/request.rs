@@ -111,6 +111,12 @@ pub enum Field {
 /// ```
 pub fn validate(mut read: impl FnMut(Key) -> Result<Field, Error>) -> Result<NewExecution, Error> {
     let id = optional_string(Key::Id, read(Key::Id)?)?;
+    if matches!(id.as_deref(), Some("." | "..")) {
+        return Err(Error::invalid(
+            Key::Id.field(),
+            "must not be \".\" or \"..\", which no URL can address",
+        ));
+    }
     let target_id = match read(Key::TargetId)? {
         Field::Missing => {
             return Err(Error::invalid(

@@ -49,6 +49,12 @@ pub fn options(value: Option<JsValue>) -> Result<Options, Error> {
     )? {
         out.max_finished = n;
     }
+    if let Some(n) = limit(
+        &get(&value, "maxBytes", "options.maxBytes")?,
+        "options.maxBytes",
+    )? {
+        out.max_bytes = u64::try_from(n).unwrap_or(u64::MAX);
+    }
     Ok(out)
 }
 

@@ -2,7 +2,7 @@
 //! contract says: only JSON-compatible values cross, nothing is coerced, and
 //! a throwing getter or Proxy trap becomes `INVALID_ARGUMENT`.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 
 use js_sys::{JsString, Object};
 use serde_json::{Map, Value};
@@ -14,6 +14,54 @@ use crate::core::{number, Error, Failure, MAX_DEPTH};
 thread_local! {
     static OBJECT_PROTOTYPE: OnceCell<JsValue> = const { OnceCell::new() };
     static ERROR_PROTOTYPE: OnceCell<JsValue> = const { OnceCell::new() };
+    /// The room left in the manager's `maxBytes` while a call converts its
+    /// arguments (see [`within`]), in UTF-16 units; unbounded otherwise.
+    static ROOM: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// Whether the last refusal was for [`ROOM`] rather than for the fixed limits.
+    static OUT_OF_ROOM: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `convert` with the manager's room (`room_bytes` left in `maxBytes`)
+/// as a limit on what it may copy into wasm: a string or JSON value that
+/// would not fit is refused as it is read, before the rest is copied, with
+/// `RESOURCE_EXHAUSTED` (`budget` is `maxBytes`, for the message).
+pub fn within<T>(
+    room_bytes: u64,
+    budget: u64,
+    convert: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    let room = usize::try_from(room_bytes / 2).unwrap_or(usize::MAX);
+    let outer = ROOM.with(|r| r.replace(room));
+    OUT_OF_ROOM.with(|o| o.set(false));
+    let result = convert();
+    ROOM.with(|r| r.set(outer));
+    let out_of_room = OUT_OF_ROOM.with(|o| o.replace(false));
+    result.map_err(|e| match e {
+        Error::InvalidArgument { .. } if out_of_room => Error::ResourceExhausted {
+            needed: room_bytes.saturating_add(1),
+            room: room_bytes,
+            budget,
+        },
+        other => other,
+    })
+}
+
+/// Whether the conversion under way was refused for the room (so a caller
+/// that turns refusals into a bad-request answer passes this one on).
+pub fn out_of_room() -> bool {
+    OUT_OF_ROOM.with(Cell::get)
+}
+
+/// The limit on one value's units now: the fixed one, or the room if less.
+fn limit_now(fixed: usize) -> usize {
+    ROOM.with(|r| r.get()).min(fixed)
+}
+
+/// Marks a refusal that the room (not a fixed limit) caused.
+fn refused_for_room(fixed: usize) {
+    if ROOM.with(|r| r.get()) < fixed {
+        OUT_OF_ROOM.with(|o| o.set(true));
+    }
 }
 
 fn object_prototype() -> JsValue {
@@ -75,6 +123,10 @@ fn checked_string(value: &JsValue) -> Option<Result<String, BadString>> {
     }
     let js: &JsString = value.unchecked_ref();
     if js.length() > MAX_STRING {
+        return Some(Err(BadString::TooLong));
+    }
+    if js.length() as usize > limit_now(MAX_STRING as usize) {
+        refused_for_room(MAX_STRING as usize);
         return Some(Err(BadString::TooLong));
     }
     let s = value.as_string()?;
@@ -178,8 +230,11 @@ pub fn is_error(value: &JsValue) -> bool {
 /// Copies a JSON-compatible JS value into a JSON value.
 pub fn json(value: &JsValue, field: &str) -> Result<Value, Error> {
     let mut path = Vec::new();
-    let mut budget = MAX_JSON_UNITS;
+    let mut budget = limit_now(MAX_JSON_UNITS);
     to_json(value, 1, &mut path, &mut budget).map_err(|reason| {
+        if reason == too_big() {
+            refused_for_room(MAX_JSON_UNITS);
+        }
         // Segments were pushed innermost first; long paths keep both ends.
         let mut where_ = field.to_owned();
         let n = path.len();
@@ -308,14 +363,32 @@ pub fn opt_string(value: Option<JsValue>, field: &str) -> Result<Option<String>,
     }
 }
 
+/// The longest text of a failure's details (UTF-16 units): a thrown
+/// value's `message`, `stack` and `name` are cut to it (the last unit `…`),
+/// `fail(id, error)` refuses longer ones.
+pub const MAX_DETAIL: u32 = 65_536;
+
+/// A thrown value's text, cut to [`MAX_DETAIL`] units before it is copied
+/// into wasm (lone surrogates become U+FFFD: a thrown value is never refused).
+fn cut(value: &JsValue) -> Option<String> {
+    let js = value.dyn_ref::<JsString>()?;
+    if js.length() <= MAX_DETAIL {
+        return js.as_string();
+    }
+    let mut head = js.slice(0, MAX_DETAIL - 1).as_string()?;
+    head.push('…');
+    Some(head)
+}
+
 /// The failure details of a thrown value: `HANDLER_ERROR` with its name,
-/// message and stack (`"Error"` and `String(value)` for a non-Error).
+/// message and stack (`"Error"` and `String(value)` for a non-Error), each
+/// cut to [`MAX_DETAIL`] units.
 pub fn thrown(value: &JsValue) -> Failure {
     if is_error(value) {
         let text = |key: &str| {
             ffi::reflect_get(value, &super::keys::key(key))
                 .ok()
-                .and_then(|v| v.as_string())
+                .and_then(|v| cut(&v))
         };
         Failure {
             code: "HANDLER_ERROR".into(),
@@ -328,7 +401,7 @@ pub fn thrown(value: &JsValue) -> Failure {
     } else {
         let message = ffi::js_string(value)
             .ok()
-            .and_then(|s| s.as_string())
+            .and_then(|s| cut(&s))
             .unwrap_or_else(|| "[a value that cannot be converted to a string]".into());
         Failure::new("HANDLER_ERROR", "Error", message)
     }
@@ -337,6 +410,15 @@ pub fn thrown(value: &JsValue) -> Failure {
 /// The `error` argument of `fail`: a string, an `Error`, or
 /// `{ message, code?, name?, stack? }`.
 pub fn failure(value: &JsValue) -> Result<Failure, Error> {
+    if value
+        .dyn_ref::<JsString>()
+        .is_some_and(|s| s.length() > MAX_DETAIL)
+    {
+        return Err(Error::invalid(
+            "error",
+            format!("is longer than {MAX_DETAIL} characters"),
+        ));
+    }
     if let Some(message) = string(value, "error")? {
         return Ok(Failure::new("EXTERNAL_ERROR", "Error", message));
     }
@@ -359,6 +441,14 @@ pub fn failure(value: &JsValue) -> Result<Failure, Error> {
             } else {
                 Ok(None)
             };
+        }
+        if v.dyn_ref::<JsString>()
+            .is_some_and(|s| s.length() > MAX_DETAIL)
+        {
+            return Err(Error::invalid(
+                name,
+                format!("is longer than {MAX_DETAIL} characters"),
+            ));
         }
         match string(&v, &name)? {
             Some(s) => Ok(Some(s)),

@@ -29,10 +29,7 @@ use super::clock::{RandomIds, Time};
 use super::convert::{self, describe, json};
 use super::{args, rest};
 use crate::core::rest::RestRequest;
-use crate::core::{
-    Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, Status,
-    DEFAULT_MAX_FINISHED,
-};
+use crate::core::{Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, Status};
 use crate::wire::{reply, slot, work, SWEEP_AT};
 
 /// Why JS watches an execution: it runs its handler, or waits for its end.
@@ -324,8 +321,17 @@ impl Engine {
         self.st()
     }
 
+    /// Runs an argument conversion within the room the budget leaves (see
+    /// `convert::within`).
+    fn within<T>(&self, convert: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+        let (room, budget) = self.state.try_borrow().map_or((u64::MAX, u64::MAX), |st| {
+            (st.core.room(), st.core.max_bytes())
+        });
+        convert::within(room, budget, convert)
+    }
+
     fn insert(&self, request: JsValue, tracked: bool) -> Option<String> {
-        let request = args::request(&request);
+        let request = self.within(|| args::request(&request));
         if !matches!(&request, Ok(r) if r.id.is_some()) {
             self.ids.ensure();
         }
@@ -382,13 +388,7 @@ impl Engine {
     pub fn new(options: JsValue) -> Engine {
         let (options, error) = match args::options(given(options)) {
             Ok(options) => (options, None),
-            Err(e) => (
-                Options {
-                    concurrency: usize::MAX,
-                    max_finished: DEFAULT_MAX_FINISHED,
-                },
-                Some(e),
-            ),
+            Err(e) => (Options::default(), Some(e)),
         };
         let time = Time::default();
         let ids = RandomIds::new();
@@ -565,12 +565,12 @@ impl Engine {
     /// and user getters run once): `kind` 0 a `complete` result, 1 a `fail`
     /// error, 2 a `cancel` reason. 1 or [`reply::ERROR`].
     pub fn stage(&self, kind: u32, value: JsValue) -> i32 {
-        let staged = match kind {
+        let staged = self.within(|| match kind {
             STAGE_RESULT => json(&value, "result").map(Staged::Result),
             STAGE_FAILURE => convert::failure(&value).map(Staged::Failure),
             STAGE_REASON => convert::opt_string(Some(value), "reason").map(Staged::Reason),
             _ => Err(Error::invalid("kind", "is not a staged argument")),
-        };
+        });
         let Some(mut st) = self.st() else {
             return reply::ERROR;
         };
@@ -817,8 +817,12 @@ impl Engine {
         } else if value.is_undefined() {
             Ok(Value::Null)
         } else {
-            json(&value, "result")
-                .map_err(|e| Failure::new("INVALID_RESULT", "TypeError", e.to_string()))
+            self.within(|| json(&value, "result")).map_err(|e| match e {
+                Error::ResourceExhausted { .. } => {
+                    Failure::new("INVALID_RESULT", "RangeError", e.to_string())
+                }
+                e => Failure::new("INVALID_RESULT", "TypeError", e.to_string()),
+            })
         };
         if let Some(mut st) = self.begin() {
             if st.watched.get(&seq) == Some(&RUN) {
@@ -909,7 +913,7 @@ impl Engine {
     /// `handle(request)`: the status goes in the status slot, the body's
     /// JSON text is returned, `Allow` is kept for [`Engine::allow`].
     pub fn handle(&self, request: JsValue) -> Option<String> {
-        let request = rest::request(&request);
+        let request = self.within(|| rest::request(&request));
         self.answer(request)
     }
 
@@ -945,8 +949,8 @@ impl Engine {
         text: JsValue,
         body_error: Option<String>,
     ) -> Option<String> {
-        let request = rest::fetched(method, path, search, &text, body_error);
-        self.answer(Ok(request))
+        let request = self.within(|| rest::fetched(method, path, search, &text, body_error));
+        self.answer(request)
     }
 
     /// The `Allow` header of the last [`Engine::handle`] answer (a 405).

@@ -23,6 +23,7 @@ keys![
     "cursor",
     "concurrency",
     "maxFinished",
+    "maxBytes",
     "message",
     "code",
     "name",

@@ -25,19 +25,20 @@ pub fn fetched(
     search: String,
     text: &JsValue,
     body_error: Option<String>,
-) -> RestRequest {
+) -> Result<RestRequest, Error> {
     let body = match body_error {
         Some(reason) => Body::Invalid(reason),
         None if text.is_undefined() => Body::Absent,
         None => match string(text, "body") {
-            Ok(Some(text)) => body_from_text(&text),
+            Ok(Some(text)) => body_from_text(&text)?,
             Ok(None) => Body::Invalid("body could not be read as text".into()),
+            Err(e) if super::convert::out_of_room() => return Err(e),
             Err(e) => Body::Invalid(e.to_string()),
         },
     };
-    RestRequest::new(method, path)
+    Ok(RestRequest::new(method, path)
         .with_query(Query::Text(search))
-        .with_body(body)
+        .with_body(body))
 }
 
 /// Routes a request (or answers 400 for one that could not be read).
@@ -143,9 +144,9 @@ fn query_value(value: &JsValue) -> Result<Query, Error> {
 /// [`body_value`] checks a `handle()` body (the core's own reader,
 /// [`Body::from_text`], would bring a second JSON parser and float parsing
 /// into the `.wasm`). Empty or whitespace-only text is no body.
-fn body_from_text(text: &str) -> Body {
+fn body_from_text(text: &str) -> Result<Body, Error> {
     if text.trim_matches([' ', '\t', '\n', '\r']).is_empty() {
-        return Body::Absent;
+        return Ok(Body::Absent);
     }
     let parsed = match ffi::json_parse(text) {
         Ok(parsed) => parsed,
@@ -154,13 +155,17 @@ fn body_from_text(text: &str) -> Body {
                 .ok()
                 .and_then(|m| m.as_string())
                 .unwrap_or_default();
-            return Body::Invalid(format!("body is not valid JSON: {why}"));
+            return Ok(Body::Invalid(format!("body is not valid JSON: {why}")));
         }
     };
     match body_value(&parsed) {
-        Ok(body) => body,
-        Err(Error::InvalidArgument { field, reason }) => Body::Invalid(format!("{field} {reason}")),
-        Err(other) => Body::Invalid(other.to_string()),
+        Ok(body) => Ok(body),
+        // Refused for the budget: answered for what it is (503), not as a bad body.
+        Err(e) if super::convert::out_of_room() => Err(e),
+        Err(Error::InvalidArgument { field, reason }) => {
+            Ok(Body::Invalid(format!("{field} {reason}")))
+        }
+        Err(other) => Ok(Body::Invalid(other.to_string())),
     }
 }
 

@@ -189,7 +189,7 @@ impl RestRequest {
 /// The answer to a [`RestRequest`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestResponse {
-    /// One of 200, 201, 204, 400, 404, 405, 409.
+    /// One of 200, 201, 204, 400, 404, 405, 409, 503.
     pub status: u16,
     /// JSON text; `None` for 204.
     pub body: Option<String>,
@@ -243,11 +243,12 @@ pub fn status_of(error: &Error) -> u16 {
         Error::InvalidArgument { .. } => 400,
         Error::NotFound { .. } | Error::UnknownTarget { .. } => 404,
         Error::AlreadyExists { .. } | Error::InvalidTransition { .. } => 409,
+        Error::ResourceExhausted { .. } => 503,
     }
 }
 
 /// Routes one request to the manager and answers it. Never panics; the
-/// status is always one of 200, 201, 204, 400, 404, 405, 409.
+/// status is always one of 200, 201, 204, 400, 404, 405, 409, 503.
 ///
 /// A 201 from `POST /api/v1/executions` has queued a handler-driven
 /// execution and a 200 from `…/cancel` has queued a terminal one: the caller
