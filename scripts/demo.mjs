@@ -4,8 +4,8 @@
 // A short, self-contained tour of the execution manager from Node.js:
 //
 //   1. prepares what it needs (Rust target, wasm-bindgen, npm packages, pkg/),
-//   2. registers three simulated targets whose handlers report progress and
-//      honour their AbortSignal,
+//   2. registers three simulated targets (scripts/demo-targets.mjs) whose
+//      handlers check their inputs, report progress and honour their AbortSignal,
 //   3. runs ten executions under a concurrency limit of 3 (the rest wait
 //      "pending" in FIFO order), plus one externally driven ("tracked")
 //      execution reported by hand,
@@ -21,6 +21,9 @@
 // execution ended the way the demo planned; anything unexpected prints the
 // error and exits with 1.
 //
+// The targets (upload, transcode, report), their inputs' defaults and bounds are in
+// scripts/demo-targets.mjs.
+//
 // Note: no npm package is imported statically. node_modules/ and pkg/ may not
 // exist yet when this file starts; they are loaded only after step 1.
 
@@ -28,6 +31,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { DEMO_TARGETS, registerDemoTargets } from "./demo-targets.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CONCURRENCY = 3;
@@ -193,57 +197,6 @@ async function main() {
   if (problems.length > 0) throw new Error(`the run did not go as planned:\n  - ${problems.join("\n  - ")}`);
 }
 
-// ── The demo's targets ──────────────────────────────────────────────────────
-// Shared by the terminal demo and `--serve`. Simulated work: each handler sleeps instead of
-// working, reports progress and stops as soon as its AbortSignal fires (cancel or timeout).
-// `wrap` decorates every handler (the terminal demo counts the calls in flight).
-
-function registerDemoTargets(manager, wrap = (handler) => handler) {
-  // "upload": sends a file in 1 MB chunks.
-  manager.register(
-    "upload",
-    wrap(async ({ name, sizeMb }, ctx) => {
-      for (let mb = 1; mb <= sizeMb; mb++) {
-        await sleep(130, ctx.signal); // one chunk on the wire
-        ctx.progress(mb, sizeMb, `${mb}/${sizeMb} MB`);
-      }
-      return { url: `https://cdn.example.com/${name}`, bytes: sizeMb * 1024 * 1024 };
-    }),
-    { type: "transfer" },
-  );
-
-  // "transcode": converts a video frame batch by frame batch; a corrupt input
-  // makes the handler throw part-way, which fails the execution.
-  manager.register(
-    "transcode",
-    wrap(async ({ name, frames, corruptAt }, ctx) => {
-      for (let frame = 0; frame < frames; ) {
-        await sleep(150, ctx.signal);
-        frame = Math.min(frames, frame + 12);
-        if (corruptAt !== undefined && frame >= corruptAt) {
-          throw new Error(`${name}: corrupt frame at ${corruptAt}`);
-        }
-        ctx.progress(frame, frames, `frame ${frame}/${frames}`);
-      }
-      return { output: name.replace(/\.\w+$/, ".webm") };
-    }),
-    { type: "media" },
-  );
-
-  // "report": builds a report section by section.
-  manager.register(
-    "report",
-    wrap(async ({ sections }, ctx) => {
-      for (let i = 0; i < sections.length; i++) {
-        ctx.progress(i, sections.length, `section "${sections[i]}"`);
-        await sleep(300, ctx.signal);
-      }
-      return { pages: sections.length * 3 };
-    }),
-    { type: "analytics" },
-  );
-}
-
 /** `--serve`: execman/server's serve() with the demo's targets registered, until Ctrl-C. */
 async function serveRest(argv) {
   const require = createRequire(import.meta.url);
@@ -269,7 +222,8 @@ async function serveRest(argv) {
   const api = `${server.url}/api/v1/executions`;
   console.log(`
 execman REST API: ${api}
-targets: upload (transfer), transcode (media), report (analytics); concurrency ${CONCURRENCY}
+targets: ${DEMO_TARGETS.map((t) => `${t.id} (${t.type})`).join(", ")}; concurrency ${CONCURRENCY}
+(inputs are checked: see scripts/demo-targets.mjs for their defaults and bounds)
 
 Try:
   curl -s -X POST ${api} -H 'content-type: application/json' \\
@@ -450,20 +404,9 @@ function seconds(ms) {
   return `${(ms / 1000).toFixed(2)}s`;
 }
 
-/** Resolve after `ms`, or reject as soon as `signal` aborts. */
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** Resolve after `ms`. */
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 // ── Run ─────────────────────────────────────────────────────────────────────

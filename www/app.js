@@ -151,7 +151,7 @@ async function main() {
     const errors = {};
     const num = (input) => (input.value.trim() === "" ? NaN : Number(input.value));
     const duration = num(fields.duration);
-    if (!(duration >= 0.1 && duration <= 600)) errors.duration = "Enter a duration from 0.1 to 600 seconds.";
+    if (!(duration >= 0.1 && duration <= 60)) errors.duration = "Enter a duration from 0.1 to 60 seconds.";
     const failure = num(fields.failure);
     if (!(failure >= 0 && failure <= 100)) errors.failure = "Enter a percentage from 0 to 100.";
     const count = num(fields.count);

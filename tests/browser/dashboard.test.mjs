@@ -81,7 +81,7 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
 
   // ── The form validates what it sends ───────────────────────────────────────
   await startFromForm(page, { target: "upload", duration: -1, failure: 150, id: "x" });
-  assert.equal(await page.textContent("[data-testid=error-duration]"), "Enter a duration from 0.1 to 600 seconds.");
+  assert.equal(await page.textContent("[data-testid=error-duration]"), "Enter a duration from 0.1 to 60 seconds.");
   assert.equal(await page.textContent("[data-testid=error-failure]"), "Enter a percentage from 0 to 100.");
   assert.equal(await page.getAttribute("[data-testid=duration]", "aria-invalid"), "true");
   assert.equal(
@@ -89,6 +89,9 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
     "f-duration",
     "focus moves to the first bad field",
   );
+  // Above the simulated targets' 60 s bound (www/targets.js): refused by the form too.
+  await startFromForm(page, { target: "upload", duration: 61, failure: 0 });
+  assert.equal(await page.textContent("[data-testid=error-duration]"), "Enter a duration from 0.1 to 60 seconds.");
   await startFromForm(page, { target: "upload", duration: 1, failure: 0, id: "two", count: 2 });
   assert.match(await page.textContent("[data-testid=error-id]"), /set How many to 1/);
   assert.equal(await managerTotal(page), 0, "nothing was created from an invalid form");

@@ -10,7 +10,7 @@
 // "../../pkg" resolves to /pkg/ both when www/ is served at "/" (scripts/serve.mjs: /sw/sw.js)
 // and when the repository is (/www/sw/sw.js): a URL cannot climb above the root.
 import init, { ExecutionManager } from "../../pkg/web/execman.js";
-import { sleep } from "../targets.js";
+import { SW_TARGETS, registerTargets } from "../targets.js";
 
 const API_PREFIX = "/api/v1/";
 /** Added to every answer, so a page (and the tests) can tell it came from this worker. */
@@ -22,7 +22,8 @@ let manager;
 // A fetch event that arrives before it settles waits for it.
 const ready = init().then(() => {
   manager = new ExecutionManager({ maxFinished: 1000 });
-  registerTargets(manager);
+  // countdown, hold and flaky: simulated, with bounded inputs (../targets.js).
+  registerTargets(manager, { targets: SW_TARGETS });
 });
 ready.catch((err) => console.error("execman service worker: init() failed", err));
 
@@ -61,47 +62,4 @@ async function answer(request) {
   }
   response.headers.set("x-served-by", SERVED_BY);
   return response;
-}
-
-// ── Simulated targets ─────────────────────────────────────────────────────────
-// Plain async handlers that sleep instead of working and honour ctx.signal (cancel, timeoutMs).
-
-function registerTargets(m) {
-  // ~1.6 s by default, with progress after every step: { steps = 8, stepMs = 200 }.
-  m.register(
-    "countdown",
-    async (inputs, { signal, progress }) => {
-      const { steps = 8, stepMs = 200 } = inputs ?? {};
-      for (let i = 1; i <= steps; i++) {
-        await sleep(stepMs, signal);
-        progress(i, steps, `step ${i} of ${steps}`);
-      }
-      return { steps, ms: steps * stepMs };
-    },
-    { type: "timer" },
-  );
-
-  // Runs until it is cancelled (POST …/cancel) or times out (config.timeoutMs). No progress:
-  // GET …/progress answers 204 for as long as it waits.
-  m.register(
-    "hold",
-    (_inputs, { signal }) =>
-      new Promise((_resolve, reject) => {
-        if (signal.aborted) return reject(signal.reason);
-        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-      }),
-    { type: "manual" },
-  );
-
-  // Fails after { ms = 500 }: a "failed" execution with error.code HANDLER_ERROR.
-  m.register(
-    "flaky",
-    async (inputs, { signal, progress }) => {
-      const { ms = 500 } = inputs ?? {};
-      progress(0, 1, "about to fail");
-      await sleep(ms, signal);
-      throw new Error("simulated failure");
-    },
-    { type: "timer" },
-  );
 }
