@@ -214,7 +214,7 @@ async function serveRest(argv) {
       );
   });
 
-  const server = await serve(manager, { port, host: "127.0.0.1" }).catch((err) => {
+  const server = await serve({ manager, port, host: "127.0.0.1" }).catch((err) => {
     throw err?.code === "EADDRINUSE"
       ? new Error(`port ${port} is already in use; pass --port N (or --port 0 for any free port)`)
       : err;
@@ -225,7 +225,8 @@ execman REST API: ${api}
 targets: ${DEMO_TARGETS.map((t) => `${t.id} (${t.type})`).join(", ")}; concurrency ${CONCURRENCY}
 (inputs are checked: see scripts/demo-targets.mjs for their defaults and bounds)
 
-Try:
+Every POST needs -H 'content-type: application/json' (even without a body); only requests for
+localhost, 127.0.0.1 or [::1] are answered. Try:
   curl -s -X POST ${api} -H 'content-type: application/json' \\
        -d '{"id":"job-1","targetId":"upload","inputs":{"name":"big.iso","sizeMb":100}}'
   curl -s ${api}/job-1/progress

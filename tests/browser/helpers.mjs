@@ -36,9 +36,9 @@ export function checkPrerequisites() {
   );
 }
 
-/** Headless Debian Chromium through playwright-core. */
-export function launchChromium(timeout) {
-  return chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout });
+/** Headless Debian Chromium through playwright-core; `args` are added to the usual flags. */
+export function launchChromium(timeout, { args = [] } = {}) {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, ...args], timeout });
 }
 
 /**
