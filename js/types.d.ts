@@ -55,6 +55,13 @@ export interface ManagerOptions {
   concurrency?: number;
   /** Terminal executions kept; default `10000`. */
   maxFinished?: number;
+  /**
+   * A budget for everything the manager holds (2 bytes per UTF-16 unit of ids, inputs, config,
+   * progress messages, results and failure details, plus 1,024 bytes per execution); default
+   * 268435456 (256 MiB), at most 1 GiB. A change that would pass it evicts finished executions
+   * first; if active ones alone would, it throws `RESOURCE_EXHAUSTED`.
+   */
+  maxBytes?: number;
 }
 
 /** Options of `register`. */
@@ -149,7 +156,8 @@ export type ExecutionErrorCode =
   | "ALREADY_EXISTS"
   | "INVALID_ARGUMENT"
   | "INVALID_TRANSITION"
-  | "UNKNOWN_TARGET";
+  | "UNKNOWN_TARGET"
+  | "RESOURCE_EXHAUSTED";
 
 /** Every error the API throws: an `Error` named `"ExecutionError"` with a `code`. */
 export interface ExecutionError extends Error {
@@ -178,7 +186,7 @@ export interface RestRequest {
 }
 
 /** The statuses the REST routes answer with. */
-export type RestStatus = 200 | 201 | 204 | 400 | 404 | 405 | 409;
+export type RestStatus = 200 | 201 | 204 | 400 | 404 | 405 | 409 | 503;
 
 /** The body of an error answer. */
 export interface RestErrorBody {
@@ -194,7 +202,7 @@ export type RestResponse =
   | { status: 200; body: Execution | Page | Progress }
   | { status: 201; body: Execution }
   | { status: 204; body: null }
-  | { status: 400 | 404 | 405 | 409; body: RestErrorBody };
+  | { status: 400 | 404 | 405 | 409 | 503; body: RestErrorBody };
 
 /**
  * Registry and runner of executions: create, track, query, cancel, wait.

@@ -248,6 +248,8 @@ export function hostileCorpus({ reenter, long = false } = {}) {
     ["true", true],
     ["false", false],
     ["empty string", ""],
+    ["dot", "."],
+    ["dot dot", ".."],
     ["string 'asc'", "asc"],
     ["string 'running'", "running"],
     ["symbol", Symbol("hostile")],
@@ -455,6 +457,9 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
   report.corpus = corpus.length;
 
   const isNullish = (v) => v === undefined || v === null;
+  const dotted = (v) => v === "." || v === "..";
+  // Failure details longer than this are refused by fail() (thrown ones are cut instead).
+  const detailOk = (v) => typeof v !== "string" || v.length <= 65_536;
   const limitOk = (v) => v === undefined || v === Infinity || (Number.isInteger(v) && v >= 1);
   const positiveFinite = (v) => typeof v === "number" && Number.isFinite(v) && v > 0;
   const optionsObj = (v, kind) =>
@@ -474,7 +479,7 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
     cursor: (v) => v === undefined,
   };
   const failArgOk = (v) => {
-    if (typeof v === "string") return v.isWellFormed();
+    if (typeof v === "string") return v.isWellFormed() && detailOk(v);
     if (isError(v)) return true; // (an Error's own fields are checked loosely)
     if (objectKind(v) !== "plain") return false;
     try {
@@ -498,6 +503,13 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       "new ExecutionManager({ maxFinished: v })",
       (v) => [
         () => new ExecutionManager({ maxFinished: v }),
+        limitOk(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+    ],
+    [
+      "new ExecutionManager({ maxBytes: v })",
+      (v) => [
+        () => new ExecutionManager({ maxBytes: v }),
         limitOk(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
       ],
     ],
@@ -552,7 +564,7 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       "create({ id: v })",
       (v) => [
         () => m.create({ targetId: "t", id: v }),
-        v === undefined || nonEmpty(v)
+        v === undefined || (nonEmpty(v) && !dotted(v))
           ? { ok: true, codes: ["ALREADY_EXISTS"] }
           : { ok: false, codes: ["INVALID_ARGUMENT"] },
       ],
@@ -619,7 +631,7 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       "track({ id: v })",
       (v) => [
         () => m.track({ targetId: "x", id: v }),
-        v === undefined || nonEmpty(v)
+        v === undefined || (nonEmpty(v) && !dotted(v))
           ? { ok: true, codes: ["ALREADY_EXISTS"] }
           : { ok: false, codes: ["INVALID_ARGUMENT"] },
       ],
@@ -683,7 +695,7 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       "fail(id, { message: v })",
       (v, i, id) => [
         () => m.fail(id, { message: v }),
-        wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+        wellFormed(v) && detailOk(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
       ],
       "victim",
     ],
@@ -691,7 +703,7 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       "fail(id, { message, code: v })",
       (v, i, id) => [
         () => m.fail(id, { message: "m", code: v }),
-        v === undefined || wellFormed(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+        v === undefined || (wellFormed(v) && detailOk(v)) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
       ],
       "victim",
     ],
