@@ -860,6 +860,7 @@ export function wrap(Engine) {
      */
     counts() {
       const c = this.#live().counts();
+      if (c.length === 0) throw this.#error();
       return { pending: c[0], running: c[1], completed: c[2], failed: c[3], cancelled: c[4], total: c[5] };
     }
 

@@ -234,3 +234,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_late_handler_result_changes_nothing_and_evicts_nothing() {
+    let mut m = manager(EXECUTION_COST * 3, 100);
+    m.track(req("done", json!({}))).unwrap();
+    m.start("done").unwrap();
+    m.complete("done", None).unwrap();
+    let seq = m
+        .create(NewExecution {
+            id: Some("h".into()),
+            target_id: "t".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    m.next_start().unwrap();
+    m.cancel("h", None).unwrap();
+    let before = (m.held_bytes(), m.counts());
+    m.settle(seq, Ok(json!("r".repeat(4000))));
+    assert_eq!((m.held_bytes(), m.counts()), before);
+    assert!(m.seq_of("done").is_some(), "no eviction for a late result");
+}

@@ -39,9 +39,10 @@ pub enum Error {
     },
     /// The change would take the bytes held by active executions past the
     /// manager's budget (`maxBytes`); nothing was changed.
-    #[error("the memory budget (maxBytes = {budget} bytes) is full of active executions: this change needs {needed} more bytes and only {room} are left")]
+    #[error("{}", exhausted(*needed, *room, *budget))]
     ResourceExhausted {
-        /// Bytes the change would add.
+        /// Bytes the change would add (0: the call's arguments were refused
+        /// while they were copied in, before their size was known).
         needed: u64,
         /// Bytes active executions may still take.
         room: u64,
@@ -89,6 +90,15 @@ impl Error {
     /// Shorthand for an [`Error::NotFound`].
     pub fn not_found(id: &str) -> Error {
         Error::NotFound { id: id.to_owned() }
+    }
+}
+
+/// The message of [`Error::ResourceExhausted`].
+fn exhausted(needed: u64, room: u64, budget: u64) -> String {
+    if needed == 0 {
+        format!("the call's arguments are larger than the {room} bytes the memory budget (maxBytes = {budget} bytes) leaves next to the active executions")
+    } else {
+        format!("the memory budget (maxBytes = {budget} bytes) is full of active executions: this change needs {needed} more bytes and only {room} are left")
     }
 }
 

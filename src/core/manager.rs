@@ -139,6 +139,11 @@ pub struct Manager {
     /// Bytes held by every execution, and by the active ones (see [`Record::bytes`]).
     held_bytes: u64,
     active_bytes: u64,
+    /// The budget in force now (`maxBytes`, or less when the host has less
+    /// to give, see [`Manager::set_limits`]) and bytes the host holds for
+    /// this manager outside the store (queued events).
+    cap: u64,
+    outside: u64,
 }
 
 impl Manager {
@@ -165,6 +170,8 @@ impl Manager {
             last_now: std::cell::Cell::new(0.0),
             held_bytes: 0,
             active_bytes: 0,
+            cap: u64::MAX,
+            outside: 0,
         }
     }
 
@@ -183,10 +190,25 @@ impl Manager {
         (self.held_bytes, self.active_bytes)
     }
 
+    /// Sets, for the changes to come, how much of `maxBytes` the host can
+    /// give (`cap`: less when other managers share its memory) and how many
+    /// bytes it holds for this manager outside the store (`outside`: queued
+    /// events and their texts). Both count against the budget.
+    pub fn set_limits(&mut self, cap: u64, outside: u64) {
+        self.cap = cap;
+        self.outside = outside;
+    }
+
+    /// The budget in force: `maxBytes`, or less when the host said so.
+    fn budget(&self) -> u64 {
+        self.max_bytes().min(self.cap)
+    }
+
     /// Bytes a change may still add (finished executions would be evicted
     /// to make room): what a caller may copy in before asking.
     pub fn room(&self) -> u64 {
-        self.max_bytes().saturating_sub(self.active_bytes)
+        self.budget()
+            .saturating_sub(self.active_bytes.saturating_add(self.outside))
     }
 
     /// Makes room for `extra` more bytes: `RESOURCE_EXHAUSTED` (and nothing
@@ -198,7 +220,7 @@ impl Manager {
             return Err(Error::ResourceExhausted {
                 needed: extra,
                 room,
-                budget: self.max_bytes(),
+                budget: self.budget(),
             });
         }
         self.evict_bytes(extra, 0);
@@ -208,7 +230,12 @@ impl Manager {
     /// Evicts finished executions (never `keep`) while the bytes held plus
     /// `extra` are over the budget.
     fn evict_bytes(&mut self, extra: u64, keep: u64) {
-        while self.held_bytes.saturating_add(extra) > self.max_bytes() {
+        while self
+            .held_bytes
+            .saturating_add(self.outside)
+            .saturating_add(extra)
+            > self.budget()
+        {
             match self.store.earliest_finished() {
                 Some(oldest) if oldest != keep => {
                     self.take_out(oldest);
@@ -496,6 +523,10 @@ impl Manager {
         else {
             return;
         };
+        if status != Status::Running {
+            // A late outcome changes nothing (and makes no room for itself).
+            return;
+        }
         let outcome = match outcome {
             Ok(result) => match check_depth(&result, "result") {
                 Ok(()) => Outcome::Completed(to_text(&result)),
@@ -555,8 +586,16 @@ impl Manager {
     /// Stores a report, within the budget (its message may take bytes).
     fn set_progress(&mut self, seq: u64, progress: Progress) -> Result<()> {
         let delta = self.store.get(seq).map_or(0, |r| r.report_bytes(&progress));
-        if delta > 0 {
-            self.reserve(delta.unsigned_abs())?;
+        // The event it will queue holds the message too, until the host delivers it (the host
+        // counts queued events as held outside the store: see `set_limits`).
+        let event = if self.record_events || self.record_numbers {
+            128 + 2 * progress.message.as_deref().map_or(0, super::record::units)
+        } else {
+            0
+        };
+        let extra = delta.max(0).unsigned_abs() + event;
+        if extra > 0 {
+            self.reserve(extra)?;
         }
         if let Some(record) = self.store.get_mut(seq) {
             record.report(progress);

@@ -14,36 +14,58 @@ use crate::core::{number, Error, Failure, MAX_DEPTH};
 thread_local! {
     static OBJECT_PROTOTYPE: OnceCell<JsValue> = const { OnceCell::new() };
     static ERROR_PROTOTYPE: OnceCell<JsValue> = const { OnceCell::new() };
-    /// The room left in the manager's `maxBytes` while a call converts its
-    /// arguments (see [`within`]), in UTF-16 units; unbounded otherwise.
+    /// What the conversions of the engine call under way may still copy into
+    /// wasm, in units (see [`within`]), and whether one was refused for it.
+    /// Every engine call that converts arguments sets both on entry and puts
+    /// back the outer call's on exit, so a nested call (a getter that calls
+    /// another manager) has its own.
     static ROOM: Cell<usize> = const { Cell::new(usize::MAX) };
-    /// Whether the last refusal was for [`ROOM`] rather than for the fixed limits.
     static OUT_OF_ROOM: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `convert` with the manager's room (`room_bytes` left in `maxBytes`)
-/// as a limit on what it may copy into wasm: a string or JSON value that
-/// would not fit is refused as it is read, before the rest is copied, with
-/// `RESOURCE_EXHAUSTED` (`budget` is `maxBytes`, for the message).
+/// Runs `convert` with `room_bytes` (what the manager's `maxBytes` leaves)
+/// as the limit on everything it copies into wasm, all values together: a
+/// string counts its UTF-16 units, any other JSON value 16, so what is
+/// copied in (as UTF-8 and as parsed values) stays within a small multiple
+/// of the room. A value that would pass it is refused as it is read, before
+/// the rest is copied, with `RESOURCE_EXHAUSTED` (`budget` is `maxBytes`,
+/// for the message). The exact check of what will be held comes after.
 pub fn within<T>(
     room_bytes: u64,
     budget: u64,
     convert: impl FnOnce() -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let room = usize::try_from(room_bytes / 2).unwrap_or(usize::MAX);
-    let outer = ROOM.with(|r| r.replace(room));
-    OUT_OF_ROOM.with(|o| o.set(false));
-    let result = convert();
-    ROOM.with(|r| r.set(outer));
-    let out_of_room = OUT_OF_ROOM.with(|o| o.replace(false));
+    let room = usize::try_from(room_bytes.min(MAX_CALL_UNITS)).unwrap_or(usize::MAX);
+    let (result, out_of_room) = scoped(room, convert);
     result.map_err(|e| match e {
         Error::InvalidArgument { .. } if out_of_room => Error::ResourceExhausted {
-            needed: room_bytes.saturating_add(1),
+            needed: 0,
             room: room_bytes,
             budget,
         },
         other => other,
     })
+}
+
+/// The most one call may copy in, whatever the room: with UTF-8 text and
+/// parsed values a few bytes per unit, it keeps one call's transient copies
+/// within a few hundred MiB.
+const MAX_CALL_UNITS: u64 = 128 << 20;
+
+/// Runs `convert` with no room limit (the fixed limits still apply): for an
+/// engine call whose arguments the budget does not cover (ids to look up,
+/// targets, options, a request's head).
+pub fn unbounded<T>(convert: impl FnOnce() -> T) -> T {
+    scoped(usize::MAX, convert).0
+}
+
+fn scoped<T>(room: usize, convert: impl FnOnce() -> T) -> (T, bool) {
+    let outer_room = ROOM.with(|r| r.replace(room));
+    let outer_flag = OUT_OF_ROOM.with(|o| o.replace(false));
+    let result = convert();
+    ROOM.with(|r| r.set(outer_room));
+    let out_of_room = OUT_OF_ROOM.with(|o| o.replace(outer_flag));
+    (result, out_of_room)
 }
 
 /// Whether the conversion under way was refused for the room (so a caller
@@ -52,16 +74,19 @@ pub fn out_of_room() -> bool {
     OUT_OF_ROOM.with(Cell::get)
 }
 
-/// The limit on one value's units now: the fixed one, or the room if less.
-fn limit_now(fixed: usize) -> usize {
-    ROOM.with(|r| r.get()).min(fixed)
-}
-
-/// Marks a refusal that the room (not a fixed limit) caused.
-fn refused_for_room(fixed: usize) {
-    if ROOM.with(|r| r.get()) < fixed {
-        OUT_OF_ROOM.with(|o| o.set(true));
-    }
+/// Takes `units` from the room of the call under way; false (and the call
+/// marked as out of room) when they do not fit.
+fn charge(units: usize) -> bool {
+    ROOM.with(|r| match r.get().checked_sub(units) {
+        Some(left) => {
+            r.set(left);
+            true
+        }
+        None => {
+            OUT_OF_ROOM.with(|o| o.set(true));
+            false
+        }
+    })
 }
 
 fn object_prototype() -> JsValue {
@@ -122,11 +147,7 @@ fn checked_string(value: &JsValue) -> Option<Result<String, BadString>> {
         return None;
     }
     let js: &JsString = value.unchecked_ref();
-    if js.length() > MAX_STRING {
-        return Some(Err(BadString::TooLong));
-    }
-    if js.length() as usize > limit_now(MAX_STRING as usize) {
-        refused_for_room(MAX_STRING as usize);
+    if js.length() > MAX_STRING || !charge(js.length() as usize) {
         return Some(Err(BadString::TooLong));
     }
     let s = value.as_string()?;
@@ -159,6 +180,16 @@ pub fn describe(value: &JsValue) -> String {
         return format!("{shown:?}");
     }
     if let Some(n) = value.as_f64() {
+        // Spelled out here: core::fmt's float formatting would add ~25 KB to the .wasm.
+        if n.is_nan() {
+            return "NaN".into();
+        }
+        if n.is_infinite() {
+            return if n > 0.0 { "Infinity" } else { "-Infinity" }.into();
+        }
+        if n == 0.0 && n.is_sign_negative() {
+            return "-0".into();
+        }
         let mut out = String::new();
         crate::core::write_f64(&mut out, n);
         return out;
@@ -230,11 +261,8 @@ pub fn is_error(value: &JsValue) -> bool {
 /// Copies a JSON-compatible JS value into a JSON value.
 pub fn json(value: &JsValue, field: &str) -> Result<Value, Error> {
     let mut path = Vec::new();
-    let mut budget = limit_now(MAX_JSON_UNITS);
+    let mut budget = MAX_JSON_UNITS;
     to_json(value, 1, &mut path, &mut budget).map_err(|reason| {
-        if reason == too_big() {
-            refused_for_room(MAX_JSON_UNITS);
-        }
         // Segments were pushed innermost first; long paths keep both ends.
         let mut where_ = field.to_owned();
         let n = path.len();
@@ -257,6 +285,9 @@ fn to_json(
     budget: &mut usize,
 ) -> Result<Value, String> {
     *budget = budget.checked_sub(UNIT_COST).ok_or_else(too_big)?;
+    if !charge(UNIT_COST) {
+        return Err(too_big());
+    }
     if let Some(n) = value.as_f64() {
         return number(n)
             .ok_or_else(|| "is NaN or infinite, which is not JSON-compatible".to_string());

@@ -32,6 +32,29 @@ use crate::core::rest::RestRequest;
 use crate::core::{Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, Status};
 use crate::wire::{reply, slot, work, SWEEP_AT};
 
+/// The bytes all the managers of this wasm instance may hold together (as
+/// `maxBytes` counts them): each one's budget is what its own `maxBytes`
+/// and this leave. With UTF-8 text at most 1.5 bytes per counted byte, the
+/// allocator's overhead and one value being copied in, the heap stays well
+/// inside its 4 GiB whatever the managers and calls.
+const INSTANCE_LIMIT: u64 = 3 << 29; // 1.5 GiB
+
+thread_local! {
+    /// What every engine of this instance last reported it holds.
+    static INSTANCE_HELD: Cell<u64> = const { Cell::new(0) };
+}
+
+/// What a queued event holds outside the store, as the budget counts it.
+fn event_bytes(e: &Event) -> u64 {
+    let texts = e.texts.as_deref().map_or(0, str::len) + e.fixed.as_deref().map_or(0, str::len);
+    128 + 2 * texts as u64
+}
+
+/// What a queued finished entry holds outside the store.
+fn finished_bytes(f: &Finished) -> u64 {
+    128 + 2 * f.texts.as_deref().map_or(0, str::len) as u64
+}
+
 /// Why JS watches an execution: it runs its handler, or waits for its end.
 const RUN: u8 = 1;
 const WAIT: u8 = 2;
@@ -115,6 +138,10 @@ struct State {
     allow: Option<&'static str>,
     deadline: Option<f64>,
     listening: bool,
+    /// Bytes of the queued events and finished entries (see [`event_bytes`]).
+    queued_bytes: u64,
+    /// What this engine last reported to [`INSTANCE_HELD`].
+    reported: u64,
 }
 
 /// The engine behind one `ExecutionManager` (internal: users get the class
@@ -176,11 +203,13 @@ impl State {
         for seq in self.core.take_finished() {
             if self.watched.remove(&seq).is_some() {
                 if let Some(r) = self.core.record(seq) {
-                    self.finished.push_back(Finished {
+                    let f = Finished {
                         seq,
                         numbers: r.numbers(),
                         texts: r.has_texts().then(|| r.texts_json()),
-                    });
+                    };
+                    self.queued_bytes += finished_bytes(&f);
+                    self.finished.push_back(f);
                 }
             }
         }
@@ -190,8 +219,27 @@ impl State {
                 let queued = self.events.len();
                 self.events.extend(events);
                 self.attach_fixed(queued);
+                self.queued_bytes = self.events.iter().map(event_bytes).sum::<u64>()
+                    + self.finished.iter().map(finished_bytes).sum::<u64>();
             }
         }
+        self.report();
+    }
+
+    /// Tells the instance what this engine holds now.
+    fn report(&mut self) {
+        let (held, _) = self.core.held_bytes();
+        let now = held + self.queued_bytes;
+        INSTANCE_HELD.with(|h| h.set(h.get().saturating_sub(self.reported) + now));
+        self.reported = now;
+    }
+
+    /// Before a change: the budget the instance can give this engine now,
+    /// and what the engine holds outside the store.
+    fn limits(&mut self) {
+        let others = INSTANCE_HELD.with(Cell::get).saturating_sub(self.reported);
+        self.core
+            .set_limits(INSTANCE_LIMIT.saturating_sub(others), self.queued_bytes);
     }
 
     /// Events queued before an execution was removed carry the fixed parts
@@ -255,9 +303,11 @@ impl State {
         if self.core.has_events() {
             let events = self.core.drain_events();
             if self.listening {
+                self.queued_bytes += events.iter().map(event_bytes).sum::<u64>();
                 self.events.extend(events);
             }
         }
+        self.report();
         let flags = if self.events.is_empty() {
             0
         } else {
@@ -315,16 +365,20 @@ impl Engine {
         }
     }
 
-    /// The state for a change: reads `Date.now()` first.
+    /// The state for a change: reads `Date.now()` first, and gives the
+    /// core the budget in force.
     fn begin(&self) -> Option<RefMut<'_, State>> {
         self.time.tick();
-        self.st()
+        let mut st = self.st()?;
+        st.limits();
+        Some(st)
     }
 
     /// Runs an argument conversion within the room the budget leaves (see
     /// `convert::within`).
     fn within<T>(&self, convert: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-        let (room, budget) = self.state.try_borrow().map_or((u64::MAX, u64::MAX), |st| {
+        let (room, budget) = self.state.try_borrow_mut().map_or((0, 0), |mut st| {
+            st.limits();
             (st.core.room(), st.core.max_bytes())
         });
         convert::within(room, budget, convert)
@@ -386,7 +440,7 @@ impl Engine {
     /// options leave their error for [`Engine::error`] (and the defaults).
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Engine {
-        let (options, error) = match args::options(given(options)) {
+        let (options, error) = match convert::unbounded(|| args::options(given(options))) {
             Ok(options) => (options, None),
             Err(e) => (Options::default(), Some(e)),
         };
@@ -411,6 +465,8 @@ impl Engine {
                 allow: None,
                 deadline: None,
                 listening: false,
+                queued_bytes: 0,
+                reported: 0,
             }),
             scratch,
             busy: Cell::new(false),
@@ -475,7 +531,7 @@ impl Engine {
     /// worded as the engine words every string argument; returns
     /// [`reply::ERROR`].
     pub fn invalid_string(&self, field: &str, value: JsValue) -> i32 {
-        let error = match convert::opt_string(Some(value), field) {
+        let error = match convert::unbounded(|| convert::opt_string(Some(value), field)) {
             Err(e) => e,
             Ok(_) => Error::invalid(field, "must be a string"),
         };
@@ -487,7 +543,7 @@ impl Engine {
     /// the handler is a function (checked after the target and options, as
     /// the contract orders the messages). [`reply::ERROR`] or 1.
     pub fn register(&self, target_id: JsValue, options: JsValue, is_function: bool) -> i32 {
-        let parsed = args::target(&target_id, given(options));
+        let parsed = convert::unbounded(|| args::target(&target_id, given(options)));
         let Some(mut st) = self.st() else {
             return reply::ERROR;
         };
@@ -521,7 +577,7 @@ impl Engine {
     /// (with a `NOT_FOUND` error left when `must`); [`reply::ERROR`] for an
     /// id with a lone surrogate.
     pub fn find(&self, id: JsValue, must: bool) -> f64 {
-        let key = convert::id(&id);
+        let key = convert::unbounded(|| convert::id(&id));
         let Some(mut st) = self.st() else {
             return f64::from(reply::ERROR);
         };
@@ -535,7 +591,7 @@ impl Engine {
                 st.fill(sc, seq);
                 seq as f64
             }
-            None if must => f64::from(st.fail(sc, convert::not_found(&id))),
+            None if must => f64::from(st.fail(sc, convert::unbounded(|| convert::not_found(&id)))),
             None => {
                 sc.reply(reply::GONE);
                 0.0
@@ -699,7 +755,7 @@ impl Engine {
     /// hasNext, ...creation sequences]`; the next cursor is kept for
     /// [`Engine::cursor`]. Empty on error.
     pub fn list(&self, query: JsValue) -> Vec<f64> {
-        let query = args::query(given(query));
+        let query = self.within(|| args::query(given(query)));
         let Some(mut st) = self.st() else {
             return Vec::new();
         };
@@ -754,6 +810,7 @@ impl Engine {
             st.core.set_record_numbers(on);
             if !on {
                 st.events.clear();
+                st.queued_bytes = st.finished.iter().map(finished_bytes).sum();
             }
         }
     }
@@ -859,6 +916,7 @@ impl Engine {
             st.current = None;
             return 0;
         };
+        st.queued_bytes = st.queued_bytes.saturating_sub(event_bytes(&event));
         if let Some(n) = &event.numbers {
             self.scratch.write(n, event.seq);
         }
@@ -888,6 +946,7 @@ impl Engine {
             st.current_finished = None;
             return 0.0;
         };
+        st.queued_bytes = st.queued_bytes.saturating_sub(finished_bytes(&f));
         self.scratch.write(&f.numbers, f.seq);
         let s = f.seq as f64;
         st.current_finished = Some(f);
@@ -921,7 +980,7 @@ impl Engine {
     /// (before its caller can change it): `[method, path, search]`, or
     /// `[]` with the error left for [`Engine::answer_error`].
     pub fn head(&self, request: JsValue) -> Vec<String> {
-        match rest::head(&request) {
+        match convert::unbounded(|| rest::head(&request)) {
             Ok((method, path, search)) => vec![method, path, search],
             Err(e) => {
                 if let Some(mut st) = self.st() {
@@ -956,5 +1015,13 @@ impl Engine {
     /// The `Allow` header of the last [`Engine::handle`] answer (a 405).
     pub fn allow(&self) -> Option<String> {
         self.st()?.allow.map(str::to_owned)
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // What this engine held is the instance's again.
+        let reported = self.state.get_mut().reported;
+        INSTANCE_HELD.with(|h| h.set(h.get().saturating_sub(reported)));
     }
 }

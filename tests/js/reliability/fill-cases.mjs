@@ -231,6 +231,52 @@ const CASES = {
     return out;
   },
 
+  async calls(ExecutionManager) {
+    // The room is for a whole call: many values each below it, together past it, are refused too.
+    const m = new ExecutionManager({ maxBytes: 4 * MiB });
+    const half = text(MiB / 2);
+    const body = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, half]));
+    const r = m.handle({ method: "POST", path: "/api/v1/executions", body: { targetId: "t", ...body } });
+    check(r.status === 503 && r.body.error.code === "RESOURCE_EXHAUSTED", `many keys: ${r.status}`);
+    const e = errorOf(() => m.list({ type: Array.from({ length: 12 }, () => text(MiB)) }), "list with big types");
+    check(e?.code === "RESOURCE_EXHAUSTED", `list: ${e?.code}`);
+    // Events queued while a listener runs count too: a listener cannot pile them up without bound.
+    m.track({ targetId: "t", id: "q" });
+    m.start("q");
+    let inner = 0;
+    let refused = null;
+    const off = m.subscribe(() => {
+      if (inner > 0) return;
+      inner++;
+      for (let i = 0; i < 400 && refused === null; i++) {
+        const x = errorOf(() => m.reportProgress("q", i, 400, text(MiB / 4, String(i % 10))), "queued");
+        if (x !== null) refused = x.code;
+      }
+    });
+    m.reportProgress("q", 0, 400);
+    off();
+    check(refused === "RESOURCE_EXHAUSTED", `events queued inside a listener: ${refused}`);
+    // A getter of one manager's call may use another manager with its own room.
+    const big = new ExecutionManager();
+    big.track({ targetId: "t", id: "y".repeat(40_000) });
+    let seen;
+    errorOf(
+      () =>
+        m.track({
+          targetId: "t",
+          get inputs() {
+            seen = big.status("y".repeat(40_000))?.id.length;
+            big.list({ targetId: "z".repeat(40_000) });
+            return {};
+          },
+        }),
+      "re-entrant",
+    );
+    check(seen === 40_000, "a nested call to another manager is not limited by this one's room");
+    await usable(m, "calls");
+    return { ok: true };
+  },
+
   async defaults(ExecutionManager) {
     // The review's case: 30 Mi-unit inputs with the default budget (256 MiB).
     const m = new ExecutionManager();

@@ -115,7 +115,7 @@ test("results: a handler's result past the budget fails INVALID_RESULT; complete
   assert.equal(m.status("t").status, "running");
 });
 
-test("other strings: reason, progress message and failure message of 32 Mi + 1 units are INVALID_ARGUMENT; 32 Mi are accepted", () => {
+test("other strings: reason and progress message of 32 Mi + 1 units are INVALID_ARGUMENT, 32 Mi accepted; a failure message past 65,536 units is INVALID_ARGUMENT, 65,536 accepted", () => {
   const m = new ExecutionManager();
   m.track({ targetId: "x", id: "a" });
   m.start("a");
@@ -136,7 +136,12 @@ test("other strings: reason, progress message and failure message of 32 Mi + 1 u
     code(() => m.reportProgress("a", 1, 2, "m".repeat(MAX))),
     "ok",
   );
-  assert.equal(m.fail("a", "f".repeat(MAX)).error.message.length, MAX);
+  // The contract's (v2) limit on failure details: 65,536 units.
+  assert.equal(
+    code(() => m.fail("a", "f".repeat(65_537))),
+    "INVALID_ARGUMENT",
+  );
+  assert.equal(m.fail("a", "f".repeat(65_536)).error.message.length, 65_536);
 });
 
 test("REST: an oversize method, body value or body text is a 400/405 with an error body", async () => {
