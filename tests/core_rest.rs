@@ -1,6 +1,6 @@
 #![cfg(not(target_arch = "wasm32"))]
 //! The REST router of `execman::core::rest` over every route of
-//! `../shared/API.md`'s REST table: success statuses, every error status and
+//! the contract's REST table: success statuses, every error status and
 //! code, method mismatches, unknown paths, bad JSON, path and query decoding
 //! (percent-encoding, `+`, a leading `?`, comma lists, paging, order,
 //! cursors, bad values), and a proptest that arbitrary requests never panic

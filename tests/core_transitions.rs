@@ -2,7 +2,7 @@
 //! Unit tests of every transition of the core `Manager`, driven through its
 //! public API with a `ManualClock` and `SequentialIds`, so timestamps and
 //! generated ids are exact. The expectations are the ones of
-//! `../shared/API.md` (statuses, errors, queue, eviction, progress, events,
+//! the contract (statuses, errors, queue, eviction, progress, events,
 //! list pages and counts).
 
 use execman::core::{

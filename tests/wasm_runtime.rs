@@ -8,7 +8,7 @@
 )]
 //! wasm-bindgen-test suite for the handler runtime of `execman::wasm::ExecutionManager`:
 //! async and sync handlers, handler failures, cancellation, `timeoutMs`, the concurrency
-//! limit with its FIFO queue, and the error paths of API.md.
+//! limit with its FIFO queue, and the error paths of the contract.
 //!
 //! Runs in Node by default (`cargo test --target wasm32-unknown-unknown --test wasm_runtime`,
 //! `wasm-pack test --node`); `tests/wasm_in_browser.rs` includes it again for the browser

@@ -1,5 +1,5 @@
 "use strict";
-// The plain-JS baseline for `npm run bench`: the subset of ../../../shared/API.md that the
+// The plain-JS baseline for `npm run bench`: the subset of the contract that the
 // workloads use, written the way a JS developer would write it by hand, without tricks:
 //
 // - a Map of records keyed by id; each record holds the public `Execution` object plus the

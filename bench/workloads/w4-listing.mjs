@@ -1,4 +1,4 @@
-// W4 listing: N held executions (maxFinished Infinity) in mixed statuses and four types, then
+// W4 listing: N held executions (maxFinished and maxBytes Infinity) in mixed statuses and four types, then
 // list() queries with pageSize 50; only the list calls are timed. Execution i has type
 // "abcd"[i % 4] and, by i % 5: pending (track), running (start), completed (complete),
 // failed (fail) or cancelled (cancel while pending). Each query is repeated until it has taken
@@ -53,7 +53,7 @@ function measure(manager, query, check) {
 
 main(async () => {
   const ExecutionManager = loadManager(impl, args.pkg);
-  const manager = new ExecutionManager({ maxFinished: Infinity });
+  const manager = new ExecutionManager({ maxFinished: Infinity, maxBytes: Infinity });
   const tp = now();
   populate(manager, held);
   const populateMs = now() - tp;

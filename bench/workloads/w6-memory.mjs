@@ -46,7 +46,7 @@ async function fill(manager, n) {
 
 main(async () => {
   const ExecutionManager = loadManager(impl, args.pkg);
-  const manager = new ExecutionManager({ maxFinished: Infinity });
+  const manager = new ExecutionManager({ maxFinished: Infinity, maxBytes: Infinity });
   manager.register("work", async () => null);
   await fill(manager, 100); // warm-up: lazily allocated state exists before the first sample
   await new Promise((r) => setTimeout(r, 10));

@@ -1,4 +1,4 @@
-// Behavioural tests of the JS contract (../../shared/API.md, all but REST) against the
+// Behavioural tests of the JS contract (all but REST) against the
 // built package, imported the way users import it.
 import { describe } from "node:test";
 import assert from "node:assert/strict";

@@ -54,7 +54,7 @@ function expectation(model, step) {
       return s === "running" ? { status: "completed" } : { code: "INVALID_TRANSITION" };
     case "fail":
       if (s === "running") return { status: "failed" };
-      // API.md does not say whether a pending tracked execution may fail directly: accept either.
+      // the contract does not say whether a pending tracked execution may fail directly: accept either.
       if (s === "pending") return { either: true, status: "failed", code: "INVALID_TRANSITION" };
       return { code: "INVALID_TRANSITION" };
     case "cancel":

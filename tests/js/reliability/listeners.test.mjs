@@ -169,7 +169,7 @@ test("console.error that re-enters the manager while a listener's error is repor
 });
 
 test("console.error itself throws (as test setups that fail on console.error do): the call still succeeds, the others still get the event, later events are still delivered", async () => {
-  // API.md: "A listener that throws is isolated (the change still happens, other listeners
+  // the contract: "A listener that throws is isolated (the change still happens, other listeners
   // still run)". A console.error that throws must not turn that into an exception through the
   // wasm frames (which would also leave the manager's delivery flag set forever).
   const m = new ExecutionManager();

@@ -1,4 +1,4 @@
-// Model-based test of the whole JS API (../../../../shared/API.md) with fast-check commands:
+// Model-based test of the whole JS API (the contract) with fast-check commands:
 // random sequences of register/create/track/start/reportProgress/complete/fail/cancel/remove/
 // clear/list (pages and cursor walks)/counts/subscribe/unsubscribe/wait, with handlers that
 // resolve, reject, throw non-Errors synchronously, return synchronously, hang until cancelled
@@ -1082,7 +1082,7 @@ const commandList = [
           threw = e;
         }
         if (!valid) {
-          // API.md: invalid arguments throw INVALID_ARGUMENT; once terminal it may also be ignored.
+          // the contract: invalid arguments throw INVALID_ARGUMENT; once terminal it may also be ignored.
           if (running || threw) {
             assert.ok(threw, `ctx.progress(${JSON.stringify(args)}) must throw INVALID_ARGUMENT`);
             checkExecError(threw, "INVALID_ARGUMENT", "ctx.progress");

@@ -1,5 +1,5 @@
 // Never trap, at the size limits: arguments so big that an error message, a snapshot or the
-// wasm heap no longer fits. API.md: "After any error the manager is unchanged and fully usable;
+// wasm heap no longer fits. the contract: "After any error the manager is unchanged and fully usable;
 // no input, however malformed, may trap the wasm instance", and every error is an ExecutionError.
 //
 // Each case runs in its own Node process (oversize-child.mjs): 1–5 s and up to ~3 GB of RAM

@@ -113,7 +113,7 @@ test("dropped managers are garbage-collected and their wasm memory reused; one t
     `free() releases self-referencing managers: ${mib(afterFreed)} -> ${mib(memory.buffer.byteLength)} MiB`,
   );
 
-  // Not asserted (API.md says nothing about it): without free(), a manager referenced by its own
+  // Not asserted (the contract says nothing about it): without free(), a manager referenced by its own
   // handler or listener is never collected (Rust holds the JS function, which holds the manager).
   const before = finalized;
   const wasmBefore = memory.buffer.byteLength;
