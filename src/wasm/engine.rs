@@ -299,7 +299,8 @@ impl State {
     }
 
     /// [`State::settle`] after a change that can only have caused events.
-    fn settle_events(&mut self, sc: &Scratch) {
+    /// (`weighed`: the change may have changed the bytes held.)
+    fn settle_events(&mut self, sc: &Scratch, weighed: bool) {
         if self.core.has_events() {
             let events = self.core.drain_events();
             if self.listening {
@@ -307,7 +308,9 @@ impl State {
                 self.events.extend(events);
             }
         }
-        self.report();
+        if weighed {
+            self.report();
+        }
         let flags = if self.events.is_empty() {
             0
         } else {
@@ -661,9 +664,15 @@ impl Engine {
         message: Option<String>,
         handler: bool,
     ) -> i32 {
-        let Some(mut st) = self.begin() else {
+        self.time.tick();
+        let Some(mut st) = self.st() else {
             return reply::ERROR;
         };
+        // The budget matters only when the report can add bytes: a message, or an event.
+        let weighs = message.is_some() || st.listening;
+        if weighs {
+            st.limits();
+        }
         let sc = &*self.scratch;
         let seq = seq(s);
         let total = has_total.then_some(total);
@@ -680,7 +689,7 @@ impl Engine {
             Err(e) => st.fail(sc, e),
         };
         // A report can only cause events: nothing ends, starts, moves a deadline or is removed.
-        st.settle_events(sc);
+        st.settle_events(sc, weighs);
         code
     }
 
