@@ -105,16 +105,20 @@ const KINDS = ["created", "status", "progress", "removed"];
 /** The longest delay `setTimeout` honours (longer ones fire at once). */
 const MAX_TIMER_DELAY = 2147483647;
 
-/** Every error of the contract: an `Error` named `"ExecutionError"` with a `code`. */
-class ExecutionError extends Error {
+/**
+ * Every error of the contract: an `Error` named `"ExecutionError"` with a `code`. Exported, so that
+ * `err instanceof ExecutionError` tells the contract's errors from others.
+ */
+export class ExecutionError extends Error {
   /**
    * @param {string} code
    * @param {string} message
    */
   constructor(code, message) {
     super(message);
+    /** @type {"ExecutionError"} */
     this.name = "ExecutionError";
-    this.code = code;
+    this.code = /** @type {import("./types.js").ExecutionErrorCode} */ (code);
   }
 }
 

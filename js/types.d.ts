@@ -160,7 +160,8 @@ export type ExecutionErrorCode =
   | "RESOURCE_EXHAUSTED";
 
 /** Every error the API throws: an `Error` named `"ExecutionError"` with a `code`. */
-export interface ExecutionError extends Error {
+export class ExecutionError extends Error {
+  constructor(code: ExecutionErrorCode, message: string);
   name: "ExecutionError";
   code: ExecutionErrorCode;
 }

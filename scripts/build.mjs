@@ -217,8 +217,8 @@ function writeLayer() {
       '"use strict";',
       "// execman for Node (CommonJS): the ExecutionManager of manager.js around the engine of execman_core.js.",
       `const { Engine } = require("./${CRATE}_core.js");`,
-      'const { wrap } = require("./manager.js");',
-      "module.exports = { ExecutionManager: wrap(Engine) };",
+      'const { wrap, ExecutionError } = require("./manager.js");',
+      "module.exports = { ExecutionManager: wrap(Engine), ExecutionError };",
       "",
     ].join("\n"),
   );
@@ -230,6 +230,7 @@ function writeLayer() {
       `import init, { Engine, initSync } from "./${CRATE}_core.js";`,
       'import { wrap } from "./manager.js";',
       "",
+      'export { ExecutionError } from "./manager.js";',
       "export const ExecutionManager = wrap(Engine);",
       "export { initSync };",
       "export default init;",
