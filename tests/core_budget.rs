@@ -36,6 +36,19 @@ fn req(id: &str, inputs: Value) -> NewExecution {
     }
 }
 
+/// Creates a handler-driven execution of target `t` and starts it.
+fn running_handler(m: &mut Manager, id: &str) -> u64 {
+    let seq = m
+        .create(NewExecution {
+            id: Some(id.to_owned()),
+            target_id: "t".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    m.next_start().unwrap();
+    seq
+}
+
 /// The bytes a tracked execution `id` with `inputs` counts (type `task`, config `{}`).
 fn cost(id: &str, inputs: &Value) -> u64 {
     EXECUTION_COST + 2 * (units(id) + 1 + 4 + units(&inputs.to_string()) + 2)
@@ -145,14 +158,7 @@ fn growing_texts_of_active_executions_are_refused_too() {
 #[test]
 fn a_handler_result_that_does_not_fit_fails_with_invalid_result_and_a_failure_is_always_kept() {
     let mut m = manager(EXECUTION_COST * 2 + 100, 100);
-    let seq = m
-        .create(NewExecution {
-            id: Some("h".into()),
-            target_id: "t".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    m.next_start().unwrap();
+    let seq = running_handler(&mut m, "h");
     m.settle(seq, Ok(json!("r".repeat(4000))));
     let snapshot: Value = serde_json::from_str(&m.status_json("h").unwrap()).unwrap();
     assert_eq!(snapshot["status"], "failed");
@@ -162,14 +168,7 @@ fn a_handler_result_that_does_not_fit_fails_with_invalid_result_and_a_failure_is
         .unwrap()
         .contains("maxBytes"));
 
-    let seq = m
-        .create(NewExecution {
-            id: Some("h2".into()),
-            target_id: "t".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    m.next_start().unwrap();
+    let seq = running_handler(&mut m, "h2");
     m.settle(
         seq,
         Err(Failure::new("HANDLER_ERROR", "Error", "e".repeat(600))),
@@ -241,14 +240,7 @@ fn a_late_handler_result_changes_nothing_and_evicts_nothing() {
     m.track(req("done", json!({}))).unwrap();
     m.start("done").unwrap();
     m.complete("done", None).unwrap();
-    let seq = m
-        .create(NewExecution {
-            id: Some("h".into()),
-            target_id: "t".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    m.next_start().unwrap();
+    let seq = running_handler(&mut m, "h");
     m.cancel("h", None).unwrap();
     let before = (m.held_bytes(), m.counts());
     m.settle(seq, Ok(json!("r".repeat(4000))));

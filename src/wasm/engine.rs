@@ -217,10 +217,9 @@ impl State {
             let events = self.core.drain_events();
             if self.listening {
                 let queued = self.events.len();
+                self.queued_bytes += events.iter().map(event_bytes).sum::<u64>();
                 self.events.extend(events);
                 self.attach_fixed(queued);
-                self.queued_bytes = self.events.iter().map(event_bytes).sum::<u64>()
-                    + self.finished.iter().map(finished_bytes).sum::<u64>();
             }
         }
         self.report();
@@ -260,6 +259,7 @@ impl State {
         for event in self.events.iter_mut() {
             if event.fixed.is_none() && event.kind != EventKind::Removed {
                 if let Some(fixed) = removed.get(&event.seq) {
+                    self.queued_bytes += 2 * fixed.len() as u64;
                     event.fixed = Some(fixed.clone());
                 }
             }

@@ -6,20 +6,12 @@ import { createRequire } from "node:module";
 import { FILL_CASES, runFill } from "./fill-cases.mjs";
 import { test } from "./lib.mjs";
 
-// Capture the package's wasm instance to read its memory size (the package does not expose it).
-const instances = [];
-const RealInstance = WebAssembly.Instance;
-WebAssembly.Instance = function Instance(module, imports) {
-  const instance = new RealInstance(module, imports);
-  instances.push(instance);
-  return instance;
-};
-const { ExecutionManager } = createRequire(import.meta.url)("execman");
-WebAssembly.Instance = RealInstance;
-const memoryMiB = () => {
-  const memory = Object.values(instances[0]?.exports ?? {}).find((x) => x instanceof WebAssembly.Memory);
-  return memory ? (memory.buffer.byteLength / 2 ** 20).toFixed(1) : "?";
-};
+const { loadWithMemory } = createRequire(import.meta.url)("./wasm-memory.cjs");
+const {
+  execman: { ExecutionManager },
+  memory,
+} = loadWithMemory();
+const memoryMiB = () => (memory ? (memory.buffer.byteLength / 2 ** 20).toFixed(1) : "?");
 
 for (const name of FILL_CASES) {
   test(

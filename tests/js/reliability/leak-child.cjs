@@ -6,18 +6,13 @@
 //                                              POSTs and asks for samples over IPC ("sample")
 // A sample is { heapMiB, wasmMiB, held } after a full GC. The wasm instance is captured when the
 // package instantiates its module, to read the size of its memory.
-const instances = [];
-const RealInstance = WebAssembly.Instance;
-WebAssembly.Instance = function Instance(module, imports) {
-  const instance = new RealInstance(module, imports);
-  instances.push(instance);
-  return instance;
-};
-const { ExecutionManager } = require("execman");
+const { loadWithMemory } = require("./wasm-memory.cjs");
+const {
+  execman: { ExecutionManager },
+  memory,
+} = loadWithMemory();
 const { serve } = require("execman/server");
-WebAssembly.Instance = RealInstance;
 
-const memory = Object.values(instances[0].exports).find((x) => x instanceof WebAssembly.Memory);
 const manager = new ExecutionManager(); // maxFinished 10,000
 manager.register("noop", () => 1);
 
