@@ -112,52 +112,56 @@ test("the wasm memory grows while a drain is in progress: later events and retur
   assert.equal(m.status("a").progress.current, 10);
 });
 
-test("the one timer: deadlines of many executions share one timer, re-armed for the earliest", async () => {
-  const m = new ExecutionManager();
-  const realSet = globalThis.setTimeout;
-  const realClear = globalThis.clearTimeout;
-  const armed = [];
-  const pending = new Set(); // the manager's timers armed and neither fired nor cleared
-  globalThis.setTimeout = (cb, ms, ...args) => {
-    if (args.length !== 1 || typeof args[0] !== "number") return realSet(cb, ms, ...args);
-    armed.push(ms);
-    const h = realSet(
-      (...a) => {
-        pending.delete(h);
-        cb(...a);
-      },
-      ms,
-      ...args,
-    );
-    pending.add(h);
-    return h;
-  };
-  globalThis.clearTimeout = (h) => {
-    pending.delete(h);
-    return realClear(h);
-  };
-  try {
-    for (const [id, ms] of [
-      ["late", 400],
-      ["early", 30],
-      ["middle", 200],
-    ]) {
-      m.track({ targetId: "x", id, config: { timeoutMs: ms } });
-      m.start(id);
+test(
+  "the one timer: deadlines of many executions share one timer, re-armed for the earliest",
+  async () => {
+    const m = new ExecutionManager();
+    const realSet = globalThis.setTimeout;
+    const realClear = globalThis.clearTimeout;
+    const armed = [];
+    const pending = new Set(); // the manager's timers armed and neither fired nor cleared
+    globalThis.setTimeout = (cb, ms, ...args) => {
+      if (args.length !== 1 || typeof args[0] !== "number") return realSet(cb, ms, ...args);
+      armed.push(ms);
+      const h = realSet(
+        (...a) => {
+          pending.delete(h);
+          cb(...a);
+        },
+        ms,
+        ...args,
+      );
+      pending.add(h);
+      return h;
+    };
+    globalThis.clearTimeout = (h) => {
+      pending.delete(h);
+      return realClear(h);
+    };
+    try {
+      for (const [id, ms] of [
+        ["late", 400],
+        ["early", 30],
+        ["middle", 200],
+      ]) {
+        m.track({ targetId: "x", id, config: { timeoutMs: ms } });
+        m.start(id);
+      }
+      assert.equal(pending.size, 1, "one timer armed at a time");
+      assert.deepEqual(armed.slice(0, 2), [400, 30], "re-armed only when the earliest deadline moved");
+      const early = await m.wait("early");
+      assert.equal(early.error.code, "TIMEOUT");
+      assert.equal(m.status("middle").status, "running");
+      m.complete("middle", null);
+      m.complete("late", null);
+      assert.equal(pending.size, 0, "no deadline left: no timer");
+    } finally {
+      globalThis.setTimeout = realSet;
+      globalThis.clearTimeout = realClear;
     }
-    assert.equal(pending.size, 1, "one timer armed at a time");
-    assert.deepEqual(armed.slice(0, 2), [400, 30], "re-armed only when the earliest deadline moved");
-    const early = await m.wait("early");
-    assert.equal(early.error.code, "TIMEOUT");
-    assert.equal(m.status("middle").status, "running");
-    m.complete("middle", null);
-    m.complete("late", null);
-    assert.equal(pending.size, 0, "no deadline left: no timer");
-  } finally {
-    globalThis.setTimeout = realSet;
-    globalThis.clearTimeout = realClear;
-  }
-});
+  },
+  { timeout: 20_000 },
+);
 
 test("many deadlines due at once with eviction: every attempt times out, aborts its signal and resolves its wait", async () => {
   const m = new ExecutionManager({ maxFinished: 1 });
