@@ -47,6 +47,14 @@ export interface Execution {
   startedAt: number | null;
   finishedAt: number | null;
   updatedAt: number;
+  /** 0 unless given. */
+  priority: number;
+  /** Attempts started so far: 0 before the first start. */
+  attempt: number;
+  /** 1 unless a retry policy allows more (1 for tracked executions). */
+  maxAttempts: number;
+  /** While pending after a delay or for a retry: when it is (or was) due; `null` otherwise and once it starts. */
+  runAt: number | null;
 }
 
 /** Options of `new ExecutionManager(options)`: positive integers or `Infinity`. */
@@ -64,10 +72,35 @@ export interface ManagerOptions {
   maxBytes?: number;
 }
 
+/** The delays between attempts of a retry policy. */
+export interface Backoff {
+  /** `"fixed"` (default): `delayMs` each time; `"exponential"`: `delayMs × 2^(n−1)` after the n-th failure. */
+  type?: "fixed" | "exponential";
+  /** Finite, ≥ 0; default 0. */
+  delayMs?: number;
+  /** A cap on the delay: finite, ≥ 0; default none. */
+  maxDelayMs?: number;
+  /** In [0, 1]; default 0: each delay is then uniformly random in [(1 − jitter) × delay, delay]. */
+  jitter?: number;
+}
+
+/**
+ * A retry policy: a handler that throws (`HANDLER_ERROR`) or times out (`TIMEOUT`) is called again
+ * after the backoff, up to `attempts` calls in all. A thrown value with `retryable: false` and an
+ * `INVALID_RESULT` are not retried.
+ */
+export interface RetryPolicy {
+  /** Attempts in all, an integer 1..1000 (1: no retry). */
+  attempts: number;
+  backoff?: Backoff;
+}
+
 /** Options of `register`. */
 export interface TargetOptions {
   /** Default `type` of the target's executions (default `"task"`). */
   type?: string;
+  /** Default retry policy of the target's executions (a request's own `retry` replaces it whole). */
+  retry?: RetryPolicy;
 }
 
 /** `config` of a request: JSON-compatible; `timeoutMs` fails a running execution after that many ms. */
@@ -84,11 +117,21 @@ export interface ExecutionRequest {
   /** Default: a UUID v4. */
   id?: string;
   type?: string;
+  /** `create` only: a safe integer, default 0; higher priorities start first. */
+  priority?: number;
+  /** `create` only: stays pending this many ms (finite, ≥ 0). Not with `runAt`. */
+  delayMs?: number;
+  /** `create` only: stays pending until this time (ms since epoch; a past time means at once). Not with `delayMs`. */
+  runAt?: number;
+  /** `create` only: the retry policy (default: the target's, from `register`). */
+  retry?: RetryPolicy;
 }
 
 /** The second argument of a handler. */
 export interface HandlerContext {
   id: string;
+  /** Which attempt this call is, 1-based. */
+  attempt: number;
   /** Aborts when the execution is cancelled or times out. */
   signal: AbortSignal;
   config: { [key: string]: JsonValue };

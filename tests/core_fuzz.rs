@@ -697,6 +697,7 @@ fn request() -> impl Strategy<Value = NewExecution> {
             kind,
             inputs,
             config,
+            ..NewExecution::default()
         })
         .boxed()
 }

@@ -151,7 +151,7 @@ fn starts_are_handed_out_while_slots_are_free() {
     assert_eq!(e.fill(a), status::RUNNING);
     assert_eq!(e.next_start(), 0.0, "concurrency 1: b waits");
     assert_eq!(work_of(&e) & work::STARTS, 0);
-    e.settle(a, JsValue::from(5), false);
+    e.settle(a, 1, JsValue::from(5), false);
     assert_eq!(e.fill(a), status::COMPLETED);
     assert_eq!(work_of(&e) & work::STARTS, work::STARTS, "a's slot is free");
     assert_eq!(e.next_start(), b);
@@ -176,7 +176,7 @@ fn events_are_queued_only_while_listening_with_their_numbers_at_the_change() {
     let a = at(&e, slot::SEQ);
     e.start(a);
     assert_eq!(
-        e.progress(a, 3.0, 10.0, true, Some("three".into()), false),
+        e.progress(a, 3.0, 10.0, true, Some("three".into()), false, 0),
         1
     );
     assert_eq!(e.stage(0, JsValue::from(1)), 1);
@@ -249,17 +249,17 @@ fn one_deadline_for_the_one_timer() {
     e.start(slow);
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
     let started = at(&e, slot::STARTED);
-    assert_eq!(at(&e, slot::DEADLINE), started + 500.0);
+    assert_eq!(at(&e, slot::WAKE), started + 500.0);
     assert_eq!(
         at(&e, slot::DELAY),
         500.0,
         "armed from the start's own time"
     );
     e.start(fast);
-    let due = at(&e, slot::DEADLINE);
+    let due = at(&e, slot::WAKE);
     assert_eq!(due, at(&e, slot::STARTED) + 50.0, "the earliest deadline");
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
-    e.progress(slow, 1.0, 0.0, false, None, false);
+    e.progress(slow, 1.0, 0.0, false, None, false, 0);
     assert_eq!(
         work_of(&e) & work::TIMER,
         0,
@@ -273,12 +273,12 @@ fn one_deadline_for_the_one_timer() {
     let texts = e.texts(fast).unwrap();
     assert!(texts.contains("\"code\":\"TIMEOUT\""), "{texts}");
     assert_eq!(
-        at(&e, slot::DEADLINE),
+        at(&e, slot::WAKE),
         started + 500.0,
         "the next deadline is slow's"
     );
     e.complete(slow, false);
-    assert!(at(&e, slot::DEADLINE).is_nan(), "no deadline left");
+    assert!(at(&e, slot::WAKE).is_nan(), "no deadline left");
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
 }
 
@@ -311,7 +311,7 @@ fn a_handler_outcome_that_is_not_json_fails_the_execution() {
     e.create(js("{ targetId: 't' }")).unwrap();
     let s = at(&e, slot::SEQ);
     assert_eq!(e.next_start(), s);
-    e.settle(s, js("new Map()"), false);
+    e.settle(s, 1, js("new Map()"), false);
     assert_eq!(e.fill(s), status::FAILED);
     let texts = e.texts(s).unwrap();
     assert!(texts.contains("INVALID_RESULT"), "{texts}");

@@ -4,6 +4,8 @@ use std::rc::Rc;
 
 use super::json::{write_f64, write_key, write_opt_f64, write_opt_str, write_str};
 use super::progress::Progress;
+use super::retry::Retry;
+use super::schedule::Slot;
 use super::status::Status;
 
 /// Who moves an execution along.
@@ -94,6 +96,12 @@ pub struct Record {
     finish_tick: u64,
     text_version: u32,
     bytes: u64,
+    priority: i64,
+    attempt: u32,
+    max_attempts: u32,
+    run_at: Option<f64>,
+    retry: Option<Retry>,
+    slot: Option<Slot>,
 }
 
 /// What every execution counts against the manager's `maxBytes` besides its
@@ -143,6 +151,9 @@ pub(super) struct NewRecord {
     pub config: Box<str>,
     pub timeout_ms: Option<f64>,
     pub now: f64,
+    pub priority: i64,
+    pub run_at: Option<f64>,
+    pub retry: Option<Retry>,
 }
 
 impl Record {
@@ -174,6 +185,12 @@ impl Record {
             finish_tick: 0,
             text_version: 0,
             bytes,
+            priority: n.priority,
+            attempt: 0,
+            max_attempts: n.retry.map_or(1, |r| r.attempts),
+            run_at: n.run_at,
+            retry: n.retry,
+            slot: None,
         }
     }
 
@@ -281,6 +298,42 @@ impl Record {
         self.text_version
     }
 
+    /// Its priority (0 unless given).
+    pub fn priority(&self) -> i64 {
+        self.priority
+    }
+
+    /// Attempts started so far (0 before the first start).
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The attempts its retry policy allows in all (1 without one).
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// While pending after a delay or for a retry: when it is (or was) due.
+    pub fn run_at(&self) -> Option<f64> {
+        self.run_at
+    }
+
+    /// Its retry policy, if any.
+    pub fn retry(&self) -> Option<&Retry> {
+        self.retry.as_ref()
+    }
+
+    /// Where it sits in the run queue, while it is queued.
+    pub fn slot(&self) -> Option<Slot> {
+        self.slot
+    }
+
+    /// Sets where it sits in the run queue (the manager, as it queues or
+    /// takes it out).
+    pub(super) fn set_slot(&mut self, slot: Option<Slot>) {
+        self.slot = slot;
+    }
+
     /// The deadline of a running attempt with `timeoutMs`.
     pub fn deadline(&self) -> Option<f64> {
         Some(self.started_at? + self.timeout_ms?)
@@ -295,9 +348,33 @@ impl Record {
         }
     }
 
-    /// Records the start of an attempt at `now`.
+    /// Records the start of an attempt at `now`: the attempt count goes up,
+    /// `runAt` and the previous attempt's failure are gone.
     pub(super) fn begin(&mut self, now: f64) {
+        self.attempt = self.attempt.saturating_add(1);
         self.started_at = Some(now);
+        self.updated_at = now;
+        self.run_at = None;
+        if !matches!(self.outcome, Outcome::Open) {
+            self.bytes -= self.outcome.bytes();
+            self.outcome = Outcome::Open;
+            self.text_version = self.text_version.wrapping_add(1);
+        }
+    }
+
+    /// Records a failed attempt that will be retried at `run_at`: the
+    /// failure is kept (until the next start), the progress is reset.
+    pub(super) fn wait_retry(&mut self, failure: Failure, run_at: f64, now: f64) {
+        let message = self
+            .progress
+            .take()
+            .and_then(|p| p.message)
+            .map_or(0, |m| units(&m));
+        let outcome = Outcome::Failed(Box::new(failure));
+        self.bytes = self.bytes + outcome.bytes() - self.outcome.bytes() - 2 * message;
+        self.outcome = outcome;
+        self.text_version = self.text_version.wrapping_add(1);
+        self.run_at = Some(run_at);
         self.updated_at = now;
     }
 
@@ -354,6 +431,10 @@ pub struct Numbers {
     pub text_version: u32,
     /// [`Record::has_texts`].
     pub has_texts: bool,
+    /// Attempts started so far.
+    pub attempt: u32,
+    /// `runAt`.
+    pub run_at: Option<f64>,
 }
 
 impl Record {
@@ -371,11 +452,13 @@ impl Record {
                 .map(|p| (p.current, p.total, p.updated_at)),
             text_version: self.text_version,
             has_texts: self.has_texts(),
+            attempt: self.attempt,
+            run_at: self.run_at,
         }
     }
 
     /// The parts that never change, as a JSON array:
-    /// `[id, targetId, type, inputs, config]`.
+    /// `[id, targetId, type, inputs, config, priority, maxAttempts]`.
     pub fn fixed_json(&self) -> String {
         let mut out =
             String::with_capacity(32 + self.id.len() + self.inputs.len() + self.config.len());
@@ -389,6 +472,10 @@ impl Record {
         out.push_str(&self.inputs);
         out.push(',');
         out.push_str(&self.config);
+        out.push(',');
+        write_f64(&mut out, self.priority as f64);
+        out.push(',');
+        write_f64(&mut out, f64::from(self.max_attempts));
         out.push(']');
         out
     }
@@ -504,6 +591,18 @@ impl Record {
         out.push(',');
         write_key(out, "updatedAt");
         write_f64(out, self.updated_at);
+        out.push(',');
+        write_key(out, "priority");
+        write_f64(out, self.priority as f64);
+        out.push(',');
+        write_key(out, "attempt");
+        write_f64(out, f64::from(self.attempt));
+        out.push(',');
+        write_key(out, "maxAttempts");
+        write_f64(out, f64::from(self.max_attempts));
+        out.push(',');
+        write_key(out, "runAt");
+        write_opt_f64(out, self.run_at);
         out.push('}');
     }
 }
