@@ -44,6 +44,8 @@
 //!   `list()`) are plain decimal digits. Unknown parameters are ignored.
 //! - **Body.** Only `POST` routes use it. A create body must be a JSON object
 //!   (missing, `null` or any other value is 400); unknown fields are ignored.
+//!   It takes the scheduling fields too (`priority`, `delayMs`, `runAt`,
+//!   `retry`), with the rules of `create`.
 //!   A cancel body is optional: absent, `null` or an object whose `reason` is a
 //!   string, `null` or absent. Body text that is empty or only whitespace is no
 //!   body; text that is not JSON is 400 on any route that exists (that is, on
