@@ -654,9 +654,9 @@ impl Manager {
 
     /// The handler of attempt `attempt` settled: frees its slot and, if that
     /// attempt is still running, completes the execution or fails the
-    /// attempt (which retries it when the failure allows: see
-    /// [`Manager::fail_attempt`]; `retryable` false is a thrown value that
-    /// said `retryable: false`). Late outcomes, and those of an earlier
+    /// attempt, which retries it when the failure allows (`HANDLER_ERROR` or
+    /// `TIMEOUT`, attempts left, and `retryable` true: false is a thrown
+    /// value that said `retryable: false`). Late outcomes, and those of an earlier
     /// attempt, change nothing.
     pub fn settle_attempt(
         &mut self,
