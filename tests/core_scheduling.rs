@@ -939,6 +939,21 @@ fn track_takes_no_scheduling_fields() {
 }
 
 #[test]
+fn run_at_stays_finite() {
+    let (mut m, clock) = manager(1);
+    clock.set(1e300);
+    let seq = m
+        .create(NewExecution {
+            target_id: "plain".into(),
+            delay_ms: Some(f64::MAX),
+            ..NewExecution::default()
+        })
+        .unwrap();
+    assert_eq!(snap(&m, seq)["runAt"], json!(f64::MAX));
+    assert_eq!(m.next_wakeup(), Some(f64::MAX));
+}
+
+#[test]
 fn delay_and_run_at_together_are_refused() {
     let (mut m, _) = manager(1);
     let e = m

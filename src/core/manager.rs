@@ -569,7 +569,8 @@ impl Manager {
         self.active_bytes += bytes;
         let now = self.now();
         let run_at = match (p.delay_ms, p.run_at) {
-            (Some(delay), _) => Some(now + delay),
+            // A finite time even for a delay near f64::MAX.
+            (Some(delay), _) => Some((now + delay).min(f64::MAX)),
             (None, at) => at,
         };
         self.next_seq += 1;
