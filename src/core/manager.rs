@@ -720,9 +720,9 @@ impl Manager {
     }
 
     /// A running attempt failed with `failure`. With a retry policy that has
-    /// attempts left, a failure the policy retries (`HANDLER_ERROR` and
-    /// `TIMEOUT`; not `INVALID_RESULT`, not a thrown value that said
-    /// `retryable: false`) moves the execution `running → pending`: it keeps
+    /// attempts left, a failure the policy retries (`HANDLER_ERROR`,
+    /// `TIMEOUT`, `INTERRUPTED`; not `INVALID_RESULT`, not a thrown value that
+    /// said `retryable: false`) moves the execution `running → pending`: it keeps
     /// the failure until its next start, loses its progress, and waits
     /// until `runAt` = now + the backoff's delay. Any other failure moves it
     /// `running → failed`. Returns whether it was running.
@@ -1260,10 +1260,11 @@ struct Prepared {
     retry: Option<Retry>,
 }
 
-/// Whether a failure of this code may be retried: a handler's error or a
-/// timeout (not `INVALID_RESULT`, not an external failure).
+/// Whether a failure of this code may be retried: a handler's error, a
+/// timeout, or an attempt interrupted by a stop of its process (not
+/// `INVALID_RESULT`, not an external failure).
 fn retried(code: &str) -> bool {
-    matches!(code, "HANDLER_ERROR" | "TIMEOUT")
+    matches!(code, "HANDLER_ERROR" | "TIMEOUT" | "INTERRUPTED")
 }
 
 /// An event of `record` in the forms asked for.

@@ -5,7 +5,10 @@ import { ExecutionManager } from "execman";
 import type { Backoff, Execution, RetryPolicy } from "execman";
 
 const manager = new ExecutionManager({ concurrency: 4 });
-const policy: RetryPolicy = { attempts: 5, backoff: { type: "exponential", delayMs: 500, maxDelayMs: 10_000, jitter: 0.2 } };
+const policy: RetryPolicy = {
+  attempts: 5,
+  backoff: { type: "exponential", delayMs: 500, maxDelayMs: 10_000, jitter: 0.2 },
+};
 const fixed: Backoff = { delayMs: 100 };
 
 manager.register(
