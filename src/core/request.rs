@@ -230,15 +230,11 @@ pub fn retry(field: Field, name: &str) -> Result<Option<Retry>, Error> {
 
 /// An optional number field: absent, or a number that `ok` accepts
 /// (`what` describes those in the error).
-fn number(
-    key: Key,
-    field: Field,
-    what: &str,
-    ok: impl Fn(f64) -> bool,
-) -> Result<Option<f64>, Error> {
+/// (`ok` is a plain function, not a closure: one copy of this in the .wasm.)
+fn number(key: Key, field: Field, what: &str, ok: fn(f64) -> bool) -> Result<Option<f64>, Error> {
     match field {
         Field::Missing | Field::Undefined => Ok(None),
-        Field::Json(Value::Number(n)) if n.as_f64().is_some_and(&ok) => Ok(n.as_f64()),
+        Field::Json(Value::Number(n)) if n.as_f64().is_some_and(ok) => Ok(n.as_f64()),
         Field::Json(other) => Err(Error::invalid(
             key.field(),
             format!("must be {what}, got {}", describe(&other)),
