@@ -1091,13 +1091,11 @@ export function wrap(Engine) {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
       if (Number.isNaN(due)) return;
-      // The timer reaches the manager through a WeakRef: a manager nobody holds can be collected.
-      const self = new WeakRef(this);
+      // While armed, the timer holds the manager: what is due (a delayed or retried execution's
+      // start, a deadline) must happen, and a `wait()` must resolve, even when nothing else
+      // references the manager. With nothing due, no timer holds it and it can be collected.
       this.#capped = delay > MAX_TIMER_DELAY;
-      const fire = (/** @type {number} */ d) => {
-        const m = self.deref();
-        if (m !== undefined) m.#expire(d);
-      };
+      const fire = (/** @type {number} */ d) => this.#expire(d);
       this.#timer = setTimeout(fire, Math.min(delay, MAX_TIMER_DELAY), due);
     }
 

@@ -98,7 +98,8 @@ pub struct Started {
 /// A registered target: the defaults of its executions.
 struct Target {
     kind: Rc<str>,
-    retry: Option<Retry>,
+    /// Shared by the records of its executions that take it.
+    retry: Option<Rc<Retry>>,
 }
 
 /// Per-status counts, as `counts()` returns them.
@@ -385,12 +386,13 @@ impl Manager {
 
     /// Takes an execution out of the run queue (it started or ended).
     fn unqueue(&mut self, seq: u64) {
-        let slot = self
-            .store
-            .get_mut(seq)
-            .and_then(|r| r.slot().inspect(|_| r.set_slot(None)));
-        if let Some(slot) = slot {
-            self.schedule.remove(seq, slot);
+        let Some(record) = self.store.get_mut(seq) else {
+            return;
+        };
+        if let Some(slot) = record.slot() {
+            record.set_slot(None);
+            let priority = record.priority();
+            self.schedule.remove(seq, priority, slot);
         }
     }
 
@@ -471,6 +473,7 @@ impl Manager {
         let kind = kind
             .map(Rc::from)
             .unwrap_or_else(|| self.default_kind.clone());
+        let retry = retry.map(Rc::new);
         self.targets
             .insert(target_id.to_owned(), Target { kind, retry });
         Ok(())
@@ -491,7 +494,7 @@ impl Manager {
         };
         let default_kind = target.kind.clone();
         if prepared.retry.is_none() {
-            prepared.retry = target.retry;
+            prepared.retry = target.retry.clone();
         }
         let seq = self.insert(prepared, Driver::Handler, default_kind)?;
         self.enqueue(seq, self.last_now());
@@ -535,7 +538,7 @@ impl Manager {
             priority: request.priority,
             delay_ms: request.delay_ms,
             run_at: request.run_at,
-            retry: request.retry,
+            retry: request.retry.map(Rc::new),
         })
     }
 
@@ -1257,7 +1260,7 @@ struct Prepared {
     priority: Option<i64>,
     delay_ms: Option<f64>,
     run_at: Option<f64>,
-    retry: Option<Retry>,
+    retry: Option<Rc<Retry>>,
 }
 
 /// Whether a failure of this code may be retried: a handler's error, a

@@ -97,17 +97,31 @@ pub struct Record {
     text_version: u32,
     bytes: u64,
     priority: i64,
-    attempt: u32,
-    max_attempts: u32,
-    run_at: Option<f64>,
-    retry: Option<Retry>,
-    slot: Option<Slot>,
+    // The scheduling fields are packed (records sit inline in the store's hash table, whose size
+    // is what a manager's memory steps by): attempts fit a u16 (at most 1000), `run_at` is NaN
+    // when absent, the queue slot is a key plus a one-byte kind.
+    attempt: u16,
+    max_attempts: u16,
+    run_at: f64,
+    /// Shared with the target's default, or the request's own (a pointer keeps records small).
+    retry: Option<Rc<Retry>>,
+    slot_key: u64,
+    slot_kind: SlotKind,
+}
+
+/// Which set of the run queue a record's `slot_key` is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotKind {
+    None,
+    Ready,
+    Waiting,
 }
 
 /// What every execution counts against the manager's `maxBytes` besides its
 /// texts: its numbers, its index entries and its share of the maps (about
-/// what they take in wasm memory: ~600 bytes, measured by the W6 benchmark).
-pub const EXECUTION_COST: u64 = 640;
+/// what they take in wasm memory: ~685 bytes with the scheduling fields,
+/// measured by the W6 benchmark).
+pub const EXECUTION_COST: u64 = 704;
 
 /// A text's length in UTF-16 units, as JS counts it (and as the budget does).
 pub fn units(text: &str) -> u64 {
@@ -153,7 +167,7 @@ pub(super) struct NewRecord {
     pub now: f64,
     pub priority: i64,
     pub run_at: Option<f64>,
-    pub retry: Option<Retry>,
+    pub retry: Option<Rc<Retry>>,
 }
 
 impl Record {
@@ -187,10 +201,14 @@ impl Record {
             bytes,
             priority: n.priority,
             attempt: 0,
-            max_attempts: n.retry.map_or(1, |r| r.attempts),
-            run_at: n.run_at,
+            max_attempts: n
+                .retry
+                .as_ref()
+                .map_or(1, |r| u16::try_from(r.attempts).unwrap_or(u16::MAX)),
+            run_at: n.run_at.unwrap_or(f64::NAN),
             retry: n.retry,
-            slot: None,
+            slot_key: 0,
+            slot_kind: SlotKind::None,
         }
     }
 
@@ -305,33 +323,41 @@ impl Record {
 
     /// Attempts started so far (0 before the first start).
     pub fn attempt(&self) -> u32 {
-        self.attempt
+        u32::from(self.attempt)
     }
 
     /// The attempts its retry policy allows in all (1 without one).
     pub fn max_attempts(&self) -> u32 {
-        self.max_attempts
+        u32::from(self.max_attempts)
     }
 
     /// While pending after a delay or for a retry: when it is (or was) due.
     pub fn run_at(&self) -> Option<f64> {
-        self.run_at
+        (!self.run_at.is_nan()).then_some(self.run_at)
     }
 
     /// Its retry policy, if any.
     pub fn retry(&self) -> Option<&Retry> {
-        self.retry.as_ref()
+        self.retry.as_deref()
     }
 
     /// Where it sits in the run queue, while it is queued.
     pub fn slot(&self) -> Option<Slot> {
-        self.slot
+        match self.slot_kind {
+            SlotKind::None => None,
+            SlotKind::Ready => Some(Slot::Ready(self.slot_key)),
+            SlotKind::Waiting => Some(Slot::Waiting(self.slot_key)),
+        }
     }
 
     /// Sets where it sits in the run queue (the manager, as it queues or
     /// takes it out).
     pub(super) fn set_slot(&mut self, slot: Option<Slot>) {
-        self.slot = slot;
+        (self.slot_kind, self.slot_key) = match slot {
+            None => (SlotKind::None, 0),
+            Some(Slot::Ready(key)) => (SlotKind::Ready, key),
+            Some(Slot::Waiting(key)) => (SlotKind::Waiting, key),
+        };
     }
 
     /// The deadline of a running attempt with `timeoutMs`.
@@ -354,7 +380,7 @@ impl Record {
         self.attempt = self.attempt.saturating_add(1);
         self.started_at = Some(now);
         self.updated_at = now;
-        self.run_at = None;
+        self.run_at = f64::NAN;
         if !matches!(self.outcome, Outcome::Open) {
             self.bytes -= self.outcome.bytes();
             self.outcome = Outcome::Open;
@@ -374,7 +400,7 @@ impl Record {
         self.bytes = self.bytes + outcome.bytes() - self.outcome.bytes() - 2 * message;
         self.outcome = outcome;
         self.text_version = self.text_version.wrapping_add(1);
-        self.run_at = Some(run_at);
+        self.run_at = run_at;
         self.updated_at = now;
     }
 
@@ -452,8 +478,8 @@ impl Record {
                 .map(|p| (p.current, p.total, p.updated_at)),
             text_version: self.text_version,
             has_texts: self.has_texts(),
-            attempt: self.attempt,
-            run_at: self.run_at,
+            attempt: self.attempt(),
+            run_at: self.run_at(),
         }
     }
 
@@ -602,7 +628,7 @@ impl Record {
         write_f64(out, f64::from(self.max_attempts));
         out.push(',');
         write_key(out, "runAt");
-        write_opt_f64(out, self.run_at);
+        write_opt_f64(out, self.run_at());
         out.push('}');
     }
 }

@@ -38,23 +38,14 @@ pub fn key_time(key: u64) -> f64 {
     }
 }
 
-/// Where an execution sits in the run queue.
+/// Where an execution sits in the run queue (with its priority, which its
+/// record keeps, all of its key in the set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
-    /// Due: waits for a concurrency slot.
-    Ready {
-        /// Its priority.
-        priority: i64,
-        /// [`time_key`] of when it became due.
-        due: u64,
-    },
-    /// Waits for its `runAt` ([`time_key`]).
-    Waiting {
-        /// Its priority (kept for the move to ready).
-        priority: i64,
-        /// [`time_key`] of its `runAt`.
-        run_at: u64,
-    },
+    /// Due: waits for a concurrency slot; [`time_key`] of when it became due.
+    Ready(u64),
+    /// Waits for its `runAt`, as a [`time_key`].
+    Waiting(u64),
 }
 
 /// The run queue (see the module docs).
@@ -76,7 +67,7 @@ impl Schedule {
             Some(at) if at > now => {
                 let run_at = time_key(at);
                 self.waiting.insert((run_at, seq));
-                Slot::Waiting { priority, run_at }
+                Slot::Waiting(run_at)
             }
             Some(at) => self.ready(seq, priority, at),
             None => {
@@ -92,16 +83,16 @@ impl Schedule {
     fn ready(&mut self, seq: u64, priority: i64, due: f64) -> Slot {
         let due = time_key(due);
         self.ready.insert((Reverse(priority), due, seq));
-        Slot::Ready { priority, due }
+        Slot::Ready(due)
     }
 
-    /// Takes `seq` out of the queue.
-    pub fn remove(&mut self, seq: u64, slot: Slot) {
+    /// Takes `seq` (of `priority`) out of the queue.
+    pub fn remove(&mut self, seq: u64, priority: i64, slot: Slot) {
         match slot {
-            Slot::Ready { priority, due } => {
+            Slot::Ready(due) => {
                 self.ready.remove(&(Reverse(priority), due, seq));
             }
-            Slot::Waiting { run_at, .. } => {
+            Slot::Waiting(run_at) => {
                 self.waiting.remove(&(run_at, seq));
             }
         }
@@ -123,10 +114,7 @@ impl Schedule {
     /// among the ready ones, as due at its `runAt`.
     pub fn make_ready(&mut self, seq: u64, priority: i64, run_at: u64) -> Slot {
         self.ready.insert((Reverse(priority), run_at, seq));
-        Slot::Ready {
-            priority,
-            due: run_at,
-        }
+        Slot::Ready(run_at)
     }
 
     /// The next ready execution, taken out of the queue.
@@ -189,8 +177,8 @@ mod tests {
         let mut s = Schedule::default();
         let a = s.insert(1, 0, None, 1.0);
         let b = s.insert(2, 0, Some(9.0), 1.0);
-        s.remove(1, a);
-        s.remove(2, b);
+        s.remove(1, 0, a);
+        s.remove(2, 0, b);
         assert_eq!(s.len(), (0, 0));
         assert_eq!(s.next_run_at(), None);
     }
