@@ -1,6 +1,7 @@
 // Scheduling (priority, delayMs/runAt, retries with backoff) against the built package in Node:
 // the cases of scheduling-cases.mjs (no Node API in them; tests/browser/scheduling.test.mjs runs
 // them in Chromium), with their parameters drawn by fast-check.
+import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ExecutionManager } from "execman";
 import { test } from "./helpers.mjs";
@@ -110,3 +111,32 @@ test("validation: malformed scheduling fields are INVALID_ARGUMENT naming the fi
 
 test("REST: POST /api/v1/executions takes priority, delayMs, runAt, retry (handle and fetch)", () =>
   restCreate(ExecutionManager));
+
+test("what is due still happens on a manager nothing else references: its delayed start and retry run, its wait resolves", async () => {
+  const v8 = await import("node:v8");
+  const vm = await import("node:vm");
+  v8.setFlagsFromString("--expose-gc");
+  const gc = vm.runInNewContext("gc");
+  // Only the returned promise leads back to the manager (through its waiter list): a cycle that
+  // nothing outside holds, but for the one timer armed for the due times.
+  const detached = () => {
+    const m = new ExecutionManager();
+    m.register("t", (inputs, ctx) => {
+      if (ctx.attempt === 1) throw new Error("once");
+      return ctx.attempt;
+    });
+    const { id } = m.create({ targetId: "t", delayMs: 40, retry: { attempts: 2, backoff: { delayMs: 40 } } });
+    return m.wait(id);
+  };
+  const waits = [detached(), detached()];
+  for (let i = 0; i < 5; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const done = await Promise.race([
+    Promise.all(waits),
+    new Promise((resolve) => setTimeout(() => resolve("hung"), 5000)),
+  ]);
+  assert.notEqual(done, "hung", "the waits resolved");
+  for (const x of done) assert.deepEqual([x.status, x.result, x.attempt], ["completed", 2, 2]);
+});

@@ -35,7 +35,10 @@ test(
       "1,000 held at every sample",
     );
     assert.ok(wasm.ok, `wasm memory grows: ${mib(wasm.at20)} MiB at 20%, ${mib(wasm.end)} MiB at the end`);
-    assert.ok(wasm.end <= half + 0.25 * MiB, `wasm memory grows: ${mib(half)} MiB at 50%, ${mib(wasm.end)} MiB at the end`);
+    assert.ok(
+      wasm.end <= half + 0.25 * MiB,
+      `wasm memory grows: ${mib(half)} MiB at 50%, ${mib(wasm.end)} MiB at the end`,
+    );
     assert.ok(heap.ok, `JS heap grows: ${mib(heap.at20)} MiB at 20%, ${mib(heap.end)} MiB at the end`);
   },
   { timeout: 600_000 },
