@@ -3,7 +3,8 @@
 #   setup, rustfmt, Biome (JS lint + format check), tsc --checkJs over js/, clippy (native + wasm32),
 #   native cargo test, wasm-bindgen-test suites under `wasm-pack test --node` and
 #   `wasm-pack test --headless --chrome`, the package build, the JS tests (node:test) against the
-#   installed package, and `tsc --noEmit` on the typed usage file.
+#   installed package, and `tsc --noEmit` on the typed usage files (moduleResolution node16,
+#   nodenext and bundler).
 # Ends with a per-suite table and a line "summary: N passed, N failed".
 # Logs of each step: target/test-logs/.
 set -euo pipefail
@@ -142,7 +143,12 @@ step "wasm-pack test --chrome" cargo wasm-pack test --headless --chrome --chrome
 step "build pkg/" check node scripts/build.mjs --no-setup
 step "install pkg/ tarball" check install_pkg
 step "node --test tests/js" node js_tests
-step "tsc --noEmit -p tests/types" check tsc --noEmit -p tests/types
+# The typed usage files of tests/types/ against the installed package, with `strict`, under each
+# moduleResolution users pick: node16 and nodenext (CommonJS and ES module files, so both the
+# `require` and the `import` entries) and bundler.
+for resolution in node16 nodenext bundler; do
+  step "tsc tests/types ($resolution)" check tsc --noEmit -p "tests/types/tsconfig.$resolution.json"
+done
 step "browser tests (Chromium)" node node --test --test-reporter=spec tests/browser/*.test.mjs
 
 summary
