@@ -118,7 +118,7 @@ export class ExecutionError extends Error {
     super(message);
     /** @type {"ExecutionError"} */
     this.name = "ExecutionError";
-    this.code = /** @type {import("./types.js").ExecutionErrorCode} */ (code);
+    this.code = /** @type {import("./types.js").ErrorCode} */ (code);
   }
 }
 

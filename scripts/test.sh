@@ -4,7 +4,8 @@
 #   native cargo test, wasm-bindgen-test suites under `wasm-pack test --node` and
 #   `wasm-pack test --headless --chrome`, the package build, the JS tests (node:test) against the
 #   installed package, publint and arethetypeswrong on the packed tarball, `tsc --noEmit` on the
-#   typed usage files, and the browser tests (among them the four bundler apps).
+#   typed usage files (moduleResolution node16, nodenext and bundler, and the bundler entries'
+#   conditions), and the browser tests (among them the four bundler apps).
 # Ends with a per-suite table and a line "summary: N passed, N failed".
 # Logs of each step: target/test-logs/.
 set -euo pipefail
@@ -157,7 +158,13 @@ step "build pkg/" check node scripts/build.mjs --no-setup
 step "install pkg/ tarball" check install_pkg
 step "publint + attw (package)" check package_lint
 step "node --test tests/js" node js_tests
-step "tsc --noEmit -p tests/types" check tsc --noEmit -p tests/types
+# The typed usage files of tests/types/ against the installed package, with `strict`, under each
+# moduleResolution users pick: node16 and nodenext (CommonJS and ES module files, so both the
+# `require` and the `import` entries) and bundler, plus bundler with the "browser" and
+# "execman-inline" conditions (the entries Vite/webpack and esbuild/Rollup resolve).
+for resolution in node16 nodenext bundler browser execman-inline; do
+  step "tsc tests/types ($resolution)" check tsc --noEmit -p "tests/types/tsconfig.$resolution.json"
+done
 step "browser tests (Chromium)" node node --test --test-reporter=spec tests/browser/*.test.mjs
 
 summary

@@ -2,7 +2,7 @@
 // if the shipped declarations type the API precisely; each `@ts-expect-error` line proves a
 // mistake is caught (tsc fails if the line is NOT an error).
 import { ExecutionManager } from "execman";
-import type { Execution, ListQuery, Page, Progress, Status } from "execman";
+import type { Execution, JsonValue, ListQuery, Page, Progress, Status } from "execman";
 
 const manager = new ExecutionManager({ concurrency: 2, maxFinished: 100 });
 const unbounded = new ExecutionManager({ concurrency: Infinity });
@@ -14,11 +14,11 @@ manager.register(
     const id: string = ctx.id;
     const aborted: boolean = ctx.signal.aborted;
     ctx.signal.addEventListener("abort", () => undefined);
-    const timeout: unknown = ctx.config.timeoutMs;
+    const timeout: JsonValue | undefined = ctx.config.timeoutMs;
     ctx.progress(1);
     ctx.progress(1, 4);
     ctx.progress(2, 4, "halfway");
-    return { id, aborted, timeout, inputs };
+    return { id, aborted, timeout: timeout ?? null, inputs };
   },
   { type: "workflow" },
 );
