@@ -1,5 +1,5 @@
 //! The payload encoding of each record kind (the layout is in
-//! [`format`](super::format)).
+//! [`format`](mod@super::format)).
 //!
 //! Hand-written rather than `postcard` or another serde format: the types
 //! here are few and flat, and writing them by hand keeps what matters to a
@@ -350,17 +350,32 @@ impl<'a> Reader<'a> {
 }
 
 /// Shares the `Rc<str>` of repeated targets and types while a store is read
-/// (thousands of executions usually have a handful of each).
+/// (thousands of executions usually have a handful of each, and runs of
+/// executions the same one: the last name found is tried before the set).
 #[derive(Debug, Default)]
-pub(crate) struct Interner(HashSet<Rc<str>>);
+pub(crate) struct Interner {
+    names: HashSet<Rc<str>>,
+    last: [Option<Rc<str>>; 2],
+}
 
 impl Interner {
-    fn get(&mut self, s: &str) -> Rc<str> {
-        if let Some(rc) = self.0.get(s) {
+    /// The shared `Rc` of a name; `slot` 0 for targets, 1 for types.
+    fn get(&mut self, slot: usize, s: &str) -> Rc<str> {
+        let Some(last) = self.last.get_mut(slot) else {
+            return Rc::from(s);
+        };
+        if let Some(rc) = last.as_ref().filter(|rc| &***rc == s) {
             return rc.clone();
         }
-        let rc: Rc<str> = Rc::from(s);
-        self.0.insert(rc.clone());
+        let rc = match self.names.get(s) {
+            Some(rc) => rc.clone(),
+            None => {
+                let rc: Rc<str> = Rc::from(s);
+                self.names.insert(rc.clone());
+                rc
+            }
+        };
+        *last = Some(rc.clone());
         rc
     }
 }
@@ -412,8 +427,8 @@ fn read_settings(r: &mut Reader<'_>) -> Read<Settings> {
 fn read_put(r: &mut Reader<'_>, names: &mut Interner) -> Read<ExecutionImage> {
     let seq = r.varint()?;
     let id: Rc<str> = Rc::from(r.text()?);
-    let target_id = names.get(r.text()?);
-    let kind = names.get(r.text()?);
+    let target_id = names.get(0, r.text()?);
+    let kind = names.get(1, r.text()?);
     let f = r.flags(3, "put.flags")?;
     let inputs = r.boxed()?;
     let config = r.boxed()?;
@@ -680,9 +695,13 @@ mod tests {
     #[test]
     fn interned_names_share_one_allocation() {
         let mut names = Interner::default();
-        let a = names.get("render");
-        let b = names.get("render");
+        let a = names.get(0, "render");
+        let b = names.get(0, "render");
         assert!(Rc::ptr_eq(&a, &b));
-        assert!(!Rc::ptr_eq(&a, &names.get("other")));
+        let other = names.get(0, "other");
+        assert!(!Rc::ptr_eq(&a, &other));
+        assert!(Rc::ptr_eq(&a, &names.get(0, "render")));
+        assert!(Rc::ptr_eq(&a, &names.get(1, "render")));
+        assert!(Rc::ptr_eq(&other, &names.get(0, "other")));
     }
 }

@@ -124,7 +124,7 @@ pub struct Replayed<T = DurableState> {
     /// a writer appending to this store first cuts it to this length.
     pub valid_len: u64,
     /// Whether bytes after `valid_len` were a torn last write (see
-    /// [`format`](super::format)); they hold no whole change.
+    /// [`format`](mod@super::format)); they hold no whole change.
     pub torn_tail: bool,
 }
 

@@ -9,7 +9,7 @@
 //! state ([`image_bytes`]) replaces it.
 //!
 //! The layout, the record kinds, what a torn tail is and the version policy
-//! are in [`format`].
+//! are in [`format`](mod@format).
 //!
 //! ```
 //! use std::rc::Rc;

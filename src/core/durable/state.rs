@@ -1,6 +1,7 @@
 //! The state a store holds: what replaying its changes gives, and what an
 //! image is made from.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -127,22 +128,25 @@ impl DurableState {
 
     fn put(&mut self, image: ExecutionImage) -> Result<(), ErrorKind> {
         let seq = image.seq;
-        if let Some(&other) = self.ids.get(&image.id) {
-            if other != seq {
-                return Err(ErrorKind::DuplicateId { seq: other });
+        match self.ids.entry(image.id.clone()) {
+            Entry::Occupied(held) if *held.get() != seq => {
+                return Err(ErrorKind::DuplicateId { seq: *held.get() })
             }
-        }
-        if let Some(old) = self.executions.get(&seq) {
-            self.puts_len -= put_len(old);
-            if old.id != image.id {
-                self.ids.remove(&old.id);
+            Entry::Occupied(_) => {}
+            Entry::Vacant(free) => {
+                free.insert(seq);
             }
         }
         self.last_seq = self.last_seq.max(seq);
         self.last_finish = self.last_finish.max(image.state.finish_order);
         self.puts_len += put_len(&image);
-        self.ids.insert(image.id.clone(), seq);
-        self.executions.insert(seq, image);
+        let id = image.id.clone();
+        if let Some(old) = self.executions.insert(seq, image) {
+            self.puts_len -= put_len(&old);
+            if old.id != id {
+                self.ids.remove(&old.id);
+            }
+        }
         Ok(())
     }
 }
