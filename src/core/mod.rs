@@ -4,6 +4,7 @@
 //! `cargo test` exercises all of it natively.
 
 mod clock;
+pub mod durable;
 mod error;
 mod event;
 mod index;
