@@ -328,6 +328,7 @@ function writePackageFiles(version, exportNames) {
   }
   fs.copyFileSync(path.join(ROOT, "js", "server.d.ts"), path.join(PKG_DIR, "server.d.mts"));
   fs.copyFileSync(path.join(ROOT, "LICENSE"), path.join(PKG_DIR, "LICENSE"));
+  copyDocs();
 
   const meta = cargoMetadata();
   writeJson(path.join(PKG_DIR, "package.json"), {
@@ -371,12 +372,28 @@ function writePackageFiles(version, exportNames) {
       "server.d.mts",
       "node/",
       "web/",
+      "docs/",
     ],
     sideEffects: ["./index.mjs", "./node/**", "./web/browser.js", "./web/inline.js", "./web/snippets/**"],
     engines: { node: ">=20" },
   });
 
   fs.writeFileSync(path.join(PKG_DIR, "README.md"), packageReadme(version));
+}
+
+// docs/ (the reference) goes into the package as it is, except that a link to a file of the
+// repository outside docs/ (the README, the demo's notes) becomes its plain text: the package holds
+// no link to anything it does not contain.
+function copyDocs() {
+  const out = path.join(PKG_DIR, "docs");
+  fs.mkdirSync(out, { recursive: true });
+  for (const name of fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md"))) {
+    const text = fs.readFileSync(path.join(ROOT, "docs", name), "utf8");
+    fs.writeFileSync(
+      path.join(out, name),
+      text.replace(/\[([^\]]*)\]\(\.\.\/[^)]*\)/g, (_, label) => label),
+    );
+  }
 }
 
 const KEYWORDS = [
@@ -412,8 +429,8 @@ function packageReadme(version) {
 
 An execution manager for JavaScript apps: a Rust core compiled to WebAssembly. Start long
 asynchronous work, see its status and progress, list it, cancel it and wait for it, in a browser
-tab, a worker or Node, and over REST. The full guide is the README of the execman repository;
-its reference is the repository's docs/ folder.
+tab, a worker or Node, and over REST. The reference of every export, option, error code and REST
+route is in this package's docs/ folder (start at docs/README.md).
 
 ## Browser apps (Vite, webpack, esbuild, Rollup)
 
