@@ -877,7 +877,8 @@ export function wrap(Engine) {
      * @returns {Execution}
      */
     create(request) {
-      return this.#created(this.#live().create(request));
+      const engine = this.#live();
+      return this.#created(engine, engine.create(request));
     }
 
     /**
@@ -888,19 +889,20 @@ export function wrap(Engine) {
      * @returns {Execution}
      */
     track(request) {
-      return this.#created(this.#live().track(request));
+      const engine = this.#live();
+      return this.#created(engine, engine.track(request));
     }
 
     /**
      * The new execution of a `create`/`track` that returned `fixed`: its snapshot. With a
      * `signal`, the execution follows it; with one already aborted, it is cancelled before the
      * call returns (its `created` and `status` events are delivered together afterwards).
+     * @param {any} engine  the engine that made it (a getter of the request may have freed it since)
      * @param {string | undefined} fixed
      */
-    #created(fixed) {
+    #created(engine, fixed) {
       if (fixed === undefined) throw this.#error();
-      const engine = this.#live();
-      const signal = engine.take_signal();
+      const signal = this.#engine === null ? undefined : engine.take_signal();
       const f = this.#f();
       const seq = f[SLOT_SEQ];
       let w = f[SLOT_WORK];
