@@ -912,10 +912,12 @@ export function wrap(Engine) {
         if (isAborted(signal)) {
           // The reason's getters may call this manager: they run before the cancel.
           const text = abortText(signal);
-          if (this.#engine !== null && this.#cancelled(seq, text)) {
-            const g = this.#f();
-            w |= g[SLOT_WORK];
+          const now = this.#engine;
+          if (now !== null && this.#cancelled(seq, text)) {
+            w |= this.#f()[SLOT_WORK];
             x = this.#snapshot(e, this.#cancelTexts);
+          } else if (now !== null && now.fill(seq) !== GONE) {
+            x = this.#snapshot(e, undefined); // a getter of the reason ended it first
           }
           this.#cancelTexts = undefined;
         } else {
