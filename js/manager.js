@@ -330,8 +330,11 @@ function abortText(signal) {
 }
 
 /**
- * The executions of one manager that follow one outside signal, and the one abort listener the
- * manager has on it for them all (removed once the last of them is terminal).
+ * What of one manager follows one outside signal — executions (cancelled when it aborts) and
+ * waits and watches (stopped) — and the one abort listener the manager has on it for them all,
+ * removed once nothing follows it any more (executions leave when they are terminal, waits when
+ * they settle, watches when they end). So a signal shared by any number of calls carries at most
+ * one listener per manager.
  */
 class SignalGroup {
   /**
@@ -340,8 +343,10 @@ class SignalGroup {
    */
   constructor(signal, aborted) {
     this.signal = signal;
-    /** @type {Set<number>} creation sequences, in creation order */
+    /** @type {Set<number>} creation sequences of executions, in creation order */
     this.seqs = new Set();
+    /** @type {Set<() => void>} how to stop each wait and watch */
+    this.stops = new Set();
     this.listener = () => aborted(this);
   }
 }
@@ -368,12 +373,15 @@ class Watch {
    * @param {AbortSignal | undefined} signal
    * @param {(w: Watch) => void} begin  registers it (and pushes the current snapshot); may throw
    * @param {(w: Watch) => void} end  unregisters it
+   * @param {(signal: AbortSignal, stop: () => void) => () => void} follow  calls `stop` when
+   *   `signal` aborts, until the function it returns is called
    */
-  constructor(id, signal, begin, end) {
+  constructor(id, signal, begin, end, follow) {
     this.id = id;
     this.signal = signal;
     this.begin = begin;
     this.end = end;
+    this.follow = follow;
     /** Set by `begin` while registered. */
     this.registered = false;
     this.seq = 0;
@@ -389,8 +397,8 @@ class Watch {
     this.failure = undefined;
     /** @type {{ resolve: (r: IteratorResult<Execution, undefined>) => void, reject: (e: unknown) => void }[]} */
     this.requests = [];
-    /** @type {(() => void) | null} */
-    this.aborted = null;
+    /** @type {(() => void) | null} stops following the signal */
+    this.unfollow = null;
   }
 
   [Symbol.asyncIterator]() {
@@ -399,9 +407,9 @@ class Watch {
 
   /** @returns {Promise<IteratorResult<Execution, undefined>>} */
   next() {
+    if (this.state === WATCH_IDLE) this.#start();
     /** @type {Promise<IteratorResult<Execution, undefined>>} */
     const p = new Promise((resolve, reject) => this.requests.push({ resolve, reject }));
-    if (this.state === WATCH_IDLE) this.#start();
     this.#serve();
     return p;
   }
@@ -431,9 +439,7 @@ class Watch {
       return;
     }
     if (signal !== undefined && this.state === WATCH_LIVE) {
-      const aborted = () => this.fail(reasonOf(signal));
-      this.aborted = aborted;
-      onAbort(signal, aborted);
+      this.unfollow = this.follow(signal, () => this.fail(reasonOf(signal)));
     }
   }
 
@@ -475,8 +481,9 @@ class Watch {
 
   #detach() {
     if (this.registered) this.end(this);
-    if (this.aborted !== null && this.signal !== undefined) offAbort(this.signal, this.aborted);
-    this.aborted = null;
+    const unfollow = this.unfollow;
+    this.unfollow = null;
+    if (unfollow !== null) unfollow();
   }
 
   /** Answers the pending `next()` calls with what there is. */
@@ -563,7 +570,7 @@ const monotonic = () => performance.now();
  *   id: string | null, targetId: string | null, types: string[] | null,
  *   throttle: number, holds: Map<number, Hold> | null,
  * }} ListenerRecord
- * @typedef {{ resolve: (x: Execution) => void, reject: (e: unknown) => void, signal?: AbortSignal, aborted?: () => void }} Waiter
+ * @typedef {{ resolve: (x: Execution) => void, reject: (e: unknown) => void, unfollow?: () => void }} Waiter
  * @typedef {{ e: Entry, list: Waiter[] }} Waiters
  */
 
@@ -957,22 +964,63 @@ export function wrap(Engine) {
      * @param {AbortSignal} signal
      */
     #follow(seq, signal) {
-      let g = this.#groups.get(signal);
-      if (g === undefined) {
-        g = new SignalGroup(signal, (group) => this.#abortGroup(group));
-        this.#groups.set(signal, g);
-        onAbort(signal, g.listener);
-      }
+      const g = this.#group(signal);
       g.seqs.add(seq);
       this.#groupOf.set(seq, g);
       this.#live().watch(seq);
     }
 
     /**
-     * An outside signal aborted: every execution following it is cancelled, in creation order.
+     * The group of `signal`, listened to from now on.
+     * @param {AbortSignal} signal
+     */
+    #group(signal) {
+      let g = this.#groups.get(signal);
+      if (g === undefined) {
+        g = new SignalGroup(signal, (group) => this.#abortGroup(group));
+        this.#groups.set(signal, g);
+        onAbort(signal, g.listener);
+      }
+      return g;
+    }
+
+    /**
+     * Stops listening to the signal of `g` when nothing follows it any more.
+     * @param {SignalGroup} g
+     */
+    #release(g) {
+      if (g.seqs.size > 0 || g.stops.size > 0 || this.#groups.get(g.signal) !== g) return;
+      this.#groups.delete(g.signal);
+      offAbort(g.signal, g.listener);
+    }
+
+    /**
+     * Calls `stop` when `signal` aborts, until the returned function is called (a wait or a
+     * watch).
+     * @param {AbortSignal} signal
+     * @param {() => void} stop
+     * @returns {() => void}
+     */
+    #onAbort(signal, stop) {
+      const g = this.#group(signal);
+      g.stops.add(stop);
+      return () => {
+        if (g.stops.delete(stop)) this.#release(g);
+      };
+    }
+
+    /**
+     * An outside signal aborted: the waits and watches following it stop (they reject with its
+     * reason: it aborted before their execution ended), then every execution following it is
+     * cancelled, in creation order.
      * @param {SignalGroup} g
      */
     #abortGroup(g) {
+      if (this.#engine === null) return;
+      const stops = [...g.stops];
+      g.stops.clear();
+      for (const stop of stops) stop();
+      this.#release(g);
       if (this.#engine === null || g.seqs.size === 0) return;
       const text = abortText(g.signal);
       for (const seq of [...g.seqs]) {
@@ -995,10 +1043,7 @@ export function wrap(Engine) {
       if (g === undefined) return;
       this.#groupOf.delete(seq);
       g.seqs.delete(seq);
-      if (g.seqs.size === 0) {
-        this.#groups.delete(g.signal);
-        offAbort(g.signal, g.listener);
-      }
+      this.#release(g);
     }
 
     /** Starts queued handler-driven executions while slots are free (a microtask). */
@@ -1351,15 +1396,12 @@ export function wrap(Engine) {
           /** @type {Waiter} */
           const waiter = { resolve, reject };
           if (signal !== undefined) {
-            waiter.signal = signal;
-            waiter.aborted = () => {
-              offAbort(signal, /** @type {() => void} */ (waiter.aborted));
+            waiter.unfollow = this.#onAbort(signal, () => {
               const i = list.indexOf(waiter);
               if (i < 0) return;
               list.splice(i, 1);
               reject(reasonOf(signal));
-            };
-            onAbort(signal, waiter.aborted);
+            });
           }
           list.push(waiter);
         });
@@ -1399,6 +1441,7 @@ export function wrap(Engine) {
         signal,
         (w) => this.#watchBegin(w),
         (w) => this.#watchEnd(w),
+        (sig, stop) => this.#onAbort(sig, stop),
       );
     }
 
@@ -1592,7 +1635,7 @@ export function wrap(Engine) {
       if (w !== undefined) {
         for (let i = 0; i < w.list.length; i++) {
           const waiter = w.list[i];
-          if (waiter.aborted !== undefined) offAbort(/** @type {AbortSignal} */ (waiter.signal), waiter.aborted);
+          waiter.unfollow?.();
           waiter.resolve(snapshots[i]);
         }
       }
@@ -1905,10 +1948,7 @@ export function wrap(Engine) {
       queueMicrotask(() => engine.free());
       const error = freed();
       for (const w of waiters) {
-        for (const waiter of w.list) {
-          if (waiter.aborted !== undefined) offAbort(/** @type {AbortSignal} */ (waiter.signal), waiter.aborted);
-          waiter.reject(error);
-        }
+        for (const waiter of w.list) waiter.reject(error);
       }
       for (const set of watches) for (const w of set) w.freed();
     }

@@ -576,18 +576,18 @@ test("wait(id, { signal }) resolving first removes its listener; an already abor
   await rejectsExec(m.wait("nope", { signal: AbortSignal.abort() }), "NOT_FOUND", "nope");
 });
 
-test("wait(id, { signal }) many waits, one signal: each has its listener until it settles", async () => {
+test("wait(id, { signal }) many waits, one signal: one listener for them all, gone once every wait settled", async () => {
   const m = new ExecutionManager();
   const c = new AbortController();
   const ids = ["a", "b", "c"];
   for (const id of ids) m.track({ targetId: "x", id });
   const waits = ids.map((id) => m.wait(id, { signal: c.signal }));
   const plain = m.wait("a");
-  assert.equal(listeners(c.signal), 3);
+  assert.equal(listeners(c.signal), 1);
   m.start("a");
   m.complete("a");
   await waits[0];
-  assert.equal(listeners(c.signal), 2);
+  assert.equal(listeners(c.signal), 1, "two waits still follow it");
   c.abort("bye");
   const outcomes = await Promise.allSettled(waits.slice(1));
   assert.deepEqual(
@@ -596,6 +596,29 @@ test("wait(id, { signal }) many waits, one signal: each has its listener until i
   );
   assert.equal(listeners(c.signal), 0);
   assert.equal((await plain).status, "completed", "a wait without the signal is untouched");
+  // 1,000 waits on one signal: still one listener (no MaxListenersExceededWarning), none after.
+  const many = [];
+  for (let i = 0; i < 1000; i++) many.push(m.wait("b", { signal: c.signal }).catch((e) => e));
+  const d = new AbortController();
+  for (let i = 0; i < 1000; i++) many.push(m.wait("b", { signal: d.signal }));
+  assert.equal(listeners(d.signal), 1);
+  m.start("b");
+  m.complete("b", "all");
+  for (const r of await Promise.all(many.slice(1000))) assert.equal(r.result, "all");
+  assert.equal(listeners(d.signal), 0);
+});
+
+test("the same signal on create and on wait: the wait rejects with the reason (the signal aborted first), the execution is cancelled", async () => {
+  const m = new ExecutionManager();
+  const c = new AbortController();
+  m.track({ targetId: "x", id: "j", signal: c.signal });
+  const p = m.wait("j", { signal: c.signal });
+  const plain = m.wait("j");
+  assert.equal(listeners(c.signal), 1, "one listener for the execution and the wait");
+  c.abort("both");
+  await assert.rejects(p, (err) => err === "both");
+  assert.equal((await plain).cancelReason, "both");
+  assert.equal(listeners(c.signal), 0);
 });
 
 test("wait options: malformed ones reject INVALID_ARGUMENT naming the field; free() rejects and removes the listener", async () => {
