@@ -13,9 +13,7 @@ function recorder() {
   const events = [];
   const fn = (e) => events.push({ e, at: performance.now() });
   const lines = () =>
-    events.map(
-      ({ e }) => `${e.type}:${e.execution.id}:${e.execution.status}:${e.execution.progress?.current ?? "-"}`,
-    );
+    events.map(({ e }) => `${e.type}:${e.execution.id}:${e.execution.status}:${e.execution.progress?.current ?? "-"}`);
   return { fn, events, lines };
 }
 
@@ -88,32 +86,36 @@ test("property: a filtered listener gets exactly the events of the matching exec
   );
   const exec = fc.record({ targetId: fc.constantFrom(...targets), type: fc.constantFrom(...types) });
   fc.assert(
-    fc.property(fc.array(exec, { minLength: 1, maxLength: 6 }), fc.array(filter, { maxLength: 4 }), (execs, filters) => {
-      const m = new ExecutionManager();
-      const all = recorder();
-      m.subscribe(all.fn);
-      const recs = filters.map((f) => {
-        const r = recorder();
-        m.subscribe(r.fn, f);
-        return r;
-      });
-      execs.forEach((x, i) => lifecycle(m, `e${i}`, x.targetId, x.type));
-      const byId = new Map(execs.map((x, i) => [`e${i}`, x]));
-      filters.forEach((f, k) => {
-        const match = (id) => {
-          const x = byId.get(id);
-          if (f.id !== undefined && f.id !== id) return false;
-          if (f.targetId !== undefined && f.targetId !== x.targetId) return false;
-          if (f.type !== undefined && ![f.type].flat().includes(x.type)) return false;
-          return true;
-        };
-        assert.deepEqual(
-          recs[k].lines(),
-          all.lines().filter((l) => match(l.split(":")[1])),
-        );
-      });
-      m.free();
-    }),
+    fc.property(
+      fc.array(exec, { minLength: 1, maxLength: 6 }),
+      fc.array(filter, { maxLength: 4 }),
+      (execs, filters) => {
+        const m = new ExecutionManager();
+        const all = recorder();
+        m.subscribe(all.fn);
+        const recs = filters.map((f) => {
+          const r = recorder();
+          m.subscribe(r.fn, f);
+          return r;
+        });
+        execs.forEach((x, i) => lifecycle(m, `e${i}`, x.targetId, x.type));
+        const byId = new Map(execs.map((x, i) => [`e${i}`, x]));
+        filters.forEach((f, k) => {
+          const match = (id) => {
+            const x = byId.get(id);
+            if (f.id !== undefined && f.id !== id) return false;
+            if (f.targetId !== undefined && f.targetId !== x.targetId) return false;
+            if (f.type !== undefined && ![f.type].flat().includes(x.type)) return false;
+            return true;
+          };
+          assert.deepEqual(
+            recs[k].lines(),
+            all.lines().filter((l) => match(l.split(":")[1])),
+          );
+        });
+        m.free();
+      },
+    ),
     { numRuns: 200 },
   );
 });
@@ -383,42 +385,46 @@ function checkThrottle(all, slow, T) {
   }
 }
 
-test("property: the last progress is never lost, order is kept, nothing but progress is held, one progress per window", async () => {
-  const step = fc.oneof(
-    { weight: 6, arbitrary: fc.record({ op: fc.constant("report"), who: fc.nat(2), current: fc.nat(100) }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant("pause"), ms: fc.integer({ min: 0, max: 25 }) }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constantFrom("end", "restart"), who: fc.nat(2) }) },
-  );
-  await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 0, max: 40 }), fc.array(step, { maxLength: 30 }), async (T, steps) => {
-      const m = new ExecutionManager();
-      const all = recorder();
-      const slow = recorder();
-      m.subscribe(all.fn);
-      m.subscribe(slow.fn, { throttleMs: T });
-      const live = [];
-      let n = 0;
-      const fresh = (k) => {
-        live[k] = `e${n++}`;
-        m.track({ targetId: "x", id: live[k] });
-        m.start(live[k]);
-      };
-      for (let k = 0; k < 3; k++) fresh(k);
-      for (const s of steps) {
-        if (s.op === "report") m.reportProgress(live[s.who], s.current);
-        else if (s.op === "pause") await sleep(s.ms);
-        else {
-          const id = live[s.who];
-          if (s.op === "end") m.complete(id);
-          else m.cancel(id, "restart");
-          m.remove(id);
-          fresh(s.who);
+test(
+  "property: the last progress is never lost, order is kept, nothing but progress is held, one progress per window",
+  async () => {
+    const step = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ op: fc.constant("report"), who: fc.nat(2), current: fc.nat(100) }) },
+      { weight: 3, arbitrary: fc.record({ op: fc.constant("pause"), ms: fc.integer({ min: 0, max: 25 }) }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constantFrom("end", "restart"), who: fc.nat(2) }) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 40 }), fc.array(step, { maxLength: 30 }), async (T, steps) => {
+        const m = new ExecutionManager();
+        const all = recorder();
+        const slow = recorder();
+        m.subscribe(all.fn);
+        m.subscribe(slow.fn, { throttleMs: T });
+        const live = [];
+        let n = 0;
+        const fresh = (k) => {
+          live[k] = `e${n++}`;
+          m.track({ targetId: "x", id: live[k] });
+          m.start(live[k]);
+        };
+        for (let k = 0; k < 3; k++) fresh(k);
+        for (const s of steps) {
+          if (s.op === "report") m.reportProgress(live[s.who], s.current);
+          else if (s.op === "pause") await sleep(s.ms);
+          else {
+            const id = live[s.who];
+            if (s.op === "end") m.complete(id);
+            else m.cancel(id, "restart");
+            m.remove(id);
+            fresh(s.who);
+          }
         }
-      }
-      await sleep(T + 30); // every held progress goes out within its window (plus a margin)
-      checkThrottle(all, slow, T);
-      m.free();
-    }),
-    { numRuns: 40 },
-  );
-}, { timeout: 120_000 });
+        await sleep(T + 30); // every held progress goes out within its window (plus a margin)
+        checkThrottle(all, slow, T);
+        m.free();
+      }),
+      { numRuns: 40 },
+    );
+  },
+  { timeout: 120_000 },
+);
