@@ -50,9 +50,8 @@ test("signals, watch and subscribe options in Chromium: the shared scenarios on 
     const seen = new WeakMap(); // target -> Set of listeners
     EventTarget.prototype.addEventListener = function (type, listener, ...rest) {
       if (type === "abort") {
-        let set = seen.get(this);
-        if (set === undefined) seen.set(this, (set = new Set()));
-        set.add(listener);
+        if (!seen.has(this)) seen.set(this, new Set());
+        seen.get(this).add(listener);
       }
       return Reflect.apply(add, this, [type, listener, ...rest]);
     };

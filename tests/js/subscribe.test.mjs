@@ -98,7 +98,7 @@ test("property: a filtered listener gets exactly the events of the matching exec
           m.subscribe(r.fn, f);
           return r;
         });
-        execs.forEach((x, i) => lifecycle(m, `e${i}`, x.targetId, x.type));
+        for (const [i, x] of execs.entries()) lifecycle(m, `e${i}`, x.targetId, x.type);
         const byId = new Map(execs.map((x, i) => [`e${i}`, x]));
         filters.forEach((f, k) => {
           const match = (id) => {
