@@ -1616,9 +1616,11 @@ export function wrap(Engine) {
     #finished(seq) {
       const f = this.#f();
       const code = f[SLOT_STATUS];
-      const texts = f[SLOT_HAS_TEXTS] === 1 ? this.#live().finished_texts() : undefined;
       const w = this.#waiters.get(seq);
       const run = this.#running.get(seq);
+      // (An execution followed only for its outside signal needs no texts.)
+      const needed = w !== undefined || (run !== undefined && code === STATUS_FAILED);
+      const texts = needed && f[SLOT_HAS_TEXTS] === 1 ? this.#live().finished_texts() : undefined;
       /** @type {Execution[]} */
       let snapshots = [];
       if (w !== undefined) {
