@@ -1633,7 +1633,7 @@ export function wrap(Engine) {
           snapshots.length > 0 ? snapshots[0].error : texts !== undefined ? JSON.parse(texts)[1]?.error : undefined;
         run.finish(code, error);
       }
-      this.#unfollow(seq);
+      if (code >= STATUS_COMPLETED) this.#unfollow(seq); // (never for an attempt's end alone)
       if (w !== undefined) {
         for (let i = 0; i < w.list.length; i++) {
           const waiter = w.list[i];

@@ -660,3 +660,93 @@ test("an AbortSignal.timeout on wait: rejects with a TimeoutError, the execution
   assert.equal(end.status, "completed");
   assert.equal(end.result, "late but fine");
 });
+
+// ---- the waits of scheduling: a delay, a retry's backoff -------------------------------------------
+// These need `delayMs` and `retry` (the scheduling half of the same work); on a build without them
+// (no `runAt` on a snapshot) they are skipped, and they run as soon as both are merged.
+
+const scheduling = (() => {
+  const m = new ExecutionManager();
+  const x = m.track({ targetId: "x" });
+  m.free();
+  return "runAt" in x;
+})();
+
+test("abort while waiting for a delay: cancelled at once, nothing runs later, no listener left; a wait's signal leaves it be", async (t) => {
+  if (!scheduling) return t.skip("scheduling (delayMs, runAt) is not built here");
+  const m = new ExecutionManager();
+  const calls = never(m, "later");
+  const c = new AbortController();
+  const x = m.create({ targetId: "later", id: "d", delayMs: 60_000, signal: c.signal });
+  assert.equal(x.status, "pending");
+  assert.equal(typeof x.runAt, "number");
+  const w = new AbortController();
+  const waited = m.wait("d", { signal: w.signal });
+  w.abort("not waiting");
+  await assert.rejects(waited, (err) => err === "not waiting");
+  assert.equal(m.status("d").status, "pending", "the wait's signal cancels nothing");
+  const seen = [];
+  const watching = (async () => {
+    for await (const e of m.watch("d")) seen.push(e.status);
+  })();
+  await flush();
+  c.abort(new Error("changed my mind"));
+  const s = m.status("d");
+  assert.equal(s.status, "cancelled");
+  assert.equal(s.cancelReason, "changed my mind");
+  assert.equal(listeners(c.signal), 0);
+  await watching;
+  assert.deepEqual(seen, ["pending", "cancelled"]);
+  await flush(20);
+  assert.deepEqual(calls, []);
+});
+
+test("abort while waiting for a retry: cancelled, no further attempt, no listener left; the signal is followed across attempts", async (t) => {
+  if (!scheduling) return t.skip("scheduling (retry, attempt) is not built here");
+  const m = new ExecutionManager();
+  let calls = 0;
+  m.register("flaky", () => {
+    calls++;
+    throw new Error("try again");
+  });
+  const c = new AbortController();
+  const x = m.create({
+    targetId: "flaky",
+    id: "r",
+    retry: { attempts: 3, backoff: { delayMs: 60_000 } },
+    signal: c.signal,
+  });
+  await until(() => m.status("r").attempt === 1 && m.status("r").status === "pending", "the first attempt to fail");
+  assert.equal(listeners(c.signal), 1, "still followed while waiting for the retry");
+  const seen = [];
+  const watching = (async () => {
+    for await (const e of m.watch(x.id)) seen.push(e.status);
+  })();
+  await flush();
+  c.abort("enough");
+  const s = m.status("r");
+  assert.equal(s.status, "cancelled");
+  assert.equal(s.cancelReason, "enough");
+  assert.equal(listeners(c.signal), 0);
+  await watching;
+  assert.deepEqual(seen, ["pending", "cancelled"]);
+  await flush(20);
+  assert.equal(calls, 1, "no attempt after the cancel");
+});
+
+test("a retried execution that completes removes the listener once, at the end", async (t) => {
+  if (!scheduling) return t.skip("scheduling (retry) is not built here");
+  const m = new ExecutionManager();
+  let calls = 0;
+  m.register("third-time", () => {
+    calls++;
+    if (calls < 3) throw new Error(`attempt ${calls}`);
+    return "ok";
+  });
+  const c = new AbortController();
+  const x = m.create({ targetId: "third-time", retry: { attempts: 3 }, signal: c.signal });
+  const end = await m.wait(x.id);
+  assert.equal(end.status, "completed");
+  assert.equal(end.attempt, 3);
+  assert.equal(listeners(c.signal), 0);
+});
