@@ -1618,8 +1618,9 @@ export function wrap(Engine) {
       const code = f[SLOT_STATUS];
       const w = this.#waiters.get(seq);
       const run = this.#running.get(seq);
-      // (An execution followed only for its outside signal needs no texts.)
-      const needed = w !== undefined || (run !== undefined && code === STATUS_FAILED);
+      // Texts are read for waiters and for a failed attempt's run (its TimeoutError reason), not
+      // for an execution followed only for its outside signal.
+      const needed = w !== undefined || (run !== undefined && (code === STATUS_FAILED || code === STATUS_PENDING));
       const texts = needed && f[SLOT_HAS_TEXTS] === 1 ? this.#live().finished_texts() : undefined;
       /** @type {Execution[]} */
       let snapshots = [];
