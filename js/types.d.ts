@@ -153,6 +153,44 @@ export interface ExecutionRequest<I = JsonValue> {
   /** Default: a UUID v4. */
   id?: string;
   type?: string;
+  /**
+   * An outside signal: when it aborts while the execution is pending or running, the execution
+   * is cancelled as by `cancel(id, reason)` (the reason's `message`, or `String(reason)`);
+   * already aborted, the call returns the execution already `cancelled`. Never stored.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of `wait` and `watch`. */
+export interface WaitOptions {
+  /** Aborting it stops the wait (it rejects with the signal's reason); the execution goes on. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What `watch(id)` returns: an async iterable of snapshots of one execution (the current one, then
+ * the latest after changes, the terminal one last). `return()` (what `break` calls) stops it.
+ */
+export interface ExecutionWatch<I = JsonValue, R = JsonValue> extends AsyncIterableIterator<Execution<I, R>> {
+  next(): Promise<IteratorResult<Execution<I, R>, undefined>>;
+  return(): Promise<IteratorReturnResult<undefined>>;
+  [Symbol.asyncIterator](): ExecutionWatch<I, R>;
+}
+
+/** Options of `subscribe`: filters (every given one must match) and a progress throttle. */
+export interface SubscribeOptions {
+  /** Only the events of the execution with this id. */
+  id?: string;
+  /** Only the events of executions of this target. */
+  targetId?: string;
+  /** Only the events of executions of this type (or of one of these types). */
+  type?: string | string[];
+  /**
+   * At most one `progress` event per execution per this many ms (finite, >= 0; 0: no throttle):
+   * the first at once, then the latest of each window; a held one goes out before that
+   * execution's next other event. `created`, `status` and `removed` are never held or dropped.
+   */
+  throttleMs?: number;
 }
 
 /** The second argument of a handler. */
@@ -406,12 +444,24 @@ export class ExecutionManager {
   cancel<I = JsonValue, R = JsonValue>(id: string, reason?: string | null): Execution<I, R>;
   /**
    * Resolves with the terminal snapshot (whatever the terminal status); rejects `NOT_FOUND`
-   * for an unknown id.
+   * for an unknown id. With `options.signal`, rejects with the signal's reason when it aborts
+   * first (the execution goes on).
    *
    * @example
    * const { status, result, error } = await manager.wait<{ rows: number }, { file: string }>(id);
+   * const done = await manager.wait(id, { signal: AbortSignal.timeout(5000) });
    */
-  wait<I = JsonValue, R = JsonValue>(id: string): Promise<Execution<I, R>>;
+  wait<I = JsonValue, R = JsonValue>(id: string, options?: WaitOptions | null): Promise<Execution<I, R>>;
+  /**
+   * An async iterable of the execution's snapshots: the current one at once, then the latest
+   * after changes (changes made while the consumer is busy are coalesced), ending after the
+   * terminal one. An unknown id rejects the first `next()` with `NOT_FOUND`; `break` or
+   * `options.signal` (one `next()` then rejects with its reason) stops it.
+   *
+   * @example
+   * for await (const e of manager.watch(id)) render(e);
+   */
+  watch<I = JsonValue, R = JsonValue>(id: string, options?: WaitOptions | null): ExecutionWatch<I, R>;
   /** Removes a terminal execution; returns its snapshot. */
   remove<I = JsonValue, R = JsonValue>(id: string): Execution<I, R>;
   /** Removes every terminal execution; returns how many. */
@@ -423,8 +473,10 @@ export class ExecutionManager {
    * @example
    * const off = manager.subscribe(({ type, execution }) => console.log(type, execution.status));
    * off();
+   * // 10 progress updates a second at most, per execution, for one target:
+   * manager.subscribe(({ execution }) => draw(execution), { targetId: "upload", throttleMs: 100 });
    */
-  subscribe<I = JsonValue, R = JsonValue>(listener: Listener<I, R>): () => void;
+  subscribe<I = JsonValue, R = JsonValue>(listener: Listener<I, R>, options?: SubscribeOptions | null): () => void;
   /**
    * Answers one REST request synchronously; never throws. A malformed request object (not an
    * object, `method`/`path` not strings, `query` neither a string nor an object of strings,

@@ -27,7 +27,7 @@ use wasm_bindgen::prelude::*;
 
 use super::clock::{RandomIds, Time};
 use super::convert::{self, describe, json};
-use super::{args, rest};
+use super::{args, rest, signal};
 use crate::core::rest::RestRequest;
 use crate::core::{Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, Status};
 use crate::wire::{reply, slot, work, SWEEP_AT};
@@ -155,6 +155,9 @@ pub struct Engine {
     busy: Cell<bool>,
     time: Time,
     ids: RandomIds,
+    /// The `AbortSignal` the last `create`/`track` or [`Engine::options_signal`]
+    /// read, until JS takes it ([`Engine::take_signal`]) right after the call.
+    signal: Cell<Option<JsValue>>,
 }
 
 /// An optional argument: `undefined` and `null` are absent (as
@@ -388,13 +391,15 @@ impl Engine {
     }
 
     fn insert(&self, request: JsValue, tracked: bool) -> Option<String> {
+        self.signal.set(None);
         let request = self.within(|| args::request(&request));
-        if !matches!(&request, Ok(r) if r.id.is_some()) {
+        if !matches!(&request, Ok((r, _)) if r.id.is_some()) {
             self.ids.ensure();
         }
         let mut st = self.begin()?;
         let sc = &*self.scratch;
-        let created = request.and_then(|r| {
+        let created = request.and_then(|(r, signal)| {
+            self.signal.set(signal);
             if tracked {
                 st.core.track(r)
             } else {
@@ -407,6 +412,7 @@ impl Engine {
                 st.core.record(seq).map(Record::fixed_json)
             }
             Err(e) => {
+                self.signal.set(None);
                 st.fail(sc, e);
                 None
             }
@@ -475,6 +481,7 @@ impl Engine {
             busy: Cell::new(false),
             time,
             ids,
+            signal: Cell::new(None),
         }
     }
 
@@ -832,6 +839,68 @@ impl Engine {
                 *st.watched.entry(seq(s)).or_default() |= WAIT;
             }
         }
+    }
+
+    /// Reads the `signal` of `wait`/`watch` options (`undefined`/`null`
+    /// options: none) and keeps it for [`Engine::take_signal`]: 1 when there
+    /// is one, 0 when not, [`reply::ERROR`] when the options are malformed.
+    pub fn options_signal(&self, options: JsValue) -> i32 {
+        self.signal.set(None);
+        let parsed = convert::unbounded(|| signal::option(options));
+        let Some(mut st) = self.st() else {
+            return reply::ERROR;
+        };
+        match parsed {
+            Ok(Some(s)) => {
+                self.signal.set(Some(s));
+                1
+            }
+            Ok(None) => 0,
+            Err(e) => st.fail(&self.scratch, e),
+        }
+    }
+
+    /// The `AbortSignal` the last `create`, `track` or
+    /// [`Engine::options_signal`] read (`undefined`: none); JS takes it right
+    /// after that call, and the engine keeps nothing of it.
+    pub fn take_signal(&self) -> JsValue {
+        self.signal.take().unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// `subscribe` options as `[id, targetId, types, throttleMs]` (`null`
+    /// for an absent filter, `NaN` for no throttle); `undefined` when they
+    /// are malformed, with the error left.
+    pub fn subscription(&self, options: JsValue) -> JsValue {
+        let parsed = convert::unbounded(|| args::subscription(given(options)));
+        let Some(mut st) = self.st() else {
+            return JsValue::UNDEFINED;
+        };
+        match parsed {
+            Ok(sub) => {
+                let text = |s: Option<String>| s.map_or(JsValue::NULL, |s| JsValue::from_str(&s));
+                let types = sub.types.map_or(JsValue::NULL, |types| {
+                    types
+                        .iter()
+                        .map(|t| JsValue::from_str(t))
+                        .collect::<js_sys::Array>()
+                        .into()
+                });
+                let throttle = JsValue::from_f64(sub.throttle_ms.unwrap_or(f64::NAN));
+                js_sys::Array::of4(&text(sub.id), &text(sub.target_id), &types, &throttle).into()
+            }
+            Err(e) => {
+                st.fail(&self.scratch, e);
+                JsValue::UNDEFINED
+            }
+        }
+    }
+
+    /// How many change events are queued and not yet handed out by
+    /// [`Engine::next_event`] (a watch started meanwhile skips them: they
+    /// are older than the snapshot it starts with).
+    pub fn queued_events(&self) -> u32 {
+        self.st()
+            .map_or(0, |st| u32::try_from(st.events.len()).unwrap_or(u32::MAX))
     }
 
     /// Moves the next queued handler-driven execution to `running` when a
