@@ -12,10 +12,13 @@
 //      (a CORS preflight from the `cors` origin is answered 204 here, before authentication)
 //   2. `token` is set and `Authorization: Bearer <token>` is missing or wrong → 401 UNAUTHORIZED
 //      `authorize(req)` does not return (or resolve to) true                  → 401 UNAUTHORIZED
-//   3. its method is POST or DELETE and its media type is not application/json
+//   3. it is a POST (with or without a body: a cross-site form posts without one) or a DELETE with
+//      a body, its path takes that method, and its media type is not application/json
 //                                                                              → 415 UNSUPPORTED_MEDIA_TYPE
-//      (a method no route takes — PUT, PATCH, TRACE, PROPFIND… — goes to the router unread, which
-//      answers 405 with the path's methods in `Allow`, or 404 for an unknown path)
+//      (a method the path does not take — PUT, PATCH, TRACE, PROPFIND…, or a POST to a GET-only
+//      path — goes to the router unread, which answers 405 with the path's methods in `Allow`, or
+//      404 for an unknown path; a DELETE without a body needs no media type: no page can send a
+//      DELETE to another origin without a preflight, which only the `cors` origin passes)
 //   4. its body is over `limits.maxBodyBytes`                                  → 413 PAYLOAD_TOO_LARGE
 //      or the bodies being received at once would pass `limits.maxInFlightBytes`
 //                                                                              → 503 RESOURCE_EXHAUSTED
@@ -43,15 +46,11 @@ const LIMITS = Object.freeze({
 const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
 
 /**
- * The methods the routes take (the router's table, `ROUTES` in src/core/rest/route.rs; the tests
- * compare this list with the OpenAPI document). Of these, POST and DELETE need a JSON media type;
- * any other method is answered by the router without reading a body: 405 with `Allow` on a known
- * path (404 on an unknown one), whatever its media type.
+ * The methods the routes take (the router's table, `ROUTES` in src/core/rest/route.rs, which the
+ * OpenAPI document lists; a request with any other method is answered by the router without
+ * reading its body: 405 with `Allow` on a known path, 404 on an unknown one).
  */
 const ROUTED_METHODS = ["GET", "POST", "DELETE"];
-
-/** Routed methods whose requests carry no body the router reads. */
-const BODILESS = new Set(["GET"]);
 
 /** What a CORS preflight from the configured origin is told. */
 const CORS_ALLOW_METHODS = ROUTED_METHODS.join(", ");
@@ -442,6 +441,19 @@ function hasBody(req) {
 }
 
 /**
+ * Whether the router takes `method` on the request's path. Asked with OPTIONS, which no route
+ * takes: the answer is the path's 405 and its `Allow` (or a 404), and changes nothing.
+ * @param {RestHost} manager
+ * @param {string} method
+ * @param {IncomingMessage} req
+ */
+function takes(manager, method, req) {
+  const path = new URL(req.url || "/", "http://127.0.0.1").pathname;
+  const allow = manager.handle({ method: "OPTIONS", path }).headers?.allow;
+  return allow !== undefined && allow.split(", ").includes(method);
+}
+
+/**
  * Answers a refusal. A request whose body was not read to its end gets `Connection: close`:
  * the server stops reading it.
  * @param {ServerResponse} res
@@ -546,8 +558,11 @@ function listener(manager, config) {
       const denied = await authenticate(config, req);
       if (denied !== null) return refuse(res, req, cors, denied);
       const method = (req.method || "GET").toUpperCase();
-      if (BODILESS.has(method) || !ROUTED_METHODS.includes(method)) return await route(manager, req, res, cors, null);
+      const unread = method === "GET" || !ROUTED_METHODS.includes(method) || (method === "DELETE" && !hasBody(req));
+      if (unread) return await route(manager, req, res, cors, null);
       if (!isJson(req)) {
+        // Refused only where a route would read it; elsewhere the router's 405 (with Allow) or 404.
+        if (!takes(manager, method, req)) return await route(manager, req, res, cors, null);
         return refuse(res, req, cors, {
           status: 415,
           code: "UNSUPPORTED_MEDIA_TYPE",
