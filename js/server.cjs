@@ -450,7 +450,7 @@ function hasBody(req) {
 function takes(manager, method, req) {
   const path = new URL(req.url || "/", "http://127.0.0.1").pathname;
   const allow = manager.handle({ method: "OPTIONS", path }).headers?.allow;
-  return allow !== undefined && allow.split(", ").includes(method);
+  return allow?.split(", ").includes(method) === true;
 }
 
 /**
