@@ -234,10 +234,14 @@ async function serveCommand(values) {
     throw new CliError(`cannot listen on ${host}:${options.port}: ${why}`, 1);
   }
 
-  const out = (/** @type {string} */ line) => process.stdout.write(`execman serve: ${line}\n`);
-  out(`listening on ${served.url} (routes under /api/v1/, the OpenAPI document at /api/v1/openapi.json)`);
-  for (const line of loaded) out(`targets from ${line}`);
-  if (loaded.length === 0) out('no --targets: it tracks work that runs elsewhere (POST with "tracked": true)');
+  const out = (/** @type {string[]} */ ...lines) =>
+    process.stdout.write(lines.map((l) => `execman serve: ${l}\n`).join(""));
+  // One write, so that whoever reads the first line has the rest.
+  out(
+    `listening on ${served.url} (routes under /api/v1/, the OpenAPI document at /api/v1/openapi.json)`,
+    ...loaded.map((line) => `targets from ${line}`),
+    ...(loaded.length === 0 ? ['no --targets: it tracks work that runs elsewhere (POST with "tracked": true)'] : []),
+  );
   if (token === undefined && !["127.0.0.1", "localhost", "::1"].includes(host)) {
     process.stderr.write(
       `execman serve: warning: listening on ${host} without a token: anyone who can reach this port can create and cancel executions\n`,
