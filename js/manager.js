@@ -1865,9 +1865,10 @@ export function wrap(Engine) {
     }
 
     /**
-     * The answer the engine just gave: `{ status, body }`.
+     * The answer the engine just gave: `{ status, body }`, and `headers` when it has some (a 201's
+     * `location`, a 405's `allow`), read before the work the call caused runs.
      * @param {string | undefined} text
-     * @returns {{ status: number, body: unknown }}
+     * @returns {{ status: number, body: unknown, headers?: Record<string, string> }}
      */
     #answered(text) {
       const f = this.#f();
@@ -1875,12 +1876,20 @@ export function wrap(Engine) {
       if (status === ERROR) throw this.#error();
       const w = f[SLOT_WORK];
       const body = text === undefined ? null : JSON.parse(text);
+      /** @type {Record<string, string> | undefined} */
+      let headers;
+      if (status === 201 || status === 405) {
+        const pairs = this.#live().headers();
+        headers = {};
+        for (let i = 0; i + 1 < pairs.length; i += 2) headers[pairs[i]] = pairs[i + 1];
+      }
       if (w !== 0) this.#work(w);
-      return { status, body };
+      return headers === undefined ? { status, body } : { status, body, headers };
     }
 
     /**
-     * Answers a fetch `Request` with a `Response` (JSON bodies; a 405 has an `Allow` header).
+     * Answers a fetch `Request` with a `Response` (JSON bodies; a 201 has a `Location` header, a
+     * 405 an `Allow` header).
      * Everything but the body is read at once, before the caller can change the request.
      * @example
      * self.addEventListener("fetch", (event) => event.respondWith(manager.fetch(event.request)));
@@ -1914,13 +1923,11 @@ export function wrap(Engine) {
         }
         out = this.#live().fetch(method, path, search, text, bodyError);
       }
-      const allow = this.#live().allow();
-      const { status } = this.#answered(out);
+      const answer = this.#answered(out);
       /** @type {Record<string, string>} */
-      const headers = {};
+      const headers = { ...answer.headers };
       if (out !== undefined) headers["content-type"] = "application/json";
-      if (allow !== undefined) headers.allow = allow;
-      return new Response(out ?? null, { status, headers });
+      return new Response(out ?? null, { status: answer.status, headers });
     }
 
     /**

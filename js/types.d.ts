@@ -312,12 +312,14 @@ export class ExecutionError extends Error {
 
 /**
  * A request for `handle()`: one of the REST routes, without HTTP.
- * Routes: `POST /api/v1/executions`, `GET /api/v1/executions?…`,
- * `GET /api/v1/executions/{id}`, `GET /api/v1/executions/{id}/progress`,
- * `POST /api/v1/executions/{id}/cancel`.
+ * Routes: `POST /api/v1/executions` (`"tracked": true` tracks), `GET /api/v1/executions?…`,
+ * `GET|DELETE /api/v1/executions/{id}`, `GET|POST /api/v1/executions/{id}/progress`,
+ * `POST /api/v1/executions/{id}/cancel|start|complete|fail`, `GET /api/v1/counts`,
+ * `GET /api/v1/openapi.json`; the two stream routes (`GET /api/v1/executions/{id}/events`,
+ * `GET /api/v1/events`) answer 501 from `handle()`, which cannot stream.
  */
 export interface RestRequest {
-  /** `"GET"` or `"POST"` (compared case-insensitively); other methods on a known path answer 405. */
+  /** `"GET"`, `"POST"` or `"DELETE"` (compared case-insensitively); other methods on a known path answer 405. */
   method: string;
   /** The URL path, percent-encoded per segment (`/api/v1/executions/job%201`); may end with `?query`. */
   path: string;
@@ -326,28 +328,35 @@ export interface RestRequest {
    * strings (`undefined` values are skipped). `status` and `type` are comma-separated lists.
    */
   query?: string | { [name: string]: string | undefined } | null;
-  /** The parsed JSON body of a POST: a create request, or `{ reason? }` for a cancel. */
+  /**
+   * The parsed JSON body of a POST: a create request (with `tracked?: boolean`), `{ reason? }`
+   * for a cancel, `{ current, total?, message? }` for a progress report, `{ result? }` for a
+   * completion, `{ error }` for a failure.
+   */
   body?: JsonValue;
 }
 
 /** The statuses the REST routes answer with. */
-export type RestStatus = 200 | 201 | 204 | 400 | 404 | 405 | 409 | 503;
+export type RestStatus = 200 | 201 | 204 | 400 | 404 | 405 | 409 | 501 | 503;
 
 /** The body of an error answer. */
 export interface RestErrorBody {
-  error: { code: ErrorCode | "METHOD_NOT_ALLOWED"; message: string };
+  error: { code: ErrorCode | "METHOD_NOT_ALLOWED" | "NOT_IMPLEMENTED"; message: string };
 }
 
 /**
  * What `handle()` answers: the status and the parsed JSON body (`null` for a 204),
- * discriminated by `status` (200 is an `Execution` for a get or a cancel, a `Page`
- * for a list, a `Progress` for a progress read).
+ * discriminated by `status` (200 is an `Execution` for a get, a cancel, a start, a completion,
+ * a failure or a removal, a `Page` for a list, a `Progress` for a progress read, the `Counts`,
+ * or the OpenAPI document). A 201 has `headers.location` (the new execution's path), a 405
+ * `headers.allow` (the path's methods), as `fetch()` sends them as HTTP headers.
  */
 export type RestResponse =
-  | { status: 200; body: Execution | Page | Progress }
-  | { status: 201; body: Execution }
+  | { status: 200; body: Execution | Page | Progress | Counts | { openapi: string; [key: string]: JsonValue } }
+  | { status: 201; body: Execution; headers: { location: string } }
   | { status: 204; body: null }
-  | { status: 400 | 404 | 405 | 409 | 503; body: RestErrorBody };
+  | { status: 405; body: RestErrorBody; headers: { allow: string } }
+  | { status: 400 | 404 | 409 | 501 | 503; body: RestErrorBody };
 
 /**
  * Registry and runner of executions: create, track, query, cancel, wait.
@@ -491,7 +500,7 @@ export class ExecutionManager {
   handle(request: RestRequest): RestResponse;
   /**
    * Answers a fetch `Request` with a `Response` (JSON bodies, `content-type: application/json`;
-   * a 204 has no body; a 405 has an `Allow` header). Request bodies are read as text and parsed
+   * a 204 has no body; a 201 has a `Location` header, a 405 an `Allow` header). Request bodies are read as text and parsed
    * as JSON (whatever the request's content-type); text that is not JSON, or not
    * JSON-compatible (a lone surrogate), is answered 400. Rejects only if the host has no
    * `Response` constructor.

@@ -327,6 +327,8 @@ function writePackageFiles(version, exportNames) {
     fs.copyFileSync(path.join(ROOT, "js", f), path.join(PKG_DIR, f));
   }
   fs.copyFileSync(path.join(ROOT, "js", "server.d.ts"), path.join(PKG_DIR, "server.d.mts"));
+  // The command line, `npx execman serve` (js/cli.mjs): the package's `bin` (below).
+  fs.copyFileSync(path.join(ROOT, "js", "cli.mjs"), path.join(PKG_DIR, "cli.mjs"));
   fs.copyFileSync(path.join(ROOT, "LICENSE"), path.join(PKG_DIR, "LICENSE"));
   copyDocs();
 
@@ -342,6 +344,7 @@ function writePackageFiles(version, exportNames) {
     ...(meta.homepage ? { homepage: meta.homepage } : {}),
     ...(meta.repository ? { bugs: { url: `${meta.repository}/issues` } } : {}),
     type: "commonjs",
+    bin: { execman: "./cli.mjs" },
     main: "./node/execman.js",
     types: "./node/execman.d.ts",
     exports: {
@@ -370,6 +373,7 @@ function writePackageFiles(version, exportNames) {
       "server.mjs",
       "server.d.ts",
       "server.d.mts",
+      "cli.mjs",
       "node/",
       "web/",
       "docs/",

@@ -135,7 +135,9 @@ struct State {
     current: Option<Event>,
     current_finished: Option<Finished>,
     cursor: Option<String>,
-    allow: Option<&'static str>,
+    /// The headers of the last REST answer (`Allow` of a 405, `Location` of
+    /// a 201), as name/value pairs.
+    headers: Vec<String>,
     deadline: Option<f64>,
     listening: bool,
     /// Bytes of the queued events and finished entries (see [`event_bytes`]).
@@ -436,7 +438,13 @@ impl Engine {
         let mut st = self.begin()?;
         let sc = &*self.scratch;
         let response = rest::serve(&mut st.core, request);
-        st.allow = response.allow;
+        st.headers.clear();
+        if let Some(allow) = response.allow {
+            st.headers.extend(["allow".to_owned(), allow.to_owned()]);
+        }
+        if let Some(location) = response.location {
+            st.headers.extend(["location".to_owned(), location]);
+        }
         st.settle(sc);
         sc.reply(i32::from(response.status));
         response.body
@@ -471,7 +479,7 @@ impl Engine {
                 current: None,
                 current_finished: None,
                 cursor: None,
-                allow: None,
+                headers: Vec::new(),
                 deadline: None,
                 listening: false,
                 queued_bytes: 0,
@@ -1048,7 +1056,7 @@ impl Engine {
     }
 
     /// `handle(request)`: the status goes in the status slot, the body's
-    /// JSON text is returned, `Allow` is kept for [`Engine::allow`].
+    /// JSON text is returned, its headers are kept for [`Engine::headers`].
     pub fn handle(&self, request: JsValue) -> Option<String> {
         let request = self.within(|| rest::request(&request));
         self.answer(request)
@@ -1090,9 +1098,11 @@ impl Engine {
         self.answer(request)
     }
 
-    /// The `Allow` header of the last [`Engine::handle`] answer (a 405).
-    pub fn allow(&self) -> Option<String> {
-        self.st()?.allow.map(str::to_owned)
+    /// The headers of the last [`Engine::handle`] or [`Engine::fetch`]
+    /// answer, as `[name, value, …]` (lowercase names): `allow` of a 405,
+    /// `location` of a 201; none for the others.
+    pub fn headers(&self) -> Vec<String> {
+        self.st().map_or_else(Vec::new, |st| st.headers.clone())
     }
 }
 

@@ -191,3 +191,21 @@ void [unbounded, defaults, minimal, id, targetId, type, status, config, inputs, 
 void [updatedAt, progressOrNull, result, cancelReason, describeStatus, started, reported, completed, failed1];
 void [failed2, failed3, maybe, single, firstPage, items, total, pageNo, pageSize, totalPages, hasNext, countValues];
 void [cancelled, waited, finish, bogus, badOrder, badStatusFilter, pct, countText, surely, waitedText];
+
+// REST answers: a 201 carries its Location, a 405 its Allow.
+const restAnswer = manager.handle({
+  method: "POST",
+  path: "/api/v1/executions",
+  body: { targetId: "t", tracked: true },
+});
+if (restAnswer.status === 201) {
+  const location: string = restAnswer.headers.location;
+  const createdId: string = restAnswer.body.id;
+  void [location, createdId];
+} else if (restAnswer.status === 405) {
+  const allow: string = restAnswer.headers.allow;
+  const code: string = restAnswer.body.error.code;
+  void [allow, code];
+}
+// @ts-expect-error only a 201 or a 405 has headers
+void manager.handle({ method: "GET", path: "/api/v1/counts" }).headers.location;
