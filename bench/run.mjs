@@ -232,8 +232,11 @@ function pkgDir(o) {
 }
 
 function wasmHash(o) {
-  const f = path.join(pkgDir(o), "node", "execman_bg.wasm");
-  return fs.existsSync(f) ? createHash("sha256").update(fs.readFileSync(f)).digest("hex").slice(0, 16) : null;
+  // One .wasm at the package root; packages built before that kept one under node/.
+  const f = [path.join(pkgDir(o), "execman_bg.wasm"), path.join(pkgDir(o), "node", "execman_bg.wasm")].find((p) =>
+    fs.existsSync(p),
+  );
+  return f ? createHash("sha256").update(fs.readFileSync(f)).digest("hex").slice(0, 16) : null;
 }
 
 function ensureBuilt(o) {

@@ -122,7 +122,7 @@ export class ExecutionError extends Error {
     super(message);
     /** @type {"ExecutionError"} */
     this.name = "ExecutionError";
-    this.code = /** @type {import("./types.js").ExecutionErrorCode} */ (code);
+    this.code = /** @type {import("./types.js").ErrorCode} */ (code);
   }
 }
 
@@ -273,10 +273,331 @@ class Run {
   }
 }
 
+// ---- outside signals ---------------------------------------------------------------------------
+//
+// The engine checks that a `signal` argument is an AbortSignal (the host's own `aborted` getter
+// accepts it) and hands it over; from then on the manager uses the host's own getters and
+// EventTarget methods, taken here once, so nothing a signal object overrides is ever called.
+
 /**
- * @typedef {{ fn: Listener, active: boolean }} ListenerRecord
- * @typedef {{ e: Entry, list: { resolve: (x: Execution) => void, reject: (e: Error) => void }[] }} Waiters
+ * @param {any} proto
+ * @param {string} name
+ * @returns {(this: AbortSignal) => any}
  */
+function getterOf(proto, name) {
+  const get = proto === null ? undefined : Object.getOwnPropertyDescriptor(proto, name)?.get;
+  return get ?? (() => undefined);
+}
+const SIGNAL_PROTO = typeof AbortSignal === "function" ? AbortSignal.prototype : null;
+const abortedGetter = getterOf(SIGNAL_PROTO, "aborted");
+const reasonGetter = getterOf(SIGNAL_PROTO, "reason");
+const listenTo = typeof EventTarget === "function" ? EventTarget.prototype.addEventListener : () => {};
+const stopListening = typeof EventTarget === "function" ? EventTarget.prototype.removeEventListener : () => {};
+
+/** @param {AbortSignal} signal */
+const isAborted = (signal) => Reflect.apply(abortedGetter, signal, []) === true;
+/** @param {AbortSignal} signal */
+const reasonOf = (signal) => Reflect.apply(reasonGetter, signal, []);
+/**
+ * @param {AbortSignal} signal
+ * @param {() => void} listener
+ */
+function onAbort(signal, listener) {
+  try {
+    Reflect.apply(listenTo, signal, ["abort", listener]);
+  } catch {
+    // Only a Proxy that passed the host's brand check and throws from a trap gets here.
+  }
+}
+/**
+ * @param {AbortSignal} signal
+ * @param {() => void} listener
+ */
+function offAbort(signal, listener) {
+  try {
+    Reflect.apply(stopListening, signal, ["abort", listener]);
+  } catch {
+    // As in onAbort.
+  }
+}
+
+/**
+ * The cancel reason for an aborted signal: its reason's `message` when that is a string, else
+ * `String(reason)`; undefined when reading either threw.
+ * @param {AbortSignal} signal
+ * @returns {string | undefined}
+ */
+function abortText(signal) {
+  try {
+    const reason = reasonOf(signal);
+    if (reason !== null && reason !== undefined) {
+      const message = /** @type {any} */ (reason).message;
+      if (typeof message === "string") return message;
+    }
+    return String(reason);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What of one manager follows one outside signal — executions (cancelled when it aborts) and
+ * waits and watches (stopped) — and the one abort listener the manager has on it for them all,
+ * removed once nothing follows it any more (executions leave when they are terminal, waits when
+ * they settle, watches when they end). So a signal shared by any number of calls carries at most
+ * one listener per manager.
+ */
+class SignalGroup {
+  /**
+   * @param {AbortSignal} signal
+   * @param {(g: SignalGroup) => void} aborted
+   */
+  constructor(signal, aborted) {
+    this.signal = signal;
+    /** @type {Set<number>} creation sequences of executions, in creation order */
+    this.seqs = new Set();
+    /** @type {Set<() => void>} how to stop each wait and watch */
+    this.stops = new Set();
+    this.listener = () => aborted(this);
+  }
+}
+
+// ---- watch() ------------------------------------------------------------------------------------
+
+const WATCH_IDLE = 0; // next() not called yet
+const WATCH_LIVE = 1; // following the execution
+const WATCH_ENDING = 2; // no longer following: what is buffered (a snapshot or an error) is the last
+const WATCH_DONE = 3;
+
+/**
+ * The async iterator of `watch(id)`. It starts following the execution at the first `next()`
+ * (`begin`: look it up, take the current snapshot, register), keeps only the latest snapshot not
+ * yet taken (so changes made while the consumer is busy are coalesced), ends after the terminal
+ * snapshot, and stops following at once on `return()` (`break`), on the signal, or at the end
+ * (`end`). An error of the first `next()` (NOT_FOUND, ...), the signal's reason or the freed
+ * manager's INVALID_TRANSITION is the rejection of one `next()`, after which the iterator is done.
+ * @implements {AsyncIterableIterator<Execution>}
+ */
+class Watch {
+  /**
+   * @param {unknown} id
+   * @param {AbortSignal | undefined} signal
+   * @param {(w: Watch) => void} begin  registers it (and pushes the current snapshot); may throw
+   * @param {(w: Watch) => void} end  unregisters it
+   * @param {(signal: AbortSignal, stop: () => void) => () => void} follow  calls `stop` when
+   *   `signal` aborts, until the function it returns is called
+   */
+  constructor(id, signal, begin, end, follow) {
+    this.id = id;
+    this.signal = signal;
+    this.begin = begin;
+    this.end = end;
+    this.follow = follow;
+    /** Set by `begin` while registered. */
+    this.registered = false;
+    this.seq = 0;
+    /** The index of the first change event that is newer than the first snapshot. */
+    this.from = 0;
+    this.state = WATCH_IDLE;
+    /** @type {Execution | null} the latest snapshot not yet taken */
+    this.latest = null;
+    /** Whether `latest` is the terminal one. */
+    this.last = false;
+    this.failed = false;
+    /** @type {unknown} */
+    this.failure = undefined;
+    /** @type {{ resolve: (r: IteratorResult<Execution, undefined>) => void, reject: (e: unknown) => void }[]} */
+    this.requests = [];
+    /** @type {(() => void) | null} stops following the signal */
+    this.unfollow = null;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  /** @returns {Promise<IteratorResult<Execution, undefined>>} */
+  next() {
+    if (this.state === WATCH_IDLE) this.#start();
+    /** @type {Promise<IteratorResult<Execution, undefined>>} */
+    const p = new Promise((resolve, reject) => this.requests.push({ resolve, reject }));
+    this.#serve();
+    return p;
+  }
+
+  /**
+   * Stops following (what `break` calls); pending `next()` calls resolve done.
+   * @returns {Promise<IteratorReturnResult<undefined>>}
+   */
+  return() {
+    this.#detach();
+    this.state = WATCH_DONE;
+    this.latest = null;
+    this.failed = false;
+    this.failure = undefined;
+    this.#serve();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  #start() {
+    this.state = WATCH_LIVE;
+    const signal = this.signal;
+    try {
+      this.begin(this);
+      if (signal !== undefined && isAborted(signal)) throw reasonOf(signal);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (signal !== undefined && this.state === WATCH_LIVE) {
+      this.unfollow = this.follow(signal, () => this.fail(reasonOf(signal)));
+    }
+  }
+
+  /**
+   * A snapshot newer than the last one (`terminal`: the last one of all).
+   * @param {Execution} x
+   * @param {boolean} terminal
+   */
+  push(x, terminal) {
+    if (this.state !== WATCH_LIVE) return;
+    this.latest = x;
+    this.last = terminal;
+    if (terminal) {
+      this.#detach();
+      this.state = WATCH_ENDING;
+    }
+    this.#serve();
+  }
+
+  /**
+   * Ends the iterator with `err` (one `next()` rejects with it); anything buffered is dropped.
+   * @param {unknown} err
+   */
+  fail(err) {
+    if (this.state === WATCH_DONE) return;
+    this.#detach();
+    this.state = WATCH_ENDING;
+    this.latest = null;
+    this.failed = true;
+    this.failure = err;
+    this.#serve();
+  }
+
+  /** The manager was freed: a terminal snapshot already buffered is still yielded. */
+  freed() {
+    if (this.state === WATCH_ENDING) return;
+    this.fail(freed());
+  }
+
+  #detach() {
+    if (this.registered) this.end(this);
+    const unfollow = this.unfollow;
+    this.unfollow = null;
+    if (unfollow !== null) unfollow();
+  }
+
+  /** Answers the pending `next()` calls with what there is. */
+  #serve() {
+    const requests = this.requests;
+    while (requests.length > 0) {
+      if (this.latest !== null) {
+        const value = this.latest;
+        this.latest = null;
+        if (this.last) this.state = WATCH_DONE;
+        /** @type {NonNullable<typeof requests[0]>} */ (requests.shift()).resolve({ value, done: false });
+      } else if (this.failed) {
+        const err = this.failure;
+        this.failed = false;
+        this.failure = undefined;
+        this.state = WATCH_DONE;
+        /** @type {NonNullable<typeof requests[0]>} */ (requests.shift()).reject(err);
+      } else if (this.state === WATCH_DONE) {
+        /** @type {NonNullable<typeof requests[0]>} */ (requests.shift()).resolve({ value: undefined, done: true });
+      } else {
+        return;
+      }
+    }
+  }
+}
+
+// ---- throttled listeners ------------------------------------------------------------------------
+
+/**
+ * A throttled listener's window for one execution: when its last `progress` event went out, and
+ * the latest one held back since (null: none).
+ * @typedef {{ last: number, event: ExecutionEvent | null, due: number }} Hold
+ * @typedef {{ due: number, rec: ListenerRecord, hold: Hold }} Flush
+ * @typedef {import("./types.js").ExecutionEvent} ExecutionEvent
+ */
+
+/**
+ * @param {Flush[]} heap
+ * @param {Flush} item
+ */
+function heapPush(heap, item) {
+  let i = heap.length;
+  heap.push(item);
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent].due <= item.due) break;
+    heap[i] = heap[parent];
+    i = parent;
+  }
+  heap[i] = item;
+}
+
+/**
+ * @param {Flush[]} heap
+ * @returns {Flush}
+ */
+function heapPop(heap) {
+  const top = heap[0];
+  const item = /** @type {Flush} */ (heap.pop());
+  const n = heap.length;
+  if (n > 0) {
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && heap[child + 1].due < heap[child].due) child++;
+      if (heap[child].due >= item.due) break;
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = item;
+  }
+  return top;
+}
+
+/** A monotonic clock in ms for throttle windows. */
+const monotonic = () => performance.now();
+
+/**
+ * A subscription: its listener, its filters (null: any) and its throttle (0: none) with the
+ * windows it has open per execution.
+ * @typedef {{
+ *   fn: Listener, active: boolean, all: boolean,
+ *   id: string | null, targetId: string | null, types: string[] | null,
+ *   throttle: number, holds: Map<number, Hold> | null,
+ * }} ListenerRecord
+ * @typedef {{ resolve: (x: Execution) => void, reject: (e: unknown) => void, unfollow?: () => void }} Waiter
+ * @typedef {{ e: Entry, list: Waiter[] }} Waiters
+ */
+
+/**
+ * Whether the events of the execution `e` go to `rec`.
+ * @param {ListenerRecord} rec
+ * @param {Entry} e
+ */
+function matches(rec, e) {
+  return (
+    rec.all ||
+    ((rec.id === null || rec.id === e.id) &&
+      (rec.targetId === null || rec.targetId === e.targetId) &&
+      (rec.types === null || rec.types.includes(e.type)))
+  );
+}
 
 /**
  * The `ExecutionManager` class around the engine class `Engine` (wasm-bindgen's).
@@ -311,6 +632,21 @@ export function wrap(Engine) {
     #timer = undefined;
     /** Whether the timer was armed for less than its delay (a timer holds at most ~24.8 days). */
     #capped = false;
+    /** @type {Map<AbortSignal, SignalGroup>} outside signals followed, each with one listener */
+    #groups = new Map();
+    /** @type {Map<number, SignalGroup>} the signal group of an execution, by sequence */
+    #groupOf = new Map();
+    /** @type {Map<number, Set<Watch>>} watch() iterators following an execution, by sequence */
+    #watches = new Map();
+    /** Listeners plus registered watches: the engine queues change events while there are any. */
+    #audience = 0;
+    /** Change events handed out by the engine so far (a watch skips those older than it). */
+    #delivered = 0;
+    /** @type {Flush[]} held progress events of throttled listeners, earliest due first */
+    #flushes = [];
+    /** @type {ReturnType<typeof setTimeout> | undefined} the one timer for the earliest flush */
+    #flushTimer = undefined;
+    #flushAt = Number.POSITIVE_INFINITY;
 
     /** @param {import("./types.js").ManagerOptions} [options] */
     constructor(options) {
@@ -565,7 +901,8 @@ export function wrap(Engine) {
      * @returns {Execution}
      */
     create(request) {
-      return this.#created(this.#live().create(request));
+      const engine = this.#live();
+      return this.#created(engine, engine.create(request));
     }
 
     /**
@@ -576,18 +913,154 @@ export function wrap(Engine) {
      * @returns {Execution}
      */
     track(request) {
-      return this.#created(this.#live().track(request));
+      const engine = this.#live();
+      return this.#created(engine, engine.track(request));
     }
 
-    /** @param {string | undefined} fixed */
-    #created(fixed) {
+    /**
+     * The new execution of a `create`/`track` that returned `fixed`: its snapshot. With a
+     * `signal`, the execution follows it; with one already aborted, it is cancelled before the
+     * call returns (its `created` and `status` events are delivered together afterwards).
+     * @param {any} engine  the engine that made it (a getter of the request may have freed it since)
+     * @param {string | undefined} fixed
+     */
+    #created(engine, fixed) {
       if (fixed === undefined) throw this.#error();
+      const signal = this.#engine === null ? undefined : engine.take_signal();
       const f = this.#f();
       const seq = f[SLOT_SEQ];
-      const w = f[SLOT_WORK];
-      const x = this.#snapshot(this.#bySeq.get(seq) ?? this.#remember(seq, fixed), undefined);
+      let w = f[SLOT_WORK];
+      const e = this.#bySeq.get(seq) ?? this.#remember(seq, fixed);
+      let x = this.#snapshot(e, undefined);
+      if (signal !== undefined) {
+        if (isAborted(signal)) {
+          // The reason's getters may call this manager: they run before the cancel.
+          const text = abortText(signal);
+          const now = this.#engine;
+          if (now !== null && this.#cancelled(seq, text)) {
+            w |= this.#f()[SLOT_WORK];
+            x = this.#snapshot(e, this.#cancelTexts);
+          } else if (now !== null && now.fill(seq) !== GONE) {
+            x = this.#snapshot(e, undefined); // a getter of the reason ended it first
+          }
+          this.#cancelTexts = undefined;
+        } else {
+          this.#follow(seq, signal);
+        }
+      }
       if (w !== 0) this.#work(w);
       return x;
+    }
+
+    /** @type {string | undefined} the texts the last #cancelled returned */
+    #cancelTexts = undefined;
+
+    /**
+     * Cancels `seq` for an aborted outside signal, with the reason `text` when the engine takes it
+     * (a reason it refuses, or none, cancels without one). Whether it was cancelled now (its
+     * numbers are in the scratch, its texts in #cancelTexts, its work not yet done).
+     * @param {number} seq
+     * @param {string | undefined} text
+     */
+    #cancelled(seq, text) {
+      const engine = this.#live();
+      let staged = false;
+      if (text !== undefined) {
+        staged = engine.stage(STAGE_REASON, text) !== ERROR;
+        if (!staged) engine.error(); // forgotten: the execution is cancelled without a reason
+      }
+      this.#cancelTexts = engine.cancel(seq, staged);
+      const code = this.#f()[SLOT_STATUS];
+      if (code === ERROR) engine.error(); // terminal meanwhile: nothing to cancel
+      return code === STATUS_CANCELLED;
+    }
+
+    /**
+     * The execution `seq` follows the outside signal `signal` until it is terminal.
+     * @param {number} seq
+     * @param {AbortSignal} signal
+     */
+    #follow(seq, signal) {
+      const g = this.#group(signal);
+      g.seqs.add(seq);
+      this.#groupOf.set(seq, g);
+      this.#live().watch(seq);
+    }
+
+    /**
+     * The group of `signal`, listened to from now on.
+     * @param {AbortSignal} signal
+     */
+    #group(signal) {
+      let g = this.#groups.get(signal);
+      if (g === undefined) {
+        g = new SignalGroup(signal, (group) => this.#abortGroup(group));
+        this.#groups.set(signal, g);
+        onAbort(signal, g.listener);
+      }
+      return g;
+    }
+
+    /**
+     * Stops listening to the signal of `g` when nothing follows it any more.
+     * @param {SignalGroup} g
+     */
+    #release(g) {
+      if (g.seqs.size > 0 || g.stops.size > 0 || this.#groups.get(g.signal) !== g) return;
+      this.#groups.delete(g.signal);
+      offAbort(g.signal, g.listener);
+    }
+
+    /**
+     * Calls `stop` when `signal` aborts, until the returned function is called (a wait or a
+     * watch).
+     * @param {AbortSignal} signal
+     * @param {() => void} stop
+     * @returns {() => void}
+     */
+    #onAbort(signal, stop) {
+      const g = this.#group(signal);
+      g.stops.add(stop);
+      return () => {
+        if (g.stops.delete(stop)) this.#release(g);
+      };
+    }
+
+    /**
+     * An outside signal aborted: the waits and watches following it stop (they reject with its
+     * reason: it aborted before their execution ended), then every execution following it is
+     * cancelled, in creation order.
+     * @param {SignalGroup} g
+     */
+    #abortGroup(g) {
+      if (this.#engine === null) return;
+      const stops = [...g.stops];
+      g.stops.clear();
+      for (const stop of stops) stop();
+      this.#release(g);
+      if (this.#engine === null || g.seqs.size === 0) return;
+      const text = abortText(g.signal);
+      for (const seq of [...g.seqs]) {
+        if (this.#engine === null) return;
+        if (!g.seqs.has(seq)) continue; // ended meanwhile (a listener of an earlier cancel)
+        const cancelled = this.#cancelled(seq, text);
+        this.#cancelTexts = undefined;
+        const code = this.#f()[SLOT_STATUS];
+        if (cancelled || code === ERROR) this.#after();
+      }
+    }
+
+    /**
+     * The execution `seq` is terminal: it no longer follows its outside signal, and the manager
+     * stops listening to a signal no execution follows any more.
+     * @param {number} seq
+     */
+    #unfollow(seq) {
+      const g = this.#groupOf.get(seq);
+      if (g === undefined) return;
+      this.#groupOf.delete(seq);
+      g.seqs.delete(seq);
+      this.#release(g);
     }
 
     /** Starts queued handler-driven executions while slots are free (a microtask). */
@@ -903,18 +1376,24 @@ export function wrap(Engine) {
 
     /**
      * Resolves with the terminal snapshot (whatever the terminal status); rejects `NOT_FOUND` for
-     * an unknown id, and `INVALID_TRANSITION` if the manager is freed first.
+     * an unknown id, and `INVALID_TRANSITION` if the manager is freed first. With
+     * `options.signal`, rejects with the signal's reason when it aborts first (or was aborted at
+     * the call); the execution goes on.
      * @example
-     * const { status, result, error } = await manager.wait(id);
+     * const { status, result, error } = await manager.wait(id, { signal: AbortSignal.timeout(5000) });
      * @param {string} id
+     * @param {import("./types.js").WaitOptions} [options]
      * @returns {Promise<Execution>}
      */
-    wait(id) {
+    wait(id, options) {
       try {
-        let e = this.#lookup(id) ?? this.#must(id, null);
+        let e = this.#lookup(id);
+        const signal = options === undefined ? undefined : this.#signalOption(options);
+        if (e === null) e = this.#must(id, null);
         if (this.#live().fill(e.seq) === GONE) {
           e = this.#must(id, e); // filled by find
         }
+        if (signal !== undefined && isAborted(signal)) return Promise.reject(reasonOf(signal));
         if (this.#f()[SLOT_STATUS] >= STATUS_COMPLETED) return Promise.resolve(this.#snapshot(e, undefined));
         let w = this.#waiters.get(e.seq);
         if (w === undefined) {
@@ -923,10 +1402,108 @@ export function wrap(Engine) {
           this.#waiters.set(e.seq, w);
         }
         const list = w.list;
-        return new Promise((resolve, reject) => list.push({ resolve, reject }));
+        return new Promise((resolve, reject) => {
+          /** @type {Waiter} */
+          const waiter = { resolve, reject };
+          if (signal !== undefined) {
+            waiter.unfollow = this.#onAbort(signal, () => {
+              const i = list.indexOf(waiter);
+              if (i < 0) return;
+              list.splice(i, 1);
+              reject(reasonOf(signal));
+            });
+          }
+          list.push(waiter);
+        });
       } catch (err) {
         return Promise.reject(err);
       }
+    }
+
+    /**
+     * The `signal` of `wait`/`watch` options (undefined: none); throws INVALID_ARGUMENT.
+     * @param {unknown} options
+     * @returns {AbortSignal | undefined}
+     */
+    #signalOption(options) {
+      const engine = this.#live();
+      const n = engine.options_signal(options);
+      if (n === ERROR) throw this.#error();
+      return n === 1 ? this.#live().take_signal() : undefined;
+    }
+
+    /**
+     * An async iterable of the execution's snapshots: the current one at once, then the latest
+     * after each change (changes made while the consumer is busy are coalesced), ending after the
+     * terminal one. An unknown id rejects the first `next()` with `NOT_FOUND`; `break` or
+     * `options.signal` stops it (the signal: one `next()` rejects with its reason).
+     * @example
+     * for await (const e of manager.watch(id)) render(e);
+     * @param {string} id
+     * @param {import("./types.js").WaitOptions} [options]
+     * @returns {import("./types.js").ExecutionWatch}
+     */
+    watch(id, options) {
+      this.#live();
+      const signal = options === undefined ? undefined : this.#signalOption(options);
+      return new Watch(
+        id,
+        signal,
+        (w) => this.#watchBegin(w),
+        (w) => this.#watchEnd(w),
+        (sig, stop) => this.#onAbort(sig, stop),
+      );
+    }
+
+    /**
+     * The first `next()` of a watch: its current snapshot, and it follows the execution's change
+     * events from here (unless that snapshot is terminal).
+     * @param {Watch} w
+     */
+    #watchBegin(w) {
+      let e = this.#lookup(w.id) ?? this.#must(w.id, null);
+      if (this.#live().fill(e.seq) === GONE) {
+        e = this.#must(w.id, e); // filled by find
+      }
+      const terminal = this.#f()[SLOT_STATUS] >= STATUS_COMPLETED;
+      const x = this.#snapshot(e, undefined);
+      if (!terminal) {
+        let set = this.#watches.get(e.seq);
+        if (set === undefined) {
+          set = new Set();
+          this.#watches.set(e.seq, set);
+        }
+        set.add(w);
+        w.seq = e.seq;
+        w.registered = true;
+        this.#hear(1);
+        // Events queued before now are older than `x`.
+        w.from = this.#delivered + this.#live().queued_events();
+      }
+      w.push(x, terminal);
+    }
+
+    /** @param {Watch} w */
+    #watchEnd(w) {
+      if (!w.registered) return;
+      w.registered = false;
+      const set = this.#watches.get(w.seq);
+      if (set?.delete(w) && set.size === 0) this.#watches.delete(w.seq);
+      this.#hear(-1);
+    }
+
+    /**
+     * One more (or one less) listener or watch; the engine queues change events while there are
+     * any.
+     * @param {number} delta
+     */
+    #hear(delta) {
+      const before = this.#audience;
+      this.#audience += delta;
+      const engine = this.#engine;
+      if (engine === null) return;
+      if (before === 0 && this.#audience > 0) engine.listen(true);
+      else if (before > 0 && this.#audience === 0) engine.listen(false);
     }
 
     /**
@@ -959,27 +1536,58 @@ export function wrap(Engine) {
 
     /**
      * Calls `listener({ type, execution })` after each change; returns a function that
-     * unsubscribes it (calling it again does nothing).
+     * unsubscribes it (calling it again does nothing). `options` keeps only the events of
+     * executions matching every given field (`id`, `targetId`, `type`: one or an array), and
+     * `throttleMs` sends at most one `progress` event per execution per window (the latest; a
+     * held one goes out before that execution's next other event).
      * @example
      * const off = manager.subscribe(({ type, execution }) => console.log(type, execution.status));
+     * manager.subscribe(({ execution }) => bar(execution.progress), { id, throttleMs: 100 });
      * @param {Listener} listener
+     * @param {import("./types.js").SubscribeOptions} [options]
      * @returns {() => void}
      */
-    subscribe(listener) {
+    subscribe(listener, options) {
       const engine = this.#live();
       if (typeof listener !== "function") {
         engine.invalid("listener", "a function", listener);
         throw this.#error();
       }
       /** @type {ListenerRecord} */
-      const rec = { fn: listener, active: true };
+      const rec = {
+        fn: listener,
+        active: true,
+        all: true,
+        id: null,
+        targetId: null,
+        types: null,
+        throttle: 0,
+        holds: null,
+      };
+      if (options !== undefined && options !== null) {
+        const a = engine.subscription(options);
+        if (a === undefined) throw this.#error();
+        rec.id = a[0];
+        rec.targetId = a[1];
+        rec.types = a[2];
+        rec.all = a[0] === null && a[1] === null && a[2] === null;
+        if (a[3] > 0) {
+          rec.throttle = a[3];
+          rec.holds = new Map();
+        }
+        this.#live(); // a getter of `options` may have freed the manager
+      }
       this.#listeners = [...this.#listeners, rec];
-      if (this.#listeners.length === 1) engine.listen(true);
+      this.#hear(1);
       return () => {
         if (!rec.active) return;
         rec.active = false;
         this.#listeners = this.#listeners.filter((r) => r !== rec);
-        if (this.#listeners.length === 0 && this.#engine !== null) this.#engine.listen(false);
+        if (rec.holds !== null && rec.holds.size > 0) {
+          rec.holds.clear();
+          this.#flushes = this.#flushes.filter((x) => x.rec !== rec).sort((a, b) => a.due - b.due);
+        }
+        this.#hear(-1);
       };
     }
 
@@ -1004,7 +1612,7 @@ export function wrap(Engine) {
           if (engine === null) return;
           const kind = engine.next_event();
           if (kind === 0) return;
-          this.#deliver(kind);
+          this.#deliver(kind, this.#delivered++);
         }
       } finally {
         this.#delivering = false;
@@ -1019,9 +1627,13 @@ export function wrap(Engine) {
     #finished(seq) {
       const f = this.#f();
       const code = f[SLOT_STATUS];
-      const texts = f[SLOT_HAS_TEXTS] === 1 ? this.#live().finished_texts() : undefined;
+      // Waiters wait for the terminal status: an attempt's end alone (a retry) leaves them waiting.
       const w = code >= STATUS_COMPLETED ? this.#waiters.get(seq) : undefined;
       const run = this.#running.get(seq);
+      // Texts are read for waiters and for a failed attempt's run (its TimeoutError reason), not
+      // for an execution followed only for its outside signal.
+      const needed = w !== undefined || (run !== undefined && (code === STATUS_FAILED || code === STATUS_PENDING));
+      const texts = needed && f[SLOT_HAS_TEXTS] === 1 ? this.#live().finished_texts() : undefined;
       /** @type {Execution[]} */
       let snapshots = [];
       if (w !== undefined) {
@@ -1034,21 +1646,33 @@ export function wrap(Engine) {
           snapshots.length > 0 ? snapshots[0].error : texts !== undefined ? JSON.parse(texts)[1]?.error : undefined;
         run.finish(code, error);
       }
-      if (w !== undefined) for (let i = 0; i < w.list.length; i++) w.list[i].resolve(snapshots[i]);
+      if (code >= STATUS_COMPLETED) this.#unfollow(seq); // (never for an attempt's end alone)
+      if (w !== undefined) {
+        for (let i = 0; i < w.list.length; i++) {
+          const waiter = w.list[i];
+          waiter.unfollow?.();
+          waiter.resolve(snapshots[i]);
+        }
+      }
     }
 
     /**
-     * Delivers the change event of kind `kind` whose numbers are in the scratch.
+     * Delivers the change event of kind `kind` (the `index`-th handed out) whose numbers are in
+     * the scratch: to the watches of its execution, then to each listener it matches (through the
+     * listener's throttle, if it has one).
      * @param {number} kind
+     * @param {number} index
      */
-    #deliver(kind) {
+    #deliver(kind, index) {
       const listeners = this.#listeners;
-      if (listeners.length === 0) return;
+      if (listeners.length === 0 && this.#watches.size === 0) return;
       const engine = this.#live();
       const f = this.#f();
       const seq = f[SLOT_SEQ];
       const hasTexts = f[SLOT_HAS_TEXTS] === 1;
       const version = f[SLOT_TEXT_VERSION];
+      const ended = kind === EVENT_STATUS && f[SLOT_STATUS] >= STATUS_COMPLETED;
+      const watches = this.#watches.get(seq);
       let e = this.#bySeq.get(seq);
       if (e === undefined) {
         // Not cached: the fixed parts the event carries when the execution was removed since,
@@ -1062,21 +1686,142 @@ export function wrap(Engine) {
           e = this.#remember(seq, fixed);
         }
       }
+      let heard = false;
+      for (let i = 0; i < listeners.length && !heard; i++) heard = listeners[i].active && matches(listeners[i], e);
+      const watched = watches !== undefined && kind !== EVENT_CREATED && kind !== EVENT_REMOVED;
+      if (!heard && !watched) return;
       const texts = hasTexts && e.tv !== version ? engine.event_texts() : undefined;
-      const event = { type: KINDS[kind - 1], execution: this.#snapshot(e, texts) };
-      for (let i = 0; i < listeners.length; i++) {
-        const rec = listeners[i];
-        if (!rec.active) continue;
-        try {
-          Reflect.apply(rec.fn, undefined, [event]);
-        } catch (err) {
-          try {
-            console.error("execman: a subscribe() listener threw; other listeners still ran:", err);
-          } catch {
-            // A throwing console.error is ignored too.
-          }
+      const x = this.#snapshot(e, texts);
+      if (watched) {
+        // Each watch gets its own snapshot (listeners get `x`, and may change it).
+        let fresh = !heard;
+        for (const w of [...watches]) {
+          if (index < w.from) continue;
+          w.push(fresh ? x : copy(x), ended);
+          fresh = false;
         }
       }
+      if (!heard) return;
+      /** @type {ExecutionEvent} */
+      const event = { type: KINDS[kind - 1], execution: x };
+      for (let i = 0; i < listeners.length; i++) {
+        const rec = listeners[i];
+        if (!rec.active || !matches(rec, e)) continue;
+        if (rec.holds === null) this.#notify(rec, event);
+        else this.#throttled(rec, kind, seq, event, ended);
+      }
+    }
+
+    /**
+     * Calls one listener with one event, isolating what it throws.
+     * @param {ListenerRecord} rec
+     * @param {ExecutionEvent} event
+     */
+    #notify(rec, event) {
+      if (!rec.active) return;
+      try {
+        Reflect.apply(rec.fn, undefined, [event]);
+      } catch (err) {
+        try {
+          console.error("execman: a subscribe() listener threw; other listeners still ran:", err);
+        } catch {
+          // A throwing console.error is ignored too.
+        }
+      }
+    }
+
+    /**
+     * An event for a throttled listener. A `progress` event goes out at once when the execution
+     * has no window open for it (then one opens, `throttle` ms long), else it is held, replacing
+     * the one held before, until the window ends (the flush timer) or another event of the
+     * execution comes (then the held one goes out first). A terminal `status` or a `removed`
+     * event closes the execution's window.
+     * @param {ListenerRecord} rec
+     * @param {number} kind
+     * @param {number} seq
+     * @param {ExecutionEvent} event
+     * @param {boolean} ended
+     */
+    #throttled(rec, kind, seq, event, ended) {
+      const holds = /** @type {Map<number, Hold>} */ (rec.holds);
+      const h = holds.get(seq);
+      if (kind === EVENT_PROGRESS) {
+        const now = monotonic();
+        if (h === undefined) {
+          holds.set(seq, { last: now, event: null, due: 0 });
+          this.#notify(rec, event);
+        } else if (now - h.last >= rec.throttle) {
+          // The window is over (the flush timer may be late): this one is the latest.
+          h.last = now;
+          h.event = null;
+          this.#notify(rec, event);
+        } else {
+          if (h.event === null) {
+            h.due = h.last + rec.throttle;
+            this.#schedule({ due: h.due, rec, hold: h });
+          }
+          h.event = event;
+        }
+        return;
+      }
+      if (h !== undefined) {
+        const held = h.event;
+        if (ended || kind === EVENT_REMOVED) holds.delete(seq);
+        if (held !== null) {
+          h.event = null;
+          h.last = monotonic();
+          this.#notify(rec, held);
+        }
+      }
+      this.#notify(rec, event);
+    }
+
+    // ---- the one flush timer of throttled listeners ---------------------------------------------
+
+    /** @param {Flush} flush */
+    #schedule(flush) {
+      heapPush(this.#flushes, flush);
+      if (flush.due < this.#flushAt) this.#armFlush(flush.due);
+    }
+
+    /**
+     * (Re-)arms the flush timer for `due` (monotonic ms).
+     * @param {number} due
+     */
+    #armFlush(due) {
+      if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+      this.#flushAt = due;
+      const self = new WeakRef(this);
+      const delay = Math.min(Math.max(0, Math.ceil(due - monotonic())), MAX_TIMER_DELAY);
+      this.#flushTimer = setTimeout(() => {
+        const m = self.deref();
+        if (m !== undefined) m.#flushDue();
+      }, delay);
+    }
+
+    /** The flush timer fired: held progress events whose window is over go out. */
+    #flushDue() {
+      this.#flushTimer = undefined;
+      this.#flushAt = Number.POSITIVE_INFINITY;
+      if (this.#engine === null) return;
+      const heap = this.#flushes;
+      this.#delivering = true;
+      try {
+        const now = monotonic();
+        while (heap.length > 0 && heap[0].due <= now) {
+          const { rec, hold, due } = heapPop(heap);
+          const held = hold.event;
+          if (held === null || hold.due !== due || !rec.active) continue;
+          hold.event = null;
+          hold.last = now;
+          this.#notify(rec, held);
+          if (this.#engine === null) return;
+        }
+      } finally {
+        this.#delivering = false;
+      }
+      if (this.#flushes.length > 0) this.#armFlush(this.#flushes[0].due);
+      this.#drain(); // what the listeners' calls changed
     }
 
     // ---- the one timer ------------------------------------------------------------------------
@@ -1132,9 +1877,10 @@ export function wrap(Engine) {
     }
 
     /**
-     * The answer the engine just gave: `{ status, body }`.
+     * The answer the engine just gave: `{ status, body }`, and `headers` when it has some (a 201's
+     * `location`, a 405's `allow`), read before the work the call caused runs.
      * @param {string | undefined} text
-     * @returns {{ status: number, body: unknown }}
+     * @returns {{ status: number, body: unknown, headers?: Record<string, string> }}
      */
     #answered(text) {
       const f = this.#f();
@@ -1142,12 +1888,20 @@ export function wrap(Engine) {
       if (status === ERROR) throw this.#error();
       const w = f[SLOT_WORK];
       const body = text === undefined ? null : JSON.parse(text);
+      /** @type {Record<string, string> | undefined} */
+      let headers;
+      if (status === 201 || status === 405) {
+        const pairs = this.#live().headers();
+        headers = {};
+        for (let i = 0; i + 1 < pairs.length; i += 2) headers[pairs[i]] = pairs[i + 1];
+      }
       if (w !== 0) this.#work(w);
-      return { status, body };
+      return headers === undefined ? { status, body } : { status, body, headers };
     }
 
     /**
-     * Answers a fetch `Request` with a `Response` (JSON bodies; a 405 has an `Allow` header).
+     * Answers a fetch `Request` with a `Response` (JSON bodies; a 201 has a `Location` header, a
+     * 405 an `Allow` header).
      * Everything but the body is read at once, before the caller can change the request.
      * @example
      * self.addEventListener("fetch", (event) => event.respondWith(manager.fetch(event.request)));
@@ -1181,13 +1935,11 @@ export function wrap(Engine) {
         }
         out = this.#live().fetch(method, path, search, text, bodyError);
       }
-      const allow = this.#live().allow();
-      const { status } = this.#answered(out);
+      const answer = this.#answered(out);
       /** @type {Record<string, string>} */
-      const headers = {};
+      const headers = { ...answer.headers };
       if (out !== undefined) headers["content-type"] = "application/json";
-      if (allow !== undefined) headers.allow = allow;
-      return new Response(out ?? null, { status, headers });
+      return new Response(out ?? null, { status: answer.status, headers });
     }
 
     /**
@@ -1200,16 +1952,27 @@ export function wrap(Engine) {
       this.#engine = null;
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
+      if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+      this.#flushes = [];
       this.#byId.clear();
       this.#bySeq.clear();
       this.#running.clear();
       const waiters = [...this.#waiters.values()];
       this.#waiters.clear();
+      for (const g of this.#groups.values()) offAbort(g.signal, g.listener);
+      this.#groups.clear();
+      this.#groupOf.clear();
+      const watches = [...this.#watches.values()];
+      this.#watches.clear();
       // In a microtask: free() may be called from inside one of the engine's own calls (a getter
       // of an argument, a listener), which must return first.
       queueMicrotask(() => engine.free());
       const error = freed();
-      for (const w of waiters) for (const { reject } of w.list) reject(error);
+      for (const w of waiters) {
+        for (const waiter of w.list) waiter.reject(error);
+      }
+      for (const set of watches) for (const w of set) w.freed();
     }
   }
   if (Symbol.dispose) {

@@ -12,8 +12,13 @@
 //      (a CORS preflight from the `cors` origin is answered 204 here, before authentication)
 //   2. `token` is set and `Authorization: Bearer <token>` is missing or wrong → 401 UNAUTHORIZED
 //      `authorize(req)` does not return (or resolve to) true                  → 401 UNAUTHORIZED
-//   3. its method is not GET/HEAD/OPTIONS and its media type is not application/json
+//   3. it is a POST (with or without a body: a cross-site form posts without one) or a DELETE with
+//      a body, its path takes that method, and its media type is not application/json
 //                                                                              → 415 UNSUPPORTED_MEDIA_TYPE
+//      (a method the path does not take — PUT, PATCH, TRACE, PROPFIND…, or a POST to a GET-only
+//      path — goes to the router unread, which answers 405 with the path's methods in `Allow`, or
+//      404 for an unknown path; a DELETE without a body needs no media type: no page can send a
+//      DELETE to another origin without a preflight, which only the `cors` origin passes)
 //   4. its body is over `limits.maxBodyBytes`                                  → 413 PAYLOAD_TOO_LARGE
 //      or the bodies being received at once would pass `limits.maxInFlightBytes`
 //                                                                              → 503 RESOURCE_EXHAUSTED
@@ -40,11 +45,15 @@ const LIMITS = Object.freeze({
 /** The Host names a server reached on a loopback address answers to (any port). */
 const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
 
-/** Methods that need no JSON media type (they carry no body the router reads). */
-const BODILESS = new Set(["GET", "HEAD", "OPTIONS"]);
+/**
+ * The methods the routes take (the router's table, `ROUTES` in src/core/rest/route.rs, which the
+ * OpenAPI document lists; a request with any other method is answered by the router without
+ * reading its body: 405 with `Allow` on a known path, 404 on an unknown one).
+ */
+const ROUTED_METHODS = ["GET", "POST", "DELETE"];
 
 /** What a CORS preflight from the configured origin is told. */
-const CORS_ALLOW_METHODS = "GET, POST, DELETE";
+const CORS_ALLOW_METHODS = ROUTED_METHODS.join(", ");
 const CORS_ALLOW_HEADERS = "content-type, authorization";
 const CORS_EXPOSE_HEADERS = "allow, location";
 const CORS_MAX_AGE = 600;
@@ -432,6 +441,19 @@ function hasBody(req) {
 }
 
 /**
+ * Whether the router takes `method` on the request's path. Asked with OPTIONS, which no route
+ * takes: the answer is the path's 405 and its `Allow` (or a 404), and changes nothing.
+ * @param {RestHost} manager
+ * @param {string} method
+ * @param {IncomingMessage} req
+ */
+function takes(manager, method, req) {
+  const path = new URL(req.url || "/", "http://127.0.0.1").pathname;
+  const allow = manager.handle({ method: "OPTIONS", path }).headers?.allow;
+  return allow?.split(", ").includes(method) === true;
+}
+
+/**
  * Answers a refusal. A request whose body was not read to its end gets `Connection: close`:
  * the server stops reading it.
  * @param {ServerResponse} res
@@ -458,7 +480,8 @@ function refuse(res, req, cors, { status, code, message, headers = {} }) {
 }
 
 /**
- * Passes a request to the router and writes its answer.
+ * Passes a request to the router and writes its answer. A request whose body was not read (a
+ * method the routes do not take) gets `Connection: close`, as a refusal does.
  * @param {RestHost} manager
  * @param {IncomingMessage} req
  * @param {ServerResponse} res
@@ -468,6 +491,10 @@ function refuse(res, req, cors, { status, code, message, headers = {} }) {
 async function route(manager, req, res, cors, body) {
   const method = req.method || "GET";
   const url = new URL(req.url || "/", "http://127.0.0.1");
+  if (body === null && hasBody(req) && !req.complete) {
+    cors = { ...cors, connection: "close" };
+    req.resume(); // discard what is on its way until the socket closes
+  }
   let request;
   try {
     request = new Request(url, {
@@ -486,9 +513,13 @@ async function route(manager, req, res, cors, body) {
     res.writeHead(response.status, { ...Object.fromEntries(response.headers), ...cors });
     res.end(payload.length > 0 ? payload : undefined);
   } else {
-    const { status, body: answer } = manager.handle({ method, path: url.pathname, query: url.search });
+    const { status, body: answer, headers } = manager.handle({ method, path: url.pathname, query: url.search });
     const text = answer === null ? undefined : JSON.stringify(answer);
-    res.writeHead(status, text === undefined ? cors : { ...cors, "content-type": "application/json" });
+    res.writeHead(status, {
+      ...headers,
+      ...cors,
+      ...(text === undefined ? {} : { "content-type": "application/json" }),
+    });
     res.end(text);
   }
 }
@@ -527,8 +558,11 @@ function listener(manager, config) {
       const denied = await authenticate(config, req);
       if (denied !== null) return refuse(res, req, cors, denied);
       const method = (req.method || "GET").toUpperCase();
-      if (BODILESS.has(method)) return await route(manager, req, res, cors, null);
+      const unread = method === "GET" || !ROUTED_METHODS.includes(method) || (method === "DELETE" && !hasBody(req));
+      if (unread) return await route(manager, req, res, cors, null);
       if (!isJson(req)) {
+        // Refused only where a route would read it; elsewhere the router's 405 (with Allow) or 404.
+        if (!takes(manager, method, req)) return await route(manager, req, res, cors, null);
         return refuse(res, req, cors, {
           status: 415,
           code: "UNSUPPORTED_MEDIA_TYPE",

@@ -3,7 +3,11 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 /** What `serve` and `createListener` need of a manager: its REST entry points. */
 export interface RestHost {
   fetch(request: Request): Promise<Response>;
-  handle(request: { method: string; path: string; query?: string }): { status: number; body: unknown };
+  handle(request: { method: string; path: string; query?: string }): {
+    status: number;
+    body: unknown;
+    headers?: Record<string, string>;
+  };
 }
 
 /**

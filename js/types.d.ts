@@ -8,6 +8,65 @@ export type Status = "pending" | "running" | "completed" | "failed" | "cancelled
 /** A JSON-compatible value: what `inputs`, `config`, results and failure details may hold. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
+declare const notJson: unique symbol;
+
+/**
+ * What a part of a type that is not JSON-compatible becomes in `JsonCompatible<T>`, so that a
+ * type error ends by naming it: ``Type '() => string' is not assignable to type 'NotJsonCompatible'``.
+ * No value has this type.
+ */
+export interface NotJsonCompatible {
+  readonly [notJson]: "not JSON-compatible";
+}
+
+/**
+ * `T` itself when every value of type `T` is JSON-compatible, else a type that `T` is not
+ * assignable to, its offending parts replaced by `NotJsonCompatible`. The generic methods check
+ * inputs and results with it (`R extends JsonCompatible<R>`): interfaces and type aliases of JSON
+ * shapes pass alike; `Date`, `Map`, `Set`, typed arrays, functions, class instances with methods,
+ * `bigint`, `symbol` and `undefined` (in a required property of type `string | undefined` too) do
+ * not. An optional property (`name?: string`) passes: leave the key out, as a key present with
+ * the value `undefined` is refused at run time. `unknown` does not pass (it proves nothing).
+ * NaN and ±Infinity are numbers to TypeScript: only the run-time check refuses them.
+ *
+ * @example
+ * interface Report { url: string; pages: number[] }
+ * type Yes = Report extends JsonCompatible<Report> ? true : false; // true
+ * type No = Date extends JsonCompatible<Date> ? true : false;      // false
+ */
+export type JsonCompatible<T> = [T] extends [infer U] ? JsonCheck<U> : never;
+
+/**
+ * `JsonCompatible` itself, distributed over unions. (`JsonCompatible<T>` wraps it so that a type
+ * parameter may be bounded by itself, `R extends JsonCompatible<R>`.)
+ */
+export type JsonCheck<T> = T extends JsonValue
+  ? T
+  : T extends undefined | bigint | symbol | ((...args: never) => unknown) | (abstract new (...args: never) => unknown)
+    ? NotJsonCompatible
+    : T extends object
+      ? { [K in keyof T]: JsonCheck<T[K]> }
+      : NotJsonCompatible;
+
+/** What a handler that returns nothing returns: `undefined`, or `void` (a function without `return`). */
+// biome-ignore lint/suspicious/noConfusingVoidType: `async () => {}` returns Promise<void>, which must be accepted
+export type Nothing = undefined | void;
+
+/**
+ * What a handler may return (once awaited): a JSON-compatible value, or nothing, which is stored
+ * as `null`.
+ */
+export type HandlerReturn<R> = [R] extends [infer U] ? JsonCheck<Exclude<U, Nothing>> | Nothing : never;
+
+/**
+ * What a handler's inputs may be typed as: `unknown` (a handler that checks its inputs itself),
+ * else a JSON-compatible type, as inputs reach the handler as copies of JSON values.
+ */
+export type HandlerInputs<I> = [I] extends [infer U] ? (unknown extends U ? unknown : JsonCheck<U>) : never;
+
+/** The `result` stored for a handler that returned `R`: `R`, with `undefined` as `null`. */
+export type Stored<R> = R extends Nothing ? null : R;
+
 /** The latest progress report of an execution. */
 export interface Progress {
   current: number;
@@ -28,18 +87,27 @@ export interface ExecutionFailure {
   stack?: string;
 }
 
-/** A snapshot of an execution: a copy, mutating it never changes the manager. */
-export interface Execution {
+/**
+ * A snapshot of an execution: a copy, mutating it never changes the manager. `I` is the type of
+ * its inputs, `R` what its handler returns (or what `complete` was given); both default to
+ * `JsonValue`. The manager does not know your types: `Execution<I, R>` is what you say they are
+ * (`manager.wait<Inputs, Result>(id)`), as with `JSON.parse`.
+ *
+ * @example
+ * const done: Execution<{ pages: number }, { url: string }> = await manager.wait(id);
+ * if (done.status === "completed") console.log(done.result?.url);
+ */
+export interface Execution<I = JsonValue, R = JsonValue> {
   id: string;
   targetId: string;
   type: string;
   status: Status;
-  inputs: JsonValue;
+  inputs: I;
   config: { [key: string]: JsonValue };
   progress: Progress | null;
-  /** completed only */
-  result?: JsonValue;
-  /** failed only */
+  /** completed only; a handler's `undefined` is stored as `null` */
+  result?: Stored<R>;
+  /** failed only, or pending for a retry (the failure of the attempt that failed) */
   error?: ExecutionFailure;
   /** cancelled with a reason only */
   cancelReason?: string;
@@ -109,10 +177,11 @@ export interface ExecutionConfig {
   [key: string]: JsonValue | undefined;
 }
 
-/** A `create` or `track` request. */
-export interface ExecutionRequest {
+/** A `create` or `track` request; `I` is the type of its inputs. */
+export interface ExecutionRequest<I = JsonValue> {
   targetId: string;
-  inputs?: JsonValue;
+  /** Default `{}`. */
+  inputs?: I;
   config?: ExecutionConfig;
   /** Default: a UUID v4. */
   id?: string;
@@ -125,6 +194,44 @@ export interface ExecutionRequest {
   runAt?: number;
   /** `create` only: the retry policy (default: the target's, from `register`). */
   retry?: RetryPolicy;
+  /**
+   * An outside signal: when it aborts while the execution is pending or running, the execution
+   * is cancelled as by `cancel(id, reason)` (the reason's `message`, or `String(reason)`);
+   * already aborted, the call returns the execution already `cancelled`. Never stored.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of `wait` and `watch`. */
+export interface WaitOptions {
+  /** Aborting it stops the wait (it rejects with the signal's reason); the execution goes on. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What `watch(id)` returns: an async iterable of snapshots of one execution (the current one, then
+ * the latest after changes, the terminal one last). `return()` (what `break` calls) stops it.
+ */
+export interface ExecutionWatch<I = JsonValue, R = JsonValue> extends AsyncIterableIterator<Execution<I, R>> {
+  next(): Promise<IteratorResult<Execution<I, R>, undefined>>;
+  return(): Promise<IteratorReturnResult<undefined>>;
+  [Symbol.asyncIterator](): ExecutionWatch<I, R>;
+}
+
+/** Options of `subscribe`: filters (every given one must match) and a progress throttle. */
+export interface SubscribeOptions {
+  /** Only the events of the execution with this id. */
+  id?: string;
+  /** Only the events of executions of this target. */
+  targetId?: string;
+  /** Only the events of executions of this type (or of one of these types). */
+  type?: string | string[];
+  /**
+   * At most one `progress` event per execution per this many ms (finite, >= 0; 0: no throttle):
+   * the first at once, then the latest of each window; a held one goes out before that
+   * execution's next other event. `created`, `status` and `removed` are never held or dropped.
+   */
+  throttleMs?: number;
 }
 
 /** The second argument of a handler. */
@@ -139,10 +246,17 @@ export interface HandlerContext {
   progress(current: number, total?: number | null, message?: string | null): void;
 }
 
-/** A handler: sync or async; its (awaited) return value becomes the result. */
-export type Handler = {
-  bivarianceHack(inputs: JsonValue, ctx: HandlerContext): unknown;
-}["bivarianceHack"];
+/**
+ * A handler: sync or async; its (awaited) return value becomes the result. `register` infers `I`
+ * and `R` from the handler and checks that both are JSON-compatible.
+ *
+ * @example
+ * const pdf: Handler<{ pages: number }, { url: string }> = async (inputs, ctx) => {
+ *   ctx.progress(inputs.pages, inputs.pages);
+ *   return { url: "/exports/42.pdf" };
+ * };
+ */
+export type Handler<I = JsonValue, R = JsonValue> = (inputs: I, ctx: HandlerContext) => R | PromiseLike<R>;
 
 /** What `fail` accepts. */
 export type FailureInput = string | Error | { message: string; code?: string; name?: string; stack?: string };
@@ -162,17 +276,27 @@ export interface ListQuery {
   cursor?: string;
 }
 
-/** One page of `list`. */
-export interface Page {
-  items: Execution[];
+/** What every page of `list` has; `Page` adds `hasNext` and `nextCursor`. */
+export interface PageInfo<I = JsonValue, R = JsonValue> {
+  items: Execution<I, R>[];
+  /** Every execution matching the filter. */
   total: number;
   /** `null` when the page was read with a cursor. */
   page: number | null;
   pageSize: number;
   totalPages: number;
-  hasNext: boolean;
-  nextCursor: string | null;
 }
+
+/**
+ * One page of `list`. `hasNext` tells `nextCursor` apart: a string when more items follow, else
+ * `null`, so a loop on `hasNext` passes `nextCursor` on with no check.
+ *
+ * @example
+ * let page = manager.list({ type: "batch" });
+ * while (page.hasNext) page = manager.list({ type: "batch", cursor: page.nextCursor });
+ */
+export type Page<I = JsonValue, R = JsonValue> = PageInfo<I, R> &
+  ({ hasNext: true; nextCursor: string } | { hasNext: false; nextCursor: null });
 
 /** `counts()`: executions held per status. */
 export interface Counts {
@@ -185,38 +309,60 @@ export interface Counts {
 }
 
 /** A change delivered to `subscribe` listeners. */
-export interface ExecutionEvent {
+export interface ExecutionEvent<I = JsonValue, R = JsonValue> {
   type: "created" | "status" | "progress" | "removed";
-  execution: Execution;
+  execution: Execution<I, R>;
 }
 
 /** A `subscribe` listener. */
-export type Listener = (event: ExecutionEvent) => void;
+export type Listener<I = JsonValue, R = JsonValue> = (event: ExecutionEvent<I, R>) => void;
 
-/** The `code` of an `ExecutionError`. */
-export type ExecutionErrorCode =
+/**
+ * The `code` of an `ExecutionError`. `STORE_ERROR` belongs to durable managers, which this
+ * version does not have yet: nothing throws it today.
+ */
+export type ErrorCode =
   | "NOT_FOUND"
   | "ALREADY_EXISTS"
   | "INVALID_ARGUMENT"
   | "INVALID_TRANSITION"
   | "UNKNOWN_TARGET"
+  | "STORE_ERROR"
   | "RESOURCE_EXHAUSTED";
 
-/** Every error the API throws: an `Error` named `"ExecutionError"` with a `code`. */
+/** The same as `ErrorCode` (its earlier name). */
+export type ExecutionErrorCode = ErrorCode;
+
+/**
+ * Every error the API throws (or a promise it returns rejects with): an `Error` named
+ * `"ExecutionError"` with a `code`. A class at run time, so `instanceof` tells these errors from
+ * others and narrows them.
+ *
+ * @example
+ * try {
+ *   manager.cancel(id);
+ * } catch (e) {
+ *   if (e instanceof ExecutionError && e.code === "INVALID_TRANSITION") {
+ *     // already finished
+ *   } else throw e;
+ * }
+ */
 export class ExecutionError extends Error {
-  constructor(code: ExecutionErrorCode, message: string);
+  constructor(code: ErrorCode, message: string);
   name: "ExecutionError";
-  code: ExecutionErrorCode;
+  code: ErrorCode;
 }
 
 /**
  * A request for `handle()`: one of the REST routes, without HTTP.
- * Routes: `POST /api/v1/executions`, `GET /api/v1/executions?…`,
- * `GET /api/v1/executions/{id}`, `GET /api/v1/executions/{id}/progress`,
- * `POST /api/v1/executions/{id}/cancel`.
+ * Routes: `POST /api/v1/executions` (`"tracked": true` tracks), `GET /api/v1/executions?…`,
+ * `GET|DELETE /api/v1/executions/{id}`, `GET|POST /api/v1/executions/{id}/progress`,
+ * `POST /api/v1/executions/{id}/cancel|start|complete|fail`, `GET /api/v1/counts`,
+ * `GET /api/v1/openapi.json`; the two stream routes (`GET /api/v1/executions/{id}/events`,
+ * `GET /api/v1/events`) answer 501 from `handle()`, which cannot stream.
  */
 export interface RestRequest {
-  /** `"GET"` or `"POST"` (compared case-insensitively); other methods on a known path answer 405. */
+  /** `"GET"`, `"POST"` or `"DELETE"` (compared case-insensitively); other methods on a known path answer 405. */
   method: string;
   /** The URL path, percent-encoded per segment (`/api/v1/executions/job%201`); may end with `?query`. */
   path: string;
@@ -225,40 +371,52 @@ export interface RestRequest {
    * strings (`undefined` values are skipped). `status` and `type` are comma-separated lists.
    */
   query?: string | { [name: string]: string | undefined } | null;
-  /** The parsed JSON body of a POST: a create request, or `{ reason? }` for a cancel. */
+  /**
+   * The parsed JSON body of a POST: a create request (with `tracked?: boolean`), `{ reason? }`
+   * for a cancel, `{ current, total?, message? }` for a progress report, `{ result? }` for a
+   * completion, `{ error }` for a failure.
+   */
   body?: JsonValue;
 }
 
 /** The statuses the REST routes answer with. */
-export type RestStatus = 200 | 201 | 204 | 400 | 404 | 405 | 409 | 503;
+export type RestStatus = 200 | 201 | 204 | 400 | 404 | 405 | 409 | 501 | 503;
 
 /** The body of an error answer. */
 export interface RestErrorBody {
-  error: { code: ExecutionErrorCode | "METHOD_NOT_ALLOWED"; message: string };
+  error: { code: ErrorCode | "METHOD_NOT_ALLOWED" | "NOT_IMPLEMENTED"; message: string };
 }
 
 /**
  * What `handle()` answers: the status and the parsed JSON body (`null` for a 204),
- * discriminated by `status` (200 is an `Execution` for a get or a cancel, a `Page`
- * for a list, a `Progress` for a progress read).
+ * discriminated by `status` (200 is an `Execution` for a get, a cancel, a start, a completion,
+ * a failure or a removal, a `Page` for a list, a `Progress` for a progress read, the `Counts`,
+ * or the OpenAPI document). A 201 has `headers.location` (the new execution's path), a 405
+ * `headers.allow` (the path's methods), as `fetch()` sends them as HTTP headers.
  */
 export type RestResponse =
-  | { status: 200; body: Execution | Page | Progress }
-  | { status: 201; body: Execution }
+  | { status: 200; body: Execution | Page | Progress | Counts | { openapi: string; [key: string]: JsonValue } }
+  | { status: 201; body: Execution; headers: { location: string } }
   | { status: 204; body: null }
-  | { status: 400 | 404 | 405 | 409 | 503; body: RestErrorBody };
+  | { status: 405; body: RestErrorBody; headers: { allow: string } }
+  | { status: 400 | 404 | 409 | 501 | 503; body: RestErrorBody };
 
 /**
  * Registry and runner of executions: create, track, query, cancel, wait.
  *
+ * The methods that return snapshots take the types of inputs and results as optional type
+ * parameters `<I, R>` (default `JsonValue`); the manager does not link a target id to the types
+ * of its handler, so pass them where you read (`wait<I, R>`, `status<I, R>`, `list<I, R>`) and
+ * where you create (`create<I>` checks the request's inputs against `I`).
+ *
  * @example
  * const manager = new ExecutionManager({ concurrency: 4 });
- * manager.register("upload", async (inputs, ctx) => {
+ * manager.register("upload", async (inputs: { file: string }, ctx) => {
  *   ctx.progress(1, 2, "half way");
  *   return { ok: true };
  * });
  * const exec = manager.create({ targetId: "upload", inputs: { file: "a.txt" } });
- * const done = await manager.wait(exec.id);
+ * const done = await manager.wait<{ file: string }, { ok: boolean }>(exec.id);
  */
 export class ExecutionManager {
   /**
@@ -268,25 +426,35 @@ export class ExecutionManager {
    * @example
    * const manager = new ExecutionManager({ concurrency: 2, maxFinished: 1000 });
    */
-  constructor(options?: ManagerOptions);
+  constructor(options?: ManagerOptions | null);
   /**
-   * Registers the handler of a target. Throws `ALREADY_EXISTS` if taken.
+   * Registers the handler of a target. Throws `ALREADY_EXISTS` if taken. The types of the
+   * handler's inputs (`I`, from its first parameter's annotation; `JsonValue` without one) and of
+   * its result (`R`, inferred from what it returns) must be JSON-compatible: a handler returning a
+   * `Date`, a `Map` or a function is a type error (and would fail with `INVALID_RESULT`).
    *
    * @example
-   * manager.register("export", async (inputs, { signal, progress }) => {
-   *   progress(0, 10);
-   *   return "done";
+   * manager.register("export", async (inputs: { rows: number }, { signal, progress }) => {
+   *   progress(0, inputs.rows);
+   *   return { file: "export.csv" };
    * }, { type: "batch" });
    */
-  register(targetId: string, handler: Handler, options?: TargetOptions): void;
+  register<I extends HandlerInputs<I> = JsonValue, R extends HandlerReturn<R> = JsonValue>(
+    targetId: string,
+    handler: Handler<I, R>,
+    options?: TargetOptions | null,
+  ): void;
   /**
    * Creates an execution of a registered target; returns its `pending` snapshot. The handler
    * starts in a later microtask, when a slot is free.
    *
+   * `I` is inferred from `inputs`, or given to check them against the handler's inputs type.
+   *
    * @example
    * const { id } = manager.create({ targetId: "export", inputs: { rows: 10 }, config: { timeoutMs: 5000 } });
+   * manager.create<{ rows: number }>({ targetId: "export", inputs: { rows: 10 } });
    */
-  create(request: ExecutionRequest): Execution;
+  create<I extends JsonCompatible<I> = JsonValue, R = JsonValue>(request: ExecutionRequest<I>): Execution<I, R>;
   /**
    * Tracks work that runs elsewhere; returns its `pending` snapshot.
    *
@@ -296,17 +464,17 @@ export class ExecutionManager {
    * manager.reportProgress(job.id, 3, 10, "rows");
    * manager.complete(job.id, { rows: 10 });
    */
-  track(request: ExecutionRequest): Execution;
+  track<I extends JsonCompatible<I> = JsonValue, R = JsonValue>(request: ExecutionRequest<I>): Execution<I, R>;
   /** Starts a tracked execution; returns its `running` snapshot. */
-  start(id: string): Execution;
+  start<I = JsonValue, R = JsonValue>(id: string): Execution<I, R>;
   /** Reports progress of a running tracked execution. */
   reportProgress(id: string, current: number, total?: number | null, message?: string | null): void;
-  /** Completes a running tracked execution with `result` (default `null`). */
-  complete(id: string, result?: JsonValue): Execution;
+  /** Completes a running tracked execution with `result` (a JSON-compatible value, default `null`). */
+  complete<I = JsonValue, R extends JsonCompatible<R> = JsonValue>(id: string, result?: R): Execution<I, R>;
   /** Fails a running tracked execution. */
-  fail(id: string, error: FailureInput): Execution;
+  fail<I = JsonValue, R = JsonValue>(id: string, error: FailureInput): Execution<I, R>;
   /** The snapshot of an execution, or `undefined` if no such id. */
-  status(id: string): Execution | undefined;
+  status<I = JsonValue, R = JsonValue>(id: string): Execution<I, R> | undefined;
   /** The progress of an execution: `null` if none reported, `undefined` if no such id. */
   progress(id: string): Progress | null | undefined;
   /**
@@ -316,7 +484,7 @@ export class ExecutionManager {
    * let page = manager.list({ status: ["running", "pending"], pageSize: 50 });
    * while (page.hasNext) page = manager.list({ status: ["running", "pending"], pageSize: 50, cursor: page.nextCursor });
    */
-  list(query?: ListQuery): Page;
+  list<I = JsonValue, R = JsonValue>(query?: ListQuery | null): Page<I, R>;
   /** Executions held per status, and in all. */
   counts(): Counts;
   /**
@@ -325,17 +493,29 @@ export class ExecutionManager {
    * @example
    * manager.cancel(id, "user pressed stop");
    */
-  cancel(id: string, reason?: string): Execution;
+  cancel<I = JsonValue, R = JsonValue>(id: string, reason?: string | null): Execution<I, R>;
   /**
    * Resolves with the terminal snapshot (whatever the terminal status); rejects `NOT_FOUND`
-   * for an unknown id.
+   * for an unknown id. With `options.signal`, rejects with the signal's reason when it aborts
+   * first (the execution goes on).
    *
    * @example
-   * const { status, result, error } = await manager.wait(id);
+   * const { status, result, error } = await manager.wait<{ rows: number }, { file: string }>(id);
+   * const done = await manager.wait(id, { signal: AbortSignal.timeout(5000) });
    */
-  wait(id: string): Promise<Execution>;
+  wait<I = JsonValue, R = JsonValue>(id: string, options?: WaitOptions | null): Promise<Execution<I, R>>;
+  /**
+   * An async iterable of the execution's snapshots: the current one at once, then the latest
+   * after changes (changes made while the consumer is busy are coalesced), ending after the
+   * terminal one. An unknown id rejects the first `next()` with `NOT_FOUND`; `break` or
+   * `options.signal` (one `next()` then rejects with its reason) stops it.
+   *
+   * @example
+   * for await (const e of manager.watch(id)) render(e);
+   */
+  watch<I = JsonValue, R = JsonValue>(id: string, options?: WaitOptions | null): ExecutionWatch<I, R>;
   /** Removes a terminal execution; returns its snapshot. */
-  remove(id: string): Execution;
+  remove<I = JsonValue, R = JsonValue>(id: string): Execution<I, R>;
   /** Removes every terminal execution; returns how many. */
   clear(): number;
   /**
@@ -345,8 +525,10 @@ export class ExecutionManager {
    * @example
    * const off = manager.subscribe(({ type, execution }) => console.log(type, execution.status));
    * off();
+   * // 10 progress updates a second at most, per execution, for one target:
+   * manager.subscribe(({ execution }) => draw(execution), { targetId: "upload", throttleMs: 100 });
    */
-  subscribe(listener: Listener): () => void;
+  subscribe<I = JsonValue, R = JsonValue>(listener: Listener<I, R>, options?: SubscribeOptions | null): () => void;
   /**
    * Answers one REST request synchronously; never throws. A malformed request object (not an
    * object, `method`/`path` not strings, `query` neither a string nor an object of strings,
@@ -361,7 +543,7 @@ export class ExecutionManager {
   handle(request: RestRequest): RestResponse;
   /**
    * Answers a fetch `Request` with a `Response` (JSON bodies, `content-type: application/json`;
-   * a 204 has no body; a 405 has an `Allow` header). Request bodies are read as text and parsed
+   * a 204 has no body; a 201 has a `Location` header, a 405 an `Allow` header). Request bodies are read as text and parsed
    * as JSON (whatever the request's content-type); text that is not JSON, or not
    * JSON-compatible (a lone surrogate), is answered 400. Rejects only if the host has no
    * `Response` constructor.

@@ -3,9 +3,13 @@
 //
 //   cargo build --release --target wasm32-unknown-unknown --lib
 //   wasm-bindgen --target nodejs -> pkg/node   (CommonJS, loads the wasm synchronously: no init call)
-//   wasm-bindgen --target web    -> pkg/web    (ES module, `await init()`)
-//   wasm-opt -Oz (npm's binaryen) on both .wasm files, cached by input hash under target/
-//   pkg/package.json (exports map), pkg/index.mjs + index.d.mts (ESM entry for Node), pkg/README.md
+//   wasm-bindgen --target web    -> pkg/web    (ES module glue: `init()`, the browser entries)
+//   wasm-opt -Oz (npm's binaryen), cached by input hash under target/
+//   one pkg/execman_bg.wasm that both builds load (wasm-bindgen's two copies are byte-identical)
+//   pkg/web/browser.js (the "browser" condition: no init call), pkg/web/inline.js (the
+//   "execman-inline" condition: the .wasm inlined, for bundlers that do not emit assets)
+//   pkg/package.json (exports map), pkg/index.mjs + index.d.mts (ESM entry for Node),
+//   pkg/README.md, pkg/LICENSE
 //
 // and prints the .wasm size raw and gzipped. Uses only Node builtins; wasm-opt comes from
 // node_modules/binaryen. Unless --no-setup is given (scripts/test.sh passes it after running the
@@ -197,10 +201,46 @@ function optimize(wasmFile, cacheDir, { quiet }) {
   return { before: input.length, cached: false };
 }
 
+// The one .wasm of the package, beside node/ and web/.
+const WASM_NAME = `${CRATE}_bg.wasm`;
+
+// wasm-bindgen writes the same .wasm for both targets; the package keeps one, at its root, and the
+// glue of each build is pointed at it. The text replaced is checked, so a change in wasm-bindgen's
+// output stops the build instead of shipping a glue that looks for a missing file.
+function shareWasm() {
+  const node = fs.readFileSync(path.join(PKG_DIR, "node", WASM_NAME));
+  const web = fs.readFileSync(path.join(PKG_DIR, "web", WASM_NAME));
+  if (!node.equals(web)) throw new BuildError("wasm-bindgen's nodejs and web .wasm differ: cannot ship one");
+  fs.writeFileSync(path.join(PKG_DIR, WASM_NAME), web);
+  for (const dir of ["node", "web"]) {
+    fs.rmSync(path.join(PKG_DIR, dir, WASM_NAME));
+    fs.rmSync(path.join(PKG_DIR, dir, `${CRATE}_bg.wasm.d.ts`), { force: true });
+  }
+  replaceOnce(
+    path.join(PKG_DIR, "node", `${CRATE}.js`),
+    `\`\${__dirname}/${WASM_NAME}\``,
+    `\`\${__dirname}/../${WASM_NAME}\``,
+  );
+  replaceOnce(
+    path.join(PKG_DIR, "web", `${CRATE}.js`),
+    `new URL('${WASM_NAME}', import.meta.url)`,
+    `new URL('../${WASM_NAME}', import.meta.url)`,
+  );
+}
+
+function replaceOnce(file, from, to) {
+  const text = fs.readFileSync(file, "utf8");
+  const at = text.indexOf(from);
+  if (at < 0 || text.indexOf(from, at + 1) >= 0) {
+    throw new BuildError(`${path.relative(ROOT, file)}: expected exactly one ${from}`);
+  }
+  fs.writeFileSync(file, text.slice(0, at) + to + text.slice(at + from.length));
+}
+
 // js/manager.js is the ExecutionManager users get: it wraps the engine class that wasm-bindgen
-// exports. wasm-bindgen's execman.js becomes execman_core.js, and execman.js exports the wrapped
+// exports. wasm-bindgen's execman.js becomes execman_core.js, and each entry exports the wrapped
 // class (the engine class itself stays internal). The .d.ts files come from js/types.d.ts.
-function writeLayer() {
+function writeLayer(wasm) {
   writeTypes();
   const source = fs.readFileSync(path.join(ROOT, "js", "manager.js"), "utf8");
   for (const dir of ["node", "web"]) {
@@ -225,8 +265,8 @@ function writeLayer() {
   fs.writeFileSync(
     path.join(PKG_DIR, "web", `${CRATE}.js`),
     [
-      "// execman for browsers (ES module): the ExecutionManager of manager.js around the engine of",
-      "// execman_core.js; `await init()` (or initSync) loads the .wasm first.",
+      "// execman for pages without a bundler (ES module): the ExecutionManager of manager.js around the",
+      "// engine of execman_core.js; `await init()` (or initSync) loads ../execman_bg.wasm first.",
       `import init, { Engine, initSync } from "./${CRATE}_core.js";`,
       'import { wrap } from "./manager.js";',
       "",
@@ -237,18 +277,32 @@ function writeLayer() {
       "",
     ].join("\n"),
   );
+  fs.copyFileSync(path.join(ROOT, "js", "browser.js"), path.join(PKG_DIR, "web", "browser.js"));
+  fs.copyFileSync(path.join(ROOT, "js", "inline.js"), path.join(PKG_DIR, "web", "inline.js"));
+  fs.writeFileSync(
+    path.join(PKG_DIR, "web", "wasm_inline.js"),
+    [
+      "// The bytes of ../execman_bg.wasm in base64, for inline.js (written by the build).",
+      `export default "${wasm.toString("base64")}";`,
+      "",
+    ].join("\n"),
+  );
 }
 
-// The declarations are js/types.d.ts (the ExecutionManager class of js/manager.js and its types);
-// the web build's also keep wasm-bindgen's declarations of `init` and `initSync`.
+// The declarations are js/types.d.ts (the ExecutionManager class of js/manager.js and its types):
+// node/execman.d.ts for CommonJS, web/types.d.ts for the ES module entries, which re-export it; the
+// web entry adds wasm-bindgen's declarations of `init` and `initSync`.
 function writeTypes() {
   const types = fs.readFileSync(path.join(ROOT, "js", "types.d.ts"), "utf8");
   fs.writeFileSync(path.join(PKG_DIR, "node", `${CRATE}.d.ts`), types);
+  fs.writeFileSync(path.join(PKG_DIR, "web", "types.d.ts"), types);
   const web = path.join(PKG_DIR, "web", `${CRATE}.d.ts`);
   const generated = fs.readFileSync(web, "utf8");
   const at = generated.indexOf("export type InitInput");
   if (at < 0) throw new BuildError("wasm-bindgen's web declarations have no InitInput");
-  fs.writeFileSync(web, `${types}\n${generated.slice(at)}`);
+  const reexport = 'export * from "./types.js";\n';
+  fs.writeFileSync(web, `${reexport}\n${generated.slice(at)}`);
+  for (const entry of ["browser", "inline"]) fs.writeFileSync(path.join(PKG_DIR, "web", `${entry}.d.ts`), reexport);
 }
 
 function writeJson(file, value) {
@@ -273,16 +327,32 @@ function writePackageFiles(version, exportNames) {
     fs.copyFileSync(path.join(ROOT, "js", f), path.join(PKG_DIR, f));
   }
   fs.copyFileSync(path.join(ROOT, "js", "server.d.ts"), path.join(PKG_DIR, "server.d.mts"));
+  // The command line, `npx execman serve` (js/cli.mjs): the package's `bin` (below).
+  fs.copyFileSync(path.join(ROOT, "js", "cli.mjs"), path.join(PKG_DIR, "cli.mjs"));
+  fs.copyFileSync(path.join(ROOT, "LICENSE"), path.join(PKG_DIR, "LICENSE"));
+  copyDocs();
 
+  const meta = cargoMetadata();
   writeJson(path.join(PKG_DIR, "package.json"), {
     name: CRATE,
     version,
-    description: "An execution manager for JavaScript apps: a Rust core compiled to WebAssembly.",
-    license: "MIT",
+    description: meta.description,
+    keywords: KEYWORDS,
+    license: meta.license,
+    // Where the project is published: taken from Cargo.toml when it names one (see README, "The package").
+    ...(meta.repository ? { repository: { type: "git", url: `git+${meta.repository}.git` } } : {}),
+    ...(meta.homepage ? { homepage: meta.homepage } : {}),
+    ...(meta.repository ? { bugs: { url: `${meta.repository}/issues` } } : {}),
+    type: "commonjs",
+    bin: { execman: "./cli.mjs" },
     main: "./node/execman.js",
     types: "./node/execman.d.ts",
     exports: {
       ".": {
+        // Custom condition for bundlers that do not emit assets (esbuild, Rollup): the .wasm inlined.
+        "execman-inline": { types: "./web/inline.d.ts", default: "./web/inline.js" },
+        // Browser apps and workers built by a bundler (Vite, webpack): no init call.
+        browser: { types: "./web/browser.d.ts", default: "./web/browser.js" },
         import: { types: "./index.d.mts", default: "./index.mjs" },
         require: { types: "./node/execman.d.ts", default: "./node/execman.js" },
         default: { types: "./node/execman.d.ts", default: "./node/execman.js" },
@@ -292,51 +362,106 @@ function writePackageFiles(version, exportNames) {
         import: { types: "./server.d.mts", default: "./server.mjs" },
         require: { types: "./server.d.ts", default: "./server.cjs" },
       },
-      "./web/execman_bg.wasm": "./web/execman_bg.wasm",
+      [`./${WASM_NAME}`]: `./${WASM_NAME}`,
       "./package.json": "./package.json",
     },
     files: [
+      WASM_NAME,
       "index.mjs",
       "index.d.mts",
       "server.cjs",
       "server.mjs",
       "server.d.ts",
       "server.d.mts",
+      "cli.mjs",
       "node/",
       "web/",
-      "README.md",
+      "docs/",
     ],
-    sideEffects: ["./index.mjs", "./node/**", "./web/snippets/**"],
+    sideEffects: ["./index.mjs", "./node/**", "./web/browser.js", "./web/inline.js", "./web/snippets/**"],
     engines: { node: ">=20" },
   });
 
-  fs.writeFileSync(
-    path.join(PKG_DIR, "README.md"),
-    `# execman ${version}
+  fs.writeFileSync(path.join(PKG_DIR, "README.md"), packageReadme(version));
+}
 
-An execution manager for JavaScript apps: a Rust core compiled to WebAssembly.
-Built by \`npm run build\` in the execman repository; see its README for the full API.
+// docs/ (the reference) goes into the package as it is, except that a link to a file of the
+// repository outside docs/ (the README, the demo's notes) becomes its plain text: the package holds
+// no link to anything it does not contain.
+function copyDocs() {
+  const out = path.join(PKG_DIR, "docs");
+  fs.mkdirSync(out, { recursive: true });
+  for (const name of fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md"))) {
+    const text = fs.readFileSync(path.join(ROOT, "docs", name), "utf8");
+    fs.writeFileSync(
+      path.join(out, name),
+      text.replace(/\[([^\]]*)\]\(\.\.\/[^)]*\)/g, (_, label) => label),
+    );
+  }
+}
+
+const KEYWORDS = [
+  "execution",
+  "jobs",
+  "tasks",
+  "queue",
+  "progress",
+  "cancel",
+  "workflow",
+  "background",
+  "wasm",
+  "webassembly",
+  "rust",
+  "rest",
+];
+
+// [package] keys of Cargo.toml that the npm package repeats.
+function cargoMetadata() {
+  const toml = fs.readFileSync(path.join(ROOT, "Cargo.toml"), "utf8");
+  const section = toml.split(/^\[/m).find((s) => s.startsWith("package]")) ?? "";
+  const key = (k) => section.match(new RegExp(`^${k}\\s*=\\s*"([^"]*)"`, "m"))?.[1];
+  return {
+    description: key("description"),
+    license: key("license"),
+    repository: key("repository"),
+    homepage: key("homepage"),
+  };
+}
+
+function packageReadme(version) {
+  return `# execman ${version}
+
+An execution manager for JavaScript apps: a Rust core compiled to WebAssembly. Start long
+asynchronous work, see its status and progress, list it, cancel it and wait for it, in a browser
+tab, a worker or Node, and over REST. The reference of every export, option, error code and REST
+route is in this package's docs/ folder (start at docs/README.md).
+
+## Browser apps (Vite, webpack, esbuild, Rollup)
+
+\`\`\`js
+import { ExecutionManager, ExecutionError } from "execman"; // no init call
+const manager = new ExecutionManager({ concurrency: 4 });
+\`\`\`
+
+Vite and webpack 5 need no configuration. esbuild: \`--conditions=execman-inline\`. Rollup:
+\`nodeResolve({ exportConditions: ["execman-inline"] })\`.
+
+## Pages without a bundler
+
+\`\`\`js
+import init, { ExecutionManager } from "./node_modules/execman/web/execman.js";
+await init(); // fetches execman_bg.wasm
+\`\`\`
 
 ## Node.js (20+)
 
 \`\`\`js
 const { ExecutionManager } = require("execman");    // CommonJS
 import { ExecutionManager } from "execman";         // ES modules
-const manager = new ExecutionManager({ concurrency: 4 });
 \`\`\`
 
-No init call: the Node build (\`node/\`) loads its .wasm synchronously.
-
-## Browsers
-
-\`\`\`js
-import init, { ExecutionManager } from "execman/web"; // or ".../pkg/web/execman.js"
-await init();                                          // fetches web/execman_bg.wasm
-\`\`\`
-
-TypeScript declarations: \`node/execman.d.ts\` and \`web/execman.d.ts\`.
-`,
-  );
+TypeScript declarations ship with every entry. License: MIT (see LICENSE).
+`;
 }
 
 /**
@@ -354,38 +479,46 @@ export function packageSizes(dir = PKG_DIR) {
     }
     return { raw, gz };
   };
-  const js = (sub) =>
-    [`${CRATE}.js`, `${CRATE}_core.js`, "manager.js"]
+  const js = (sub, entry) =>
+    [entry, `${CRATE}_core.js`, "manager.js"]
       .map((f) => path.join(dir, sub, f))
       .filter((f) => fs.existsSync(f))
       .concat(listFiles(path.join(dir, sub, "snippets")));
+  // Packages built before the .wasm was shared keep one per build.
+  const wasm = [path.join(dir, WASM_NAME), path.join(dir, "web", WASM_NAME)].find((f) => fs.existsSync(f));
   return {
-    "pkg/node/execman_bg.wasm": measure([path.join(dir, "node", `${CRATE}_bg.wasm`)]),
-    "pkg/web/execman_bg.wasm": measure([path.join(dir, "web", `${CRATE}_bg.wasm`)]),
-    "pkg/node JS (glue + layer)": measure(js("node")),
-    "pkg/web JS (glue + layer)": measure(js("web")),
+    [`pkg/${path.relative(dir, wasm)}`]: measure([wasm]),
+    "pkg/node JS (glue + layer)": measure(js("node", `${CRATE}.js`)),
+    "pkg/web JS (glue + layer)": measure(js("web", `${CRATE}.js`)),
   };
 }
 
-// Loads both builds in a child Node process: the node build through require and through the ESM
-// entry (with require(esm) disabled, as on Node < 20.19), the web build with initSync; each must
-// export ExecutionManager and construct one.
+// Loads every entry in a child Node process: the node build through require and through the ESM
+// entry (with require(esm) disabled, as on Node < 20.19), the web build with initSync, and the
+// inline entry (which compiles the .wasm it carries); each must export ExecutionManager and
+// ExecutionError and construct a manager. (The browser entry needs XMLHttpRequest: it is loaded by
+// the bundler tests in Chromium.)
 function smokeTest() {
   const script = `
     const assert = require("node:assert");
     const fs = require("node:fs");
     const path = require("node:path");
+    const { pathToFileURL } = require("node:url");
     const pkg = ${JSON.stringify(PKG_DIR)};
+    const check = (m, label) => {
+      assert.strictEqual(typeof m.ExecutionManager, "function", label + " ExecutionManager");
+      assert.strictEqual(typeof m.ExecutionError, "function", label + " ExecutionError");
+      new m.ExecutionManager().create;
+    };
     (async () => {
       const cjs = require(pkg);
-      assert.strictEqual(typeof cjs.ExecutionManager, "function", "require(pkg).ExecutionManager");
-      new cjs.ExecutionManager();
-      const esm = await import(require("node:url").pathToFileURL(path.join(pkg, "index.mjs")).href);
+      check(cjs, "require(pkg)");
+      const esm = await import(pathToFileURL(path.join(pkg, "index.mjs")).href);
       assert.strictEqual(esm.ExecutionManager, cjs.ExecutionManager, "ESM entry re-exports the CJS build");
-      const web = await import(require("node:url").pathToFileURL(path.join(pkg, "web", "execman.js")).href);
-      web.initSync({ module: fs.readFileSync(path.join(pkg, "web", "execman_bg.wasm")) });
-      assert.strictEqual(typeof web.ExecutionManager, "function", "web ExecutionManager");
-      new web.ExecutionManager();
+      const web = await import(pathToFileURL(path.join(pkg, "web", "execman.js")).href);
+      web.initSync({ module: fs.readFileSync(path.join(pkg, ${JSON.stringify(WASM_NAME)})) });
+      check(web, "web");
+      check(await import(pathToFileURL(path.join(pkg, "web", "inline.js")).href), "inline");
     })().catch((e) => { console.error(e); process.exit(1); });
   `;
   const flags = process.allowedNodeEnvironmentFlags.has("--no-experimental-require-module")
@@ -410,27 +543,22 @@ export async function build({ setup = true, opt = true, quiet = false } = {}) {
   const wasm = path.join(tdir, TARGET, "release", `${CRATE}.wasm`);
   if (!fs.existsSync(wasm)) throw new BuildError(`${wasm} was not produced`);
 
+  fs.rmSync(PKG_DIR, { recursive: true, force: true });
   fs.mkdirSync(PKG_DIR, { recursive: true });
   for (const [target, dir] of [
     ["nodejs", "node"],
     ["web", "web"],
   ]) {
     const out = path.join(PKG_DIR, dir);
-    fs.rmSync(out, { recursive: true, force: true });
     run("wasm-bindgen", [wasm, "--target", target, "--out-dir", out, "--out-name", CRATE], { quiet });
   }
   for (const f of listFiles(path.join(PKG_DIR, "node", "snippets"))) {
     if (f.endsWith(".js")) fs.writeFileSync(f, snippetToCommonJs(fs.readFileSync(f, "utf8"), path.relative(ROOT, f)));
   }
-  writeLayer();
-
-  const before = {};
-  if (opt) {
-    const cacheDir = path.join(tdir, "wasm-opt-cache");
-    for (const dir of ["node", "web"]) {
-      before[dir] = optimize(path.join(PKG_DIR, dir, `${CRATE}_bg.wasm`), cacheDir, { quiet }).before;
-    }
-  }
+  shareWasm();
+  const shared = path.join(PKG_DIR, WASM_NAME);
+  const before = opt ? optimize(shared, path.join(tdir, "wasm-opt-cache"), { quiet }).before : null;
+  writeLayer(fs.readFileSync(shared));
 
   const exportNames = Object.keys(createRequire(import.meta.url)(path.join(PKG_DIR, "node", `${CRATE}.js`)))
     .filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default" && n !== "__esModule")
@@ -453,7 +581,7 @@ export async function build({ setup = true, opt = true, quiet = false } = {}) {
       `${opt ? ", wasm-opt -Oz" : ", no wasm-opt"}, ${snippetCount} inline_js snippet${snippetCount === 1 ? "" : "s"}, ` +
       `exports: ${exportNames.join(", ")}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
   );
-  if (opt && before.web) console.log(`build: wasm before wasm-opt: ${before.web} B`);
+  if (before) console.log(`build: wasm before wasm-opt: ${before} B`);
   for (const s of sizes) console.log(`build: ${s.line}`);
   return { pkgDir: PKG_DIR, version, sizes };
 }

@@ -3,7 +3,9 @@
 #   setup, rustfmt, Biome (JS lint + format check), tsc --checkJs over js/, clippy (native + wasm32),
 #   native cargo test, wasm-bindgen-test suites under `wasm-pack test --node` and
 #   `wasm-pack test --headless --chrome`, the package build, the JS tests (node:test) against the
-#   installed package, and `tsc --noEmit` on the typed usage file.
+#   installed package, publint and arethetypeswrong on the packed tarball, `tsc --noEmit` on the
+#   typed usage files (moduleResolution node16, nodenext and bundler, and the bundler entries'
+#   conditions), and the browser tests (among them the four bundler apps).
 # Ends with a per-suite table and a line "summary: N passed, N failed".
 # Logs of each step: target/test-logs/.
 set -euo pipefail
@@ -115,6 +117,19 @@ install_pkg() {
   echo "installed execman from target/$tgz (require and import resolve)"
 }
 
+# The packed tarball as registries and users see it: publint (the package.json, exports map and
+# files; warnings fail) and arethetypeswrong (the declarations each entry resolves to under node10,
+# node16 from CJS and ESM, and bundler resolution). execman/web is an ES module for browsers by
+# design (it loads the .wasm from import.meta.url), so it is checked with attw's ESM-only profile;
+# execman/execman_bg.wasm is a binary asset, not a module.
+package_lint() {
+  local tgz
+  tgz=$(find target -maxdepth 1 -name 'execman-*.tgz' | head -n 1)
+  publint ./pkg --strict
+  attw "$tgz" --exclude-entrypoints ./web ./execman_bg.wasm --format table-flipped
+  attw "$tgz" --entrypoints ./web --profile esm-only --format table-flipped
+}
+
 js_tests() {
   local files=()
   mapfile -t files < <(find tests/js -maxdepth 2 -type f \( -name '*.test.mjs' -o -name '*.test.cjs' -o -name '*.test.js' \) | sort)
@@ -141,8 +156,15 @@ step "wasm-pack test --node" cargo wasm-pack test --node
 step "wasm-pack test --chrome" cargo wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver
 step "build pkg/" check node scripts/build.mjs --no-setup
 step "install pkg/ tarball" check install_pkg
+step "publint + attw (package)" check package_lint
 step "node --test tests/js" node js_tests
-step "tsc --noEmit -p tests/types" check tsc --noEmit -p tests/types
+# The typed usage files of tests/types/ against the installed package, with `strict`, under each
+# moduleResolution users pick: node16 and nodenext (CommonJS and ES module files, so both the
+# `require` and the `import` entries) and bundler, plus bundler with the "browser" and
+# "execman-inline" conditions (the entries Vite/webpack and esbuild/Rollup resolve).
+for resolution in node16 nodenext bundler browser execman-inline; do
+  step "tsc tests/types ($resolution)" check tsc --noEmit -p "tests/types/tsconfig.$resolution.json"
+done
 step "browser tests (Chromium)" node node --test --test-reporter=spec tests/browser/*.test.mjs
 
 summary

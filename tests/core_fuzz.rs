@@ -546,7 +546,7 @@ fn check_page(m: &Manager, q: &ListQuery) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-const REST_STATUSES: [u16; 7] = [200, 201, 204, 400, 404, 405, 409];
+const REST_STATUSES: [u16; 8] = [200, 201, 204, 400, 404, 405, 409, 501];
 
 fn check_response(r: &RestResponse, what: &str) -> Result<Option<Value>, TestCaseError> {
     prop_assert!(
@@ -577,6 +577,7 @@ fn check_response(r: &RestResponse, what: &str) -> Result<Option<Value>, TestCas
             404 => code == "NOT_FOUND" || code == "UNKNOWN_TARGET",
             405 => code == "METHOD_NOT_ALLOWED",
             409 => code == "ALREADY_EXISTS" || code == "INVALID_TRANSITION",
+            501 => code == "NOT_IMPLEMENTED",
             _ => false,
         };
         prop_assert!(
@@ -1060,6 +1061,26 @@ fn list_query_text() -> impl Strategy<Value = String> {
         .boxed()
 }
 
+/// A body for `…/progress`, `…/complete` or `…/fail`: mostly well-formed, sometimes not.
+fn action_body_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => (float(), prop::option::of(float()), prop::option::of(fragment()))
+            .prop_map(|(current, total, message)| json!({
+                "current": serde_json::Number::from_f64(current).map_or(Value::Null, Value::Number),
+                "total": total.and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number),
+                "message": message,
+            }).to_string()),
+        2 => prop::option::of(any_value()).prop_map(|r| r.map_or_else(|| "{}".to_owned(), |r| json!({ "result": r }).to_string())),
+        2 => prop_oneof![
+            fragment().prop_map(|m| json!({ "error": m })),
+            (fragment(), prop::option::of(fragment()), prop::option::of(any_value()))
+                .prop_map(|(m, code, name)| json!({ "error": { "message": m, "code": code, "name": name } })),
+        ].prop_map(|v| v.to_string()),
+        1 => body_text(),
+    ]
+    .boxed()
+}
+
 /// A request on a route that exists, with the method it allows (most of the time).
 fn routed_request() -> impl Strategy<Value = RestRequest> {
     let id = prop::sample::select(vec![
@@ -1076,9 +1097,20 @@ fn routed_request() -> impl Strategy<Value = RestRequest> {
         2 => (id.clone(), any::<bool>()).prop_map(|(id, progress)| {
             RestRequest::new("GET", if progress { format!("/api/v1/executions/{id}/progress") } else { format!("/api/v1/executions/{id}") })
         }),
-        2 => (id, prop::option::of(prop_oneof![fragment().prop_map(|r| json!({ "reason": r }).to_string()), body_text()]))
+        2 => (id.clone(), prop::option::of(prop_oneof![fragment().prop_map(|r| json!({ "reason": r }).to_string()), body_text()]))
             .prop_map(|(id, b)| RestRequest::new("POST", format!("/api/v1/executions/{id}/cancel"))
                 .with_body(b.map_or(Body::Absent, |t| Body::from_text(&t)))),
+        3 => (id.clone(), prop::sample::select(vec!["start", "progress", "complete", "fail"]), prop::option::of(action_body_text()))
+            .prop_map(|(id, action, b)| RestRequest::new("POST", format!("/api/v1/executions/{id}/{action}"))
+                .with_body(b.map_or(Body::Absent, |t| Body::from_text(&t)))),
+        1 => create_body_text().prop_map(|t| {
+            let tracked = t.replacen('{', "{\"tracked\":true,", 1);
+            RestRequest::new("POST", "/api/v1/executions").with_body(Body::from_text(&tracked))
+        }),
+        1 => id.clone().prop_map(|id| RestRequest::new("DELETE", format!("/api/v1/executions/{id}"))),
+        1 => (id, list_query_text()).prop_map(|(id, q)| RestRequest::new("GET", format!("/api/v1/executions/{id}/events?{q}&throttle_ms=5"))),
+        1 => (prop::sample::select(vec!["/api/v1/counts", "/api/v1/openapi.json", "/api/v1/events"]), list_query_text())
+            .prop_map(|(path, q)| RestRequest::new("GET", path).with_query(Query::Text(q))),
     ]
     .boxed()
 }

@@ -4,7 +4,10 @@
 //! code, method mismatches, unknown paths, bad JSON, path and query decoding
 //! (percent-encoding, `+`, a leading `?`, comma lists, paging, order,
 //! cursors, bad values), and a proptest that arbitrary requests never panic
-//! and always answer one of 200, 201, 204, 400, 404, 405, 409.
+//! and always answer one of 200, 201, 204, 400, 404, 405, 409, 501. The
+//! routes of the second round (tracked create, start, progress reports,
+//! complete, fail, DELETE, counts, the stream routes' checks and 501) are in
+//! `core_rest_v2.rs`, the OpenAPI document in `core_openapi.rs`.
 
 use execman::core::rest::{handle, Body, Query, RestRequest, RestResponse};
 use execman::core::{Manager, ManualClock, NewExecution, Options, SequentialIds};
@@ -76,12 +79,14 @@ fn json_text(text: &str) -> Value {
 /// error status comes with exactly `{"error":{"code","message"}}`.
 fn check_shape(r: &RestResponse) {
     assert!(
-        [200, 201, 204, 400, 404, 405, 409].contains(&r.status),
+        [200, 201, 204, 400, 404, 405, 409, 501].contains(&r.status),
         "status {}",
         r.status
     );
     assert_eq!(r.status == 204, r.body.is_none(), "{r:?}");
     assert_eq!(r.status == 405, r.allow.is_some(), "{r:?}");
+    assert_eq!(r.status == 201, r.location.is_some(), "{r:?}");
+    assert_eq!(r.status == 501, r.stream.is_some(), "{r:?}");
     if let Some(body) = &r.body {
         let v = json_text(body);
         if r.status >= 400 {
@@ -96,6 +101,7 @@ fn check_shape(r: &RestResponse) {
                 404 => &["NOT_FOUND", "UNKNOWN_TARGET"],
                 405 => &["METHOD_NOT_ALLOWED"],
                 409 => &["ALREADY_EXISTS", "INVALID_TRANSITION"],
+                501 => &["NOT_IMPLEMENTED"],
                 _ => unreachable!(),
             };
             assert!(expected.contains(&code), "{} {code}", r.status);
@@ -401,13 +407,20 @@ fn wrong_methods_are_405_with_allow() {
         ("DELETE", BASE.to_owned(), "GET, POST"),
         ("PUT", BASE.to_owned(), "GET, POST"),
         ("HEAD", BASE.to_owned(), "GET, POST"),
-        ("POST", format!("{BASE}/x"), "GET"),
-        ("DELETE", format!("{BASE}/x"), "GET"),
-        ("PATCH", format!("{BASE}/x/progress"), "GET"),
-        ("POST", format!("{BASE}/x/progress"), "GET"),
+        ("POST", format!("{BASE}/x"), "GET, DELETE"),
+        ("PUT", format!("{BASE}/x"), "GET, DELETE"),
+        ("PATCH", format!("{BASE}/x/progress"), "GET, POST"),
+        ("DELETE", format!("{BASE}/x/progress"), "GET, POST"),
         ("GET", format!("{BASE}/x/cancel"), "POST"),
         ("", format!("{BASE}/x/cancel"), "POST"),
-        ("OPTIONS", format!("{BASE}/unknown-id"), "GET"),
+        ("TRACE", format!("{BASE}/x/start"), "POST"),
+        ("GET", format!("{BASE}/x/complete"), "POST"),
+        ("PROPFIND", format!("{BASE}/x/fail"), "POST"),
+        ("POST", format!("{BASE}/x/events"), "GET"),
+        ("POST", "/api/v1/events".to_owned(), "GET"),
+        ("DELETE", "/api/v1/counts".to_owned(), "GET"),
+        ("POST", "/api/v1/openapi.json".to_owned(), "GET"),
+        ("OPTIONS", format!("{BASE}/unknown-id"), "GET, DELETE"),
     ];
     for (method, path, allow) in cases {
         let r = handle(&mut m, &RestRequest::new(method, path.clone()));
@@ -449,6 +462,12 @@ fn unknown_paths_are_404_not_found() {
         "/api/v1/executions/x/y",
         "/api/v1/executions/x/progress/more",
         "/api/v1/executions/x/progress//",
+        "/api/v1/executions/x/events/more",
+        "/api/v1/counts/x",
+        "/api/v1/events/x",
+        "/api/v1/openapi.json/x",
+        "/api/v1/openapi",
+        "/api/v1/x/start",
         "http://localhost/api/v1/executions",
     ] {
         for method in ["GET", "POST", "DELETE"] {

@@ -330,6 +330,7 @@ fn rest_answers_through_the_status_slot() {
         .unwrap();
     assert_eq!(at(&e, slot::STATUS), 201.0);
     assert_eq!(get(&json(&body), "id").as_string().as_deref(), Some("r"));
+    assert_eq!(e.headers(), ["location", "/api/v1/executions/r"]);
     assert_eq!(
         work_of(&e) & work::STARTS,
         work::STARTS,
@@ -337,7 +338,10 @@ fn rest_answers_through_the_status_slot() {
     );
     e.handle(js("{ method: 'DELETE', path: '/api/v1/executions' }"));
     assert_eq!(at(&e, slot::STATUS), 405.0);
-    assert_eq!(e.allow().as_deref(), Some("GET, POST"));
+    assert_eq!(e.headers(), ["allow", "GET, POST"]);
+    e.handle(js("{ method: 'GET', path: '/api/v1/counts' }"));
+    assert_eq!(at(&e, slot::STATUS), 200.0);
+    assert!(e.headers().is_empty());
 }
 
 #[wasm_bindgen_test]

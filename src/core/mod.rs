@@ -4,6 +4,7 @@
 //! `cargo test` exercises all of it natively.
 
 mod clock;
+pub mod durable;
 mod error;
 mod event;
 mod index;
@@ -32,5 +33,5 @@ pub use manager::{
 };
 pub use progress::Progress;
 pub use query::{Cursor, ListQuery, Order, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use record::{units, Driver, Failure, Numbers, Outcome, Record, EXECUTION_COST};
+pub use record::{units, Driver, Failure, Numbers, Outcome, Record, EXECUTION_COST, MAX_DETAIL};
 pub use status::Status;

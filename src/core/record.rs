@@ -17,6 +17,11 @@ pub enum Driver {
     External,
 }
 
+/// The longest text of a failure's details, in UTF-16 units: a thrown
+/// value's `message`, `stack` and `name` are cut to it (the last unit `…`),
+/// `fail(id, error)` (from JS or over REST) refuses longer ones.
+pub const MAX_DETAIL: u32 = 65_536;
+
 /// The failure details stored on a failed execution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {

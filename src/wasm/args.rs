@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use serde_json::{Map, Value};
 
 use super::convert::{describe, get, is_plain_object, json, string};
-use super::ffi;
+use super::{ffi, signal};
 use crate::core::request::{self, Field, Key};
 use crate::core::retry::Retry;
 use crate::core::{number, Error, ListQuery, NewExecution, Options, Order, Status};
@@ -146,15 +146,18 @@ fn non_empty(value: &JsValue, field: &str) -> Result<String, Error> {
 /// A `create`/`track` request object: its known fields are read one at a
 /// time (a getter or Proxy trap runs only when the field is asked for, and
 /// not at all once an earlier field is wrong) and checked by the core's
-/// request validator, the one REST uses too.
-pub fn request(value: &JsValue) -> Result<NewExecution, Error> {
+/// request validator, the one REST uses too; then its `signal` (a JS thing,
+/// which REST has no form of), handed back as it is for JS to listen to.
+pub fn request(value: &JsValue) -> Result<(NewExecution, Option<JsValue>), Error> {
     if !is_plain_object(value, "request")? {
         return Err(Error::invalid(
             "request",
             format!("must be an object, got {}", describe(value)),
         ));
     }
-    request::validate(|key| request_field(value, key))
+    let request = request::validate(|key| request_field(value, key))?;
+    let signal = signal::signal(get(value, "signal", "request.signal")?, "request.signal")?;
+    Ok((request, signal))
 }
 
 /// One field of a request object: a string field as a string (anything else
@@ -297,4 +300,77 @@ pub fn query(value: Option<JsValue>) -> Result<ListQuery, Error> {
         })?);
     }
     Ok(q)
+}
+
+/// The options of `subscribe`: which executions' events a listener gets, and
+/// how its `progress` events are throttled.
+pub struct Subscription {
+    /// Only the execution with this id.
+    pub id: Option<String>,
+    /// Only executions of this target.
+    pub target_id: Option<String>,
+    /// Only executions of one of these types (an empty list matches none).
+    pub types: Option<Vec<String>>,
+    /// At most one `progress` event per execution per this many ms.
+    pub throttle_ms: Option<f64>,
+}
+
+/// One optional string field of `subscribe` options.
+fn filter_string(options: &JsValue, name: &str, field: &str) -> Result<Option<String>, Error> {
+    let value = get(options, name, field)?;
+    if value.is_undefined() {
+        return Ok(None);
+    }
+    string(&value, field)?
+        .map(Some)
+        .ok_or_else(|| Error::invalid(field, format!("must be a string, got {}", describe(&value))))
+}
+
+/// `subscribe(listener, options)` options (`undefined` and `null`: none),
+/// read in the order `id`, `targetId`, `type`, `throttleMs`.
+pub fn subscription(value: Option<JsValue>) -> Result<Subscription, Error> {
+    let mut out = Subscription {
+        id: None,
+        target_id: None,
+        types: None,
+        throttle_ms: None,
+    };
+    let Some(value) = value else {
+        return Ok(out);
+    };
+    if !is_plain_object(&value, "options")? {
+        return Err(Error::invalid(
+            "options",
+            format!("must be an object, got {}", describe(&value)),
+        ));
+    }
+    out.id = filter_string(&value, "id", "options.id")?;
+    out.target_id = filter_string(&value, "targetId", "options.targetId")?;
+    out.types = one_or_many(&get(&value, "type", "options.type")?, "options.type", |v| {
+        string(v, "options.type")?.ok_or_else(|| {
+            Error::invalid(
+                "options.type",
+                format!(
+                    "must be a string or an array of strings, got {}",
+                    describe(v)
+                ),
+            )
+        })
+    })?;
+    let throttle = get(&value, "throttleMs", "options.throttleMs")?;
+    if !throttle.is_undefined() {
+        match throttle.as_f64() {
+            Some(n) if n.is_finite() && n >= 0.0 => out.throttle_ms = Some(n),
+            _ => {
+                return Err(Error::invalid(
+                    "options.throttleMs",
+                    format!(
+                        "must be a finite number of ms, 0 or more, got {}",
+                        describe(&throttle)
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(out)
 }

@@ -394,10 +394,8 @@ pub fn opt_string(value: Option<JsValue>, field: &str) -> Result<Option<String>,
     }
 }
 
-/// The longest text of a failure's details (UTF-16 units): a thrown
-/// value's `message`, `stack` and `name` are cut to it (the last unit `…`),
-/// `fail(id, error)` refuses longer ones.
-pub const MAX_DETAIL: u32 = 65_536;
+/// The longest text of a failure's details (the core's, shared with REST).
+pub use crate::core::MAX_DETAIL;
 
 /// A thrown value's text, cut to [`MAX_DETAIL`] units before it is copied
 /// into wasm (lone surrogates become U+FFFD: a thrown value is never refused).

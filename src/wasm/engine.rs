@@ -28,7 +28,7 @@ use wasm_bindgen::prelude::*;
 
 use super::clock::{RandomIds, Time};
 use super::convert::{self, describe, json};
-use super::{args, rest};
+use super::{args, rest, signal};
 use crate::core::rest::RestRequest;
 use crate::core::{
     Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, SplitMix, Status,
@@ -141,7 +141,9 @@ struct State {
     current: Option<Event>,
     current_finished: Option<Finished>,
     cursor: Option<String>,
-    allow: Option<&'static str>,
+    /// The headers of the last REST answer (`Allow` of a 405, `Location` of
+    /// a 201), as name/value pairs.
+    headers: Vec<String>,
     /// The time the JS timer is armed for (see [`crate::wire::slot::WAKE`]).
     wake: Option<f64>,
     listening: bool,
@@ -162,6 +164,9 @@ pub struct Engine {
     busy: Cell<bool>,
     time: Time,
     ids: RandomIds,
+    /// The `AbortSignal` the last `create`/`track` or [`Engine::options_signal`]
+    /// read, until JS takes it ([`Engine::take_signal`]) right after the call.
+    signal: Cell<Option<JsValue>>,
 }
 
 /// An optional argument: `undefined` and `null` are absent (as
@@ -414,13 +419,15 @@ impl Engine {
     }
 
     fn insert(&self, request: JsValue, tracked: bool) -> Option<String> {
+        self.signal.set(None);
         let request = self.within(|| args::request(&request));
-        if !matches!(&request, Ok(r) if r.id.is_some()) {
+        if !matches!(&request, Ok((r, _)) if r.id.is_some()) {
             self.ids.ensure();
         }
         let mut st = self.begin()?;
         let sc = &*self.scratch;
-        let created = request.and_then(|r| {
+        let created = request.and_then(|(r, signal)| {
+            self.signal.set(signal);
             if tracked {
                 st.core.track(r)
             } else {
@@ -433,6 +440,7 @@ impl Engine {
                 st.core.record(seq).map(Record::fixed_json)
             }
             Err(e) => {
+                self.signal.set(None);
                 st.fail(sc, e);
                 None
             }
@@ -456,7 +464,13 @@ impl Engine {
         let mut st = self.begin()?;
         let sc = &*self.scratch;
         let response = rest::serve(&mut st.core, request);
-        st.allow = response.allow;
+        st.headers.clear();
+        if let Some(allow) = response.allow {
+            st.headers.extend(["allow".to_owned(), allow.to_owned()]);
+        }
+        if let Some(location) = response.location {
+            st.headers.extend(["location".to_owned(), location]);
+        }
         st.settle(sc);
         sc.reply(i32::from(response.status));
         response.body
@@ -492,7 +506,7 @@ impl Engine {
                 current: None,
                 current_finished: None,
                 cursor: None,
-                allow: None,
+                headers: Vec::new(),
                 wake: None,
                 listening: false,
                 queued_bytes: 0,
@@ -502,6 +516,7 @@ impl Engine {
             busy: Cell::new(false),
             time,
             ids,
+            signal: Cell::new(None),
         }
     }
 
@@ -865,6 +880,68 @@ impl Engine {
         }
     }
 
+    /// Reads the `signal` of `wait`/`watch` options (`undefined`/`null`
+    /// options: none) and keeps it for [`Engine::take_signal`]: 1 when there
+    /// is one, 0 when not, [`reply::ERROR`] when the options are malformed.
+    pub fn options_signal(&self, options: JsValue) -> i32 {
+        self.signal.set(None);
+        let parsed = convert::unbounded(|| signal::option(options));
+        let Some(mut st) = self.st() else {
+            return reply::ERROR;
+        };
+        match parsed {
+            Ok(Some(s)) => {
+                self.signal.set(Some(s));
+                1
+            }
+            Ok(None) => 0,
+            Err(e) => st.fail(&self.scratch, e),
+        }
+    }
+
+    /// The `AbortSignal` the last `create`, `track` or
+    /// [`Engine::options_signal`] read (`undefined`: none); JS takes it right
+    /// after that call, and the engine keeps nothing of it.
+    pub fn take_signal(&self) -> JsValue {
+        self.signal.take().unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// `subscribe` options as `[id, targetId, types, throttleMs]` (`null`
+    /// for an absent filter, `NaN` for no throttle); `undefined` when they
+    /// are malformed, with the error left.
+    pub fn subscription(&self, options: JsValue) -> JsValue {
+        let parsed = convert::unbounded(|| args::subscription(given(options)));
+        let Some(mut st) = self.st() else {
+            return JsValue::UNDEFINED;
+        };
+        match parsed {
+            Ok(sub) => {
+                let text = |s: Option<String>| s.map_or(JsValue::NULL, |s| JsValue::from_str(&s));
+                let types = sub.types.map_or(JsValue::NULL, |types| {
+                    types
+                        .iter()
+                        .map(|t| JsValue::from_str(t))
+                        .collect::<js_sys::Array>()
+                        .into()
+                });
+                let throttle = JsValue::from_f64(sub.throttle_ms.unwrap_or(f64::NAN));
+                js_sys::Array::of4(&text(sub.id), &text(sub.target_id), &types, &throttle).into()
+            }
+            Err(e) => {
+                st.fail(&self.scratch, e);
+                JsValue::UNDEFINED
+            }
+        }
+    }
+
+    /// How many change events are queued and not yet handed out by
+    /// [`Engine::next_event`] (a watch started meanwhile skips them: they
+    /// are older than the snapshot it starts with).
+    pub fn queued_events(&self) -> u32 {
+        self.st()
+            .map_or(0, |st| u32::try_from(st.events.len()).unwrap_or(u32::MAX))
+    }
+
     /// Moves the next queued handler-driven execution to `running` when a
     /// concurrency slot is free, taking the slot, and returns its sequence
     /// (0: none). JS calls its handler unless a listener of the `running`
@@ -1017,7 +1094,7 @@ impl Engine {
     }
 
     /// `handle(request)`: the status goes in the status slot, the body's
-    /// JSON text is returned, `Allow` is kept for [`Engine::allow`].
+    /// JSON text is returned, its headers are kept for [`Engine::headers`].
     pub fn handle(&self, request: JsValue) -> Option<String> {
         let request = self.within(|| rest::request(&request));
         self.answer(request)
@@ -1059,9 +1136,11 @@ impl Engine {
         self.answer(request)
     }
 
-    /// The `Allow` header of the last [`Engine::handle`] answer (a 405).
-    pub fn allow(&self) -> Option<String> {
-        self.st()?.allow.map(str::to_owned)
+    /// The headers of the last [`Engine::handle`] or [`Engine::fetch`]
+    /// answer, as `[name, value, …]` (lowercase names): `allow` of a 405,
+    /// `location` of a 201; none for the others.
+    pub fn headers(&self) -> Vec<String> {
+        self.st().map_or_else(Vec::new, |st| st.headers.clone())
     }
 }
 

@@ -13,5 +13,6 @@ mod engine;
 mod ffi;
 mod keys;
 mod rest;
+mod signal;
 
 pub use engine::Engine;

@@ -1,7 +1,9 @@
 // The Service Worker example (www/sw/) in headless Chromium: sw.js owns an ExecutionManager and
 // answers /api/v1/* with manager.fetch(); the page drives the REST routes with plain fetch():
 // create, progress (204 then 200), polling to completion, list with filters and cursor paging,
-// cancel (200 then 409), 404 / 405 / 400 errors, a percent-encoded unicode id; then what a stopped
+// cancel (200 then 409), 404 / 405 / 400 errors, tracked work driven over REST (create with
+// Location, start, progress, complete, fail, DELETE, counts, the OpenAPI document, each answer
+// judged against the document), a percent-encoded unicode id; then what a stopped
 // worker means (its executions are gone). The static server has no /api/v1 routes, so every JSON
 // answer below can only come from the worker (which also tags it `x-served-by: execman-sw`).
 //
@@ -9,6 +11,8 @@
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { ExecutionManager } from "execman";
+import { conformance, documentOf } from "../js/openapi-schemas.mjs";
 import { openBrowser, screenshot } from "./helpers.mjs";
 
 const API = "/api/v1/executions";
@@ -24,7 +28,7 @@ after(async () => {
 
 /**
  * One fetch() from the page. `body`: a value sent as JSON, or a string sent as is.
- * @returns {Promise<{ status: number, body: any, servedBy: string | null, contentType: string | null, allow: string | null }>}
+ * @returns {Promise<{ status: number, body: any, servedBy: string | null, contentType: string | null, allow: string | null, location: string | null }>}
  */
 const call = (method, path, body = null) =>
   b.page.evaluate(
@@ -42,6 +46,7 @@ const call = (method, path, body = null) =>
         servedBy: response.headers.get("x-served-by"),
         contentType: response.headers.get("content-type"),
         allow: response.headers.get("allow"),
+        location: response.headers.get("location"),
       };
     },
     [method, path, body],
@@ -255,10 +260,10 @@ test("errors: unknown id 404, wrong method 405, malformed JSON 400, unknown targ
   }
 
   const { id } = await create({ targetId: "countdown", inputs: { steps: 1, stepMs: 1 } });
-  const del = await call("DELETE", `${API}/${id}`);
-  assert.equal(del.status, 405);
-  assert.equal(del.body.error.code, "METHOD_NOT_ALLOWED");
-  assert.equal(del.allow, "GET");
+  const patch = await call("PATCH", `${API}/${id}`);
+  assert.equal(patch.status, 405);
+  assert.equal(patch.body.error.code, "METHOD_NOT_ALLOWED");
+  assert.equal(patch.allow, "GET, DELETE");
   const put = await call("PUT", API, { targetId: "countdown" });
   assert.equal(put.status, 405);
   assert.equal(put.allow, "GET, POST");
@@ -275,6 +280,65 @@ test("errors: unknown id 404, wrong method 405, malformed JSON 400, unknown targ
   const taken = await call("POST", API, { targetId: "countdown", id });
   assert.equal(taken.status, 409);
   assert.equal(taken.body.error.code, "ALREADY_EXISTS");
+});
+
+test("tracked work driven through the worker: create with Location, start, progress, complete, fail, DELETE, counts, the document", async () => {
+  const judge = conformance(documentOf(new ExecutionManager()));
+  /** A call whose answer is checked against the OpenAPI document. */
+  const judged = async (method, path, body = null) => {
+    const r = await call(method, path, body);
+    assert.equal(r.servedBy, "execman-sw", `${method} ${path}`);
+    /** @type {Record<string, string>} */
+    const headers = {};
+    if (r.allow !== null) headers.allow = r.allow;
+    if (r.location !== null) headers.location = r.location;
+    judge.check({ method, path, status: r.status, contentType: r.contentType, headers, body: r.body });
+    return r;
+  };
+  const id = "remote job/1 ✓";
+  const at = `${API}/${encodeURIComponent(id)}`;
+  const created = await judged("POST", API, { targetId: "render-farm", id, tracked: true, inputs: { frames: 4 } });
+  assert.equal(created.status, 201);
+  assert.equal(created.body.status, "pending");
+  assert.equal(created.location, at);
+  assert.deepEqual((await judged("GET", created.location)).body, created.body);
+
+  assert.equal((await judged("POST", `${at}/start`)).body.status, "running");
+  assert.equal((await judged("POST", `${at}/start`)).status, 409);
+  const reported = await judged("POST", `${at}/progress`, { current: 2, total: 4, message: "frame 2" });
+  assert.equal(reported.status, 204);
+  assert.equal(reported.body, null);
+  const progress = await judged("GET", `${at}/progress`);
+  assert.deepEqual([progress.body.current, progress.body.percentage, progress.body.message], [2, 50, "frame 2"]);
+  assert.equal((await judged("POST", `${at}/progress`, { current: -1 })).status, 400);
+  assert.equal((await judged("DELETE", at)).status, 409, "still running");
+  const done = await judged("POST", `${at}/complete`, { result: { frames: 4 } });
+  assert.equal(done.body.status, "completed");
+  assert.deepEqual(done.body.result, { frames: 4 });
+  const removed = await judged("DELETE", at);
+  assert.equal(removed.status, 200);
+  assert.deepEqual(removed.body, done.body);
+  assert.equal((await judged("GET", at)).status, 404);
+
+  await judged("POST", API, { targetId: "render-farm", id: "to-fail", tracked: true });
+  await judged("POST", `${API}/to-fail/start`);
+  const failed = await judged("POST", `${API}/to-fail/fail`, { error: { message: "node lost", code: "E_NODE" } });
+  assert.deepEqual(failed.body.error, { code: "E_NODE", name: "Error", message: "node lost" });
+
+  const counts = await judged("GET", "/api/v1/counts");
+  assert.equal(counts.status, 200);
+  for (const status of ["pending", "running", "completed", "failed", "cancelled"]) {
+    assert.equal(counts.body[status], (await list(`status=${status}&page_size=1`)).body.total, status);
+  }
+  assert.equal(counts.body.total, (await list("page_size=1")).body.total);
+  assert.ok(counts.body.failed >= 1);
+
+  const doc = await judged("GET", "/api/v1/openapi.json");
+  assert.equal(doc.body.openapi, "3.1.0");
+  const patched = await judged("PATCH", `${API}/to-fail`);
+  assert.equal(patched.allow, "GET, DELETE");
+  assert.equal((await judged("GET", `${API}/no-such/events`)).status, 404);
+  assert.equal((await judged("DELETE", `${API}/to-fail`)).status, 200);
 });
 
 test("a percent-encoded unicode id", async () => {

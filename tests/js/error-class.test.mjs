@@ -58,7 +58,7 @@ test("every error of the contract is an instance of ExecutionError and of Error"
 test("the web build exports ExecutionError too", async () => {
   const pkg = path.dirname(require.resolve("execman/package.json"));
   const web = await import(path.join(pkg, "web", "execman.js"));
-  web.initSync({ module: fs.readFileSync(path.join(pkg, "web", "execman_bg.wasm")) });
+  web.initSync({ module: fs.readFileSync(path.join(pkg, "execman_bg.wasm")) });
   assert.equal(typeof web.ExecutionError, "function");
   const m = new web.ExecutionManager();
   assert.throws(

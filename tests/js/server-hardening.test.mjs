@@ -174,8 +174,28 @@ test("every POST needs application/json, even without a body: a bodiless cancel 
     415,
     "UNSUPPORTED_MEDIA_TYPE",
   );
-  // DELETE (and any method but GET, HEAD, OPTIONS) too.
-  assertError(await request(port, { method: "DELETE", path: `${API}/keep-running` }), 415, "UNSUPPORTED_MEDIA_TYPE");
+  // A DELETE with a body that is not JSON too (one without a body needs no media type: no page can
+  // send a DELETE to another origin without a preflight; here it is 409, the execution is active).
+  assertError(
+    await request(port, {
+      method: "DELETE",
+      path: `${API}/keep-running`,
+      headers: { "content-length": "1" },
+      body: "x",
+    }),
+    415,
+    "UNSUPPORTED_MEDIA_TYPE",
+  );
+  assertError(await request(port, { method: "DELETE", path: `${API}/keep-running` }), 409, "INVALID_TRANSITION");
+  // A POST where no route takes one is the router's 405, whatever its media type.
+  const notTaken = await request(port, {
+    method: "POST",
+    path: "/api/v1/counts",
+    headers: { "content-length": "1" },
+    body: "x",
+  });
+  assertError(notTaken, 405, "METHOD_NOT_ALLOWED");
+  assert.equal(notTaken.headers.allow, "GET");
   assert.equal(manager.status("keep-running").status, "running", "still running");
 
   // With the media type and no body, the cancel goes through (the router treats it as no body).

@@ -2,7 +2,7 @@
 // if the shipped declarations type the API precisely; each `@ts-expect-error` line proves a
 // mistake is caught (tsc fails if the line is NOT an error).
 import { ExecutionManager } from "execman";
-import type { Execution, ListQuery, Page, Progress, Status } from "execman";
+import type { Execution, JsonValue, ListQuery, Page, Progress, Status } from "execman";
 
 const manager = new ExecutionManager({ concurrency: 2, maxFinished: 100 });
 const unbounded = new ExecutionManager({ concurrency: Infinity });
@@ -14,11 +14,11 @@ manager.register(
     const id: string = ctx.id;
     const aborted: boolean = ctx.signal.aborted;
     ctx.signal.addEventListener("abort", () => undefined);
-    const timeout: unknown = ctx.config.timeoutMs;
+    const timeout: JsonValue | undefined = ctx.config.timeoutMs;
     ctx.progress(1);
     ctx.progress(1, 4);
     ctx.progress(2, 4, "halfway");
-    return { id, aborted, timeout, inputs };
+    return { id, aborted, timeout: timeout ?? null, inputs };
   },
   { type: "workflow" },
 );
@@ -191,3 +191,21 @@ void [unbounded, defaults, minimal, id, targetId, type, status, config, inputs, 
 void [updatedAt, progressOrNull, result, cancelReason, describeStatus, started, reported, completed, failed1];
 void [failed2, failed3, maybe, single, firstPage, items, total, pageNo, pageSize, totalPages, hasNext, countValues];
 void [cancelled, waited, finish, bogus, badOrder, badStatusFilter, pct, countText, surely, waitedText];
+
+// REST answers: a 201 carries its Location, a 405 its Allow.
+const restAnswer = manager.handle({
+  method: "POST",
+  path: "/api/v1/executions",
+  body: { targetId: "t", tracked: true },
+});
+if (restAnswer.status === 201) {
+  const location: string = restAnswer.headers.location;
+  const createdId: string = restAnswer.body.id;
+  void [location, createdId];
+} else if (restAnswer.status === 405) {
+  const allow: string = restAnswer.headers.allow;
+  const code: string = restAnswer.body.error.code;
+  void [allow, code];
+}
+// @ts-expect-error only a 201 or a 405 has headers
+void manager.handle({ method: "GET", path: "/api/v1/counts" }).headers.location;

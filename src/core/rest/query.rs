@@ -1,8 +1,9 @@
-//! The list route's query: a query string or decoded pairs, read into
-//! parameters and parsed into a [`ListQuery`].
+//! The queries of the list route and of the stream routes: a query string
+//! or decoded pairs, read into parameters and parsed into a [`ListQuery`]
+//! or a [`StreamQuery`].
 
 use super::url::decode;
-use super::Query;
+use super::{Query, Stream};
 use crate::core::error::Error;
 use crate::core::query::{ListQuery, Order, MAX_PAGE_SIZE};
 use crate::core::status::Status;
@@ -160,6 +161,80 @@ pub fn list_query(query: &Query) -> Result<ListQuery, Error> {
                 })?;
             }
             _ => q.cursor = Some(value),
+        }
+    }
+    Ok(q)
+}
+
+/// The query of a stream route (`/api/v1/events` reads all three fields,
+/// `/api/v1/executions/{id}/events` only `throttle_ms`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StreamQuery {
+    /// `targetId`: one target.
+    pub target_id: Option<String>,
+    /// `type`: comma-separated (or repeated) types, any of them.
+    pub types: Option<Vec<String>>,
+    /// `throttle_ms`: a whole number of milliseconds, as `subscribe`'s
+    /// `throttleMs` (alias `throttleMs`).
+    pub throttle_ms: Option<u64>,
+}
+
+impl StreamQuery {
+    /// The stream of one execution with this query's throttle.
+    pub fn of_execution(self, id: String) -> Stream {
+        Stream::Execution {
+            id,
+            throttle_ms: self.throttle_ms,
+        }
+    }
+
+    /// The stream of every execution matching this query.
+    pub fn of_all(self) -> Stream {
+        Stream::All {
+            target_id: self.target_id,
+            types: self.types,
+            throttle_ms: self.throttle_ms,
+        }
+    }
+}
+
+/// Parses a stream route's query, with the list route's rules (an empty
+/// value is absent, `type` a comma list that may be repeated, any other
+/// parameter given twice is 400, unknown ones are ignored). `throttle_ms`
+/// is plain decimal digits, at most 2^53 − 1.
+pub fn stream_query(query: &Query) -> Result<StreamQuery, Error> {
+    let mut q = StreamQuery::default();
+    let mut seen: Vec<&'static str> = Vec::new();
+    for param in &params(query)? {
+        if param.value.is_empty() {
+            continue;
+        }
+        let name: &'static str = match param.name.as_str() {
+            "type" => {
+                let mut types = q.types.take().unwrap_or_default();
+                types.extend(param.items()?);
+                q.types = Some(types);
+                continue;
+            }
+            "targetId" => "targetId",
+            "throttle_ms" | "throttleMs" => "throttle_ms",
+            _ => continue,
+        };
+        let field = format!("query.{}", param.name);
+        if seen.contains(&name) {
+            return Err(Error::invalid(&field, "is given more than once"));
+        }
+        seen.push(name);
+        let value = param.decoded()?;
+        if name == "targetId" {
+            q.target_id = Some(value);
+        } else {
+            q.throttle_ms = Some(digits(&value, 9_007_199_254_740_991).ok_or_else(|| {
+                Error::invalid(
+                    &field,
+                    format!("must be a whole number of milliseconds ≥ 0, got {value:?}"),
+                )
+            })?);
         }
     }
     Ok(q)

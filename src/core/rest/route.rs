@@ -1,22 +1,152 @@
-//! The routes: matching a path to one, and the handler of each (list,
-//! get, progress, create, cancel).
+//! The routes: the table of paths and their methods, matching a request to
+//! one, and the handler of each.
 
 use serde_json::Value;
 
-use super::url::decode;
-use super::{list_query, Body, Query, RestRequest, RestResponse};
+use super::url::{decode, encode_segment};
+use super::{body, list_query, stream_query, Body, Query, RestRequest, RestResponse, OPENAPI};
 use crate::core::error::Error;
 use crate::core::json::describe;
 use crate::core::manager::{Manager, NewExecution};
 use crate::core::request::{self, Field};
 
-/// A matched path: the collection, or one execution (with its id, decoded)
-/// and what of it.
+/// One path of the API (as the OpenAPI document writes it, `{id}` standing
+/// for one percent-encoded segment) and the methods it answers, as its
+/// `Allow` header lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// The path template, e.g. `/api/v1/executions/{id}/cancel`.
+    pub path: &'static str,
+    /// The methods, comma-separated (`GET, POST`): the `Allow` of a 405.
+    pub allow: &'static str,
+}
+
+impl RouteInfo {
+    /// The methods one by one.
+    pub fn methods(&self) -> impl Iterator<Item = &'static str> {
+        self.allow.split(", ")
+    }
+
+    /// The method of the request as one of this path's (compared
+    /// case-insensitively), or `None` when the path does not answer it.
+    fn method(&self, method: &str) -> Option<Method> {
+        let allowed = self.methods().any(|m| m.eq_ignore_ascii_case(method));
+        match allowed.then(|| method.to_ascii_uppercase()).as_deref() {
+            Some("GET") => Some(Method::Get),
+            Some("POST") => Some(Method::Post),
+            Some("DELETE") => Some(Method::Delete),
+            _ => None,
+        }
+    }
+}
+
+const COLLECTION: RouteInfo = RouteInfo {
+    path: "/api/v1/executions",
+    allow: "GET, POST",
+};
+const EXECUTION: RouteInfo = RouteInfo {
+    path: "/api/v1/executions/{id}",
+    allow: "GET, DELETE",
+};
+const PROGRESS: RouteInfo = RouteInfo {
+    path: "/api/v1/executions/{id}/progress",
+    allow: "GET, POST",
+};
+const CANCEL: RouteInfo = RouteInfo {
+    path: "/api/v1/executions/{id}/cancel",
+    allow: "POST",
+};
+const START: RouteInfo = RouteInfo {
+    path: "/api/v1/executions/{id}/start",
+    allow: "POST",
+};
+const COMPLETE: RouteInfo = RouteInfo {
+    path: "/api/v1/executions/{id}/complete",
+    allow: "POST",
+};
+const FAIL: RouteInfo = RouteInfo {
+    path: "/api/v1/executions/{id}/fail",
+    allow: "POST",
+};
+const EXECUTION_EVENTS: RouteInfo = RouteInfo {
+    path: "/api/v1/executions/{id}/events",
+    allow: "GET",
+};
+const EVENTS: RouteInfo = RouteInfo {
+    path: "/api/v1/events",
+    allow: "GET",
+};
+const COUNTS: RouteInfo = RouteInfo {
+    path: "/api/v1/counts",
+    allow: "GET",
+};
+const OPENAPI_DOC: RouteInfo = RouteInfo {
+    path: "/api/v1/openapi.json",
+    allow: "GET",
+};
+
+/// Every path the router answers and its methods: the one table that
+/// matching, the `Allow` headers and the OpenAPI document (`openapi.json`,
+/// compared with it by `tests/core_openapi.rs`) agree on.
+pub const ROUTES: [RouteInfo; 11] = [
+    COLLECTION,
+    EXECUTION,
+    PROGRESS,
+    CANCEL,
+    START,
+    COMPLETE,
+    FAIL,
+    EXECUTION_EVENTS,
+    EVENTS,
+    COUNTS,
+    OPENAPI_DOC,
+];
+
+/// The methods any route answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+/// What an execution's path names after its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Progress,
+    Cancel,
+    Start,
+    Complete,
+    Fail,
+    Events,
+}
+
+/// A matched path, with the execution's id (decoded) where it has one.
 enum Route {
     Collection,
     Execution(String),
-    Progress(String),
-    Cancel(String),
+    Action(String, Action),
+    Events,
+    Counts,
+    OpenApi,
+}
+
+impl Route {
+    fn info(&self) -> &'static RouteInfo {
+        match self {
+            Route::Collection => &COLLECTION,
+            Route::Execution(_) => &EXECUTION,
+            Route::Action(_, Action::Progress) => &PROGRESS,
+            Route::Action(_, Action::Cancel) => &CANCEL,
+            Route::Action(_, Action::Start) => &START,
+            Route::Action(_, Action::Complete) => &COMPLETE,
+            Route::Action(_, Action::Fail) => &FAIL,
+            Route::Action(_, Action::Events) => &EXECUTION_EVENTS,
+            Route::Events => &EVENTS,
+            Route::Counts => &COUNTS,
+            Route::OpenApi => &OPENAPI_DOC,
+        }
+    }
 }
 
 /// Matches the request to a route, checks the method and runs the route's
@@ -42,46 +172,97 @@ pub(super) fn route(
         _ => request.query.clone(),
     };
     let route = match_path(path)?;
-    let method = request.method.as_str();
-    let is = |m: &str| method.eq_ignore_ascii_case(m);
+    let info = route.info();
+    let Some(method) = info.method(&request.method) else {
+        return Err(RestResponse::method_not_allowed(
+            &request.method,
+            path,
+            info.allow,
+        ));
+    };
+    // Only once the route and its method exist: an unknown path stays a
+    // 404, a wrong method a 405.
     if let Body::Invalid(reason) = &request.body {
-        // Only once the route exists: an unknown path stays a 404.
-        let allowed = match &route {
-            Route::Collection => is("GET") || is("POST"),
-            Route::Execution(_) | Route::Progress(_) => is("GET"),
-            Route::Cancel(_) => is("POST"),
-        };
-        if allowed {
-            return Err(reply(Error::invalid("body", reason.clone())));
-        }
+        return Err(reply(Error::invalid("body", reason.clone())));
     }
-    match route {
-        Route::Collection if is("GET") => list(manager, &query),
-        Route::Collection if is("POST") => create(manager, &request.body),
-        Route::Collection => Err(RestResponse::method_not_allowed(method, path, "GET, POST")),
-        Route::Execution(id) if is("GET") => manager
+    let body = &request.body;
+    match (route, method) {
+        (Route::Collection, Method::Get) => list(manager, &query),
+        (Route::Collection, Method::Post) => create(manager, body),
+        (Route::Execution(id), Method::Get) => manager
             .status_json(&id)
             .map(|snapshot| RestResponse::json(200, snapshot))
             .ok_or_else(|| reply(Error::not_found(&id))),
-        Route::Progress(id) if is("GET") => match manager.progress_json(&id) {
+        (Route::Execution(id), Method::Delete) => manager
+            .remove(&id)
+            .map(|snapshot| RestResponse::json(200, snapshot))
+            .map_err(reply),
+        (Route::Action(id, Action::Progress), Method::Get) => match manager.progress_json(&id) {
             None => Err(reply(Error::not_found(&id))),
-            Some(None) => Ok(RestResponse {
-                status: 204,
-                body: None,
-                allow: None,
-            }),
+            Some(None) => Ok(RestResponse::no_content()),
             Some(Some(progress)) => Ok(RestResponse::json(200, progress)),
         },
-        Route::Execution(_) | Route::Progress(_) => {
-            Err(RestResponse::method_not_allowed(method, path, "GET"))
+        (Route::Action(id, Action::Progress), Method::Post) => {
+            let (current, total, message) = body::progress(body).map_err(reply)?;
+            manager
+                .report_progress(&id, current, total, message)
+                .map_err(reply)?;
+            Ok(RestResponse::no_content())
         }
-        Route::Cancel(id) if is("POST") => cancel(manager, &id, &request.body),
-        Route::Cancel(_) => Err(RestResponse::method_not_allowed(method, path, "POST")),
+        (Route::Action(id, Action::Cancel), Method::Post) => {
+            let reason = body::cancel_reason(body).map_err(reply)?;
+            let outcome = manager.cancel(&id, reason);
+            changed(manager, outcome)
+        }
+        (Route::Action(id, Action::Start), Method::Post) => {
+            let outcome = manager.start(&id);
+            changed(manager, outcome)
+        }
+        (Route::Action(id, Action::Complete), Method::Post) => {
+            let result = body::result(body).map_err(reply)?;
+            let outcome = manager.complete(&id, result);
+            changed(manager, outcome)
+        }
+        (Route::Action(id, Action::Fail), Method::Post) => {
+            let failure = body::failure(body).map_err(reply)?;
+            let outcome = manager.fail(&id, failure);
+            changed(manager, outcome)
+        }
+        (Route::Action(id, Action::Events), Method::Get) => {
+            let stream = stream_query(&query).map_err(reply)?;
+            if manager.seq_of(&id).is_none() {
+                return Err(reply(Error::not_found(&id)));
+            }
+            Err(RestResponse::stream(stream.of_execution(id)))
+        }
+        (Route::Events, Method::Get) => {
+            let stream = stream_query(&query).map_err(reply)?;
+            Err(RestResponse::stream(stream.of_all()))
+        }
+        (Route::Counts, Method::Get) => Ok(RestResponse::json(200, manager.counts_json())),
+        (Route::OpenApi, Method::Get) => Ok(RestResponse::json(200, OPENAPI.to_owned())),
+        // The table let through a method this match has no arm for: answered
+        // as any other method the path does not take.
+        (_, _) => Err(RestResponse::method_not_allowed(
+            &request.method,
+            path,
+            info.allow,
+        )),
     }
 }
 
 fn reply(error: Error) -> RestResponse {
     RestResponse::from_error(&error)
+}
+
+/// 200 with the execution a change returned (its creation sequence), or the
+/// change's error.
+fn changed(manager: &Manager, outcome: Result<u64, Error>) -> Result<RestResponse, RestResponse> {
+    let seq = outcome.map_err(reply)?;
+    Ok(RestResponse::json(
+        200,
+        manager.snapshot(seq).unwrap_or_default(),
+    ))
 }
 
 /// Splits, decodes and matches the path.
@@ -96,23 +277,30 @@ fn match_path(path: &str) -> Result<Route, RestResponse> {
         segments.push(segment);
     }
     let mut it = segments.into_iter();
-    let prefix_ok = it.next().as_deref() == Some("api")
-        && it.next().as_deref() == Some("v1")
-        && it.next().as_deref() == Some("executions");
-    if !prefix_ok {
+    if it.next().as_deref() != Some("api") || it.next().as_deref() != Some("v1") {
         return Err(RestResponse::not_found(path));
     }
-    let id = it.next();
-    let action = it.next();
-    if it.next().is_some() {
+    let (Some(first), id, action, None) = (it.next(), it.next(), it.next(), it.next()) else {
         return Err(RestResponse::not_found(path));
-    }
-    match (id, action.as_deref()) {
-        (None, _) => Ok(Route::Collection),
-        (Some(id), None) => Ok(Route::Execution(id)),
-        (Some(id), Some("progress")) => Ok(Route::Progress(id)),
-        (Some(id), Some("cancel")) => Ok(Route::Cancel(id)),
-        (Some(_), Some(_)) => Err(RestResponse::not_found(path)),
+    };
+    let action = match action.as_deref() {
+        None => None,
+        Some("progress") => Some(Action::Progress),
+        Some("cancel") => Some(Action::Cancel),
+        Some("start") => Some(Action::Start),
+        Some("complete") => Some(Action::Complete),
+        Some("fail") => Some(Action::Fail),
+        Some("events") => Some(Action::Events),
+        Some(_) => return Err(RestResponse::not_found(path)),
+    };
+    match (first.as_str(), id, action) {
+        ("executions", None, _) => Ok(Route::Collection),
+        ("executions", Some(id), None) => Ok(Route::Execution(id)),
+        ("executions", Some(id), Some(action)) => Ok(Route::Action(id, action)),
+        ("events", None, _) => Ok(Route::Events),
+        ("counts", None, _) => Ok(Route::Counts),
+        ("openapi.json", None, _) => Ok(Route::OpenApi),
+        _ => Err(RestResponse::not_found(path)),
     }
 }
 
@@ -152,39 +340,24 @@ pub fn new_execution(body: &Body) -> Result<NewExecution, Error> {
     })
 }
 
+/// `POST /api/v1/executions`: `create`, or `track` with `"tracked": true`;
+/// 201 with the execution and its `Location`.
 fn create(manager: &mut Manager, body: &Body) -> Result<RestResponse, RestResponse> {
+    let tracked = body::tracked(body).map_err(reply)?;
     let request = new_execution(body).map_err(reply)?;
-    let seq = manager.create(request).map_err(reply)?;
-    Ok(RestResponse::json(
-        201,
-        manager.snapshot(seq).unwrap_or_default(),
-    ))
-}
-
-fn cancel(manager: &mut Manager, id: &str, body: &Body) -> Result<RestResponse, RestResponse> {
-    let reason = match body {
-        Body::Absent | Body::Json(Value::Null) => None,
-        Body::Json(Value::Object(map)) => match map.get("reason") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(reason)) => Some(reason.clone()),
-            Some(other) => {
-                return Err(reply(Error::invalid(
-                    "reason",
-                    format!("must be a string, got {}", describe(other)),
-                )))
-            }
-        },
-        Body::Json(other) => {
-            return Err(reply(Error::invalid(
-                "body",
-                format!("must be an object {{ reason? }}, got {}", describe(other)),
-            )))
-        }
-        Body::Invalid(reason) => return Err(reply(Error::invalid("body", reason.clone()))),
-    };
-    let seq = manager.cancel(id, reason).map_err(reply)?;
-    Ok(RestResponse::json(
-        200,
-        manager.snapshot(seq).unwrap_or_default(),
-    ))
+    let seq = if tracked {
+        manager.track(request)
+    } else {
+        manager.create(request)
+    }
+    .map_err(reply)?;
+    let mut response = RestResponse::json(201, manager.snapshot(seq).unwrap_or_default());
+    if let Some(record) = manager.record(seq) {
+        response.location = Some(format!(
+            "{}/{}",
+            COLLECTION.path,
+            encode_segment(record.id())
+        ));
+    }
+    Ok(response)
 }

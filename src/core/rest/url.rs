@@ -1,4 +1,5 @@
-//! Percent-decoding of URL paths and query strings.
+//! Percent-decoding of URL paths and query strings, and percent-encoding
+//! of one path segment (the id in a `Location`).
 
 /// Percent-decodes `raw` (and `+` to a space when `plus_is_space`); the
 /// result must be UTF-8.
@@ -30,6 +31,24 @@ pub fn decode(raw: &str, plus_is_space: bool) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| format!("{raw:?} does not decode to UTF-8"))
 }
 
+/// Percent-encodes `text` as one path segment: every byte of its UTF-8 but
+/// the unreserved characters of RFC 3986 (`A-Z a-z 0-9 - . _ ~`) becomes
+/// `%XX`, so `/`, `?`, `#`, `%` and spaces inside an id stay inside it.
+pub fn encode_segment(text: &str) -> String {
+    let digit = |n: u8| char::from(if n < 10 { b'0' + n } else { b'A' + n - 10 });
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(digit(b >> 4));
+            out.push(digit(b & 15));
+        }
+    }
+    out
+}
+
 fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -54,5 +73,15 @@ mod tests {
         assert!(decode("%zz", true).is_err());
         assert!(decode("%C3", true).is_err());
         assert!(decode("%FF", true).is_err());
+    }
+
+    #[test]
+    fn encoding_a_segment_round_trips() {
+        assert_eq!(encode_segment("job-1.a_b~"), "job-1.a_b~");
+        assert_eq!(encode_segment("a/b c%?#+"), "a%2Fb%20c%25%3F%23%2B");
+        assert_eq!(encode_segment("é😀"), "%C3%A9%F0%9F%98%80");
+        for text in ["résumé/€ 😀", "100%", "a+b", "..", ""] {
+            assert_eq!(decode(&encode_segment(text), false).unwrap(), text);
+        }
     }
 }

@@ -89,6 +89,8 @@ const FIELD_NAMES = [
   "then",
   "toJSON",
   "constructor",
+  "signal",
+  "throttleMs",
 ];
 
 /** The hostile values, freshly built. `reenter(m)` (optional) is called from inside getters. */
@@ -478,6 +480,24 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       : kind === "plain"
         ? { ok: true, codes: ["INVALID_ARGUMENT"] }
         : { ok: false, codes: ["INVALID_ARGUMENT"] };
+  // The options of wait() and watch(): none, or a plain object whose `signal` is absent or an
+  // AbortSignal.
+  const signalOptionsOk = (v) => {
+    if (isNullish(v)) return true;
+    if (objectKind(v) !== "plain") return false;
+    try {
+      return v.signal === undefined || isSignal(v.signal);
+    } catch {
+      return false;
+    }
+  };
+  const number0 = (v) => typeof v === "number" && Number.isFinite(v) && v >= 0;
+  const subscribeField = {
+    id: (v) => v === undefined || wellFormed(v),
+    targetId: (v) => v === undefined || wellFormed(v),
+    type: (v) => v === undefined || wellFormed(v) || (objectKind(v) === "array" && safeEvery(v, wellFormed)),
+    throttleMs: (v) => v === undefined || number0(v),
+  };
   const statusOk = (v) => ["pending", "running", "completed", "failed", "cancelled"].includes(v);
   const listField = {
     status: (v) => v === undefined || statusOk(v) || (objectKind(v) === "array" && safeEvery(v, statusOk)),
@@ -685,6 +705,22 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       "created",
     ],
     [
+      "create({ signal: v })",
+      (v) => [
+        () => m.create({ targetId: "t", signal: v }),
+        v === undefined || isSignal(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "track({ signal: v })",
+      (v) => [
+        () => m.track({ targetId: "x", signal: v }),
+        v === undefined || isSignal(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
       "track(v)",
       (v) => [
         () => m.track(v),
@@ -833,6 +869,42 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
     ],
     ["unsubscribe(v)", (v) => [() => m.subscribe(() => {})(v), { ok: true }]],
     [
+      "subscribe(fn, v)",
+      (v) => [
+        () => m.subscribe(() => {}, v),
+        isNullish(v)
+          ? { ok: true }
+          : objectKind(v) === "plain"
+            ? { ok: true, codes: ["INVALID_ARGUMENT"] }
+            : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "subscribed",
+    ],
+    ...Object.entries(subscribeField).map(([field, okFn]) => [
+      `subscribe(fn, { ${field}: v })`,
+      (v) => [
+        () => m.subscribe(() => {}, { [field]: v }),
+        okFn(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "subscribed",
+    ]),
+    [
+      "watch(id, v)",
+      (v) => [
+        () => m.watch(fx.tracked, v),
+        signalOptionsOk(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "watched",
+    ],
+    [
+      "watch(id, { signal: v })",
+      (v) => [
+        () => m.watch(fx.tracked, { signal: v }),
+        v === undefined || isSignal(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "watched",
+    ],
+    [
       "ctx.progress(v)",
       (v) => [
         () => progressCtx.progress(v),
@@ -882,6 +954,23 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
             failure(`${where}: its unsubscribe function threw ${describeError(e)}`);
           }
         } else if (mode === "subscribed") failure(`${where}: subscribe did not return a function`);
+        if (mode === "watched") {
+          if (typeof r.value?.return !== "function" || typeof r.value?.[Symbol.asyncIterator] !== "function")
+            failure(`${where}: watch did not return an async iterator`);
+          else {
+            // The first next() yields the fixture's snapshot, or rejects with an aborted signal's reason.
+            const sig = label.includes("signal:") ? value : safeSignal(value);
+            const aborted = isSignal(sig) && sig.aborted;
+            try {
+              const first = await r.value.next();
+              if (aborted) failure(`${where}: the first next() resolved; expected the signal's reason`);
+              else if (first.value?.id !== fx.tracked) failure(`${where}: the first next() gave ${first.value?.id}`);
+            } catch (e) {
+              if (!aborted || e !== sig.reason) failure(`${where}: the first next() rejected with ${describeError(e)}`);
+            }
+            await r.value.return();
+          }
+        }
       }
       if (victimId) dispose(victimId);
       if (mode === "ctx" && !r.threw) progressCtx.progress(0); // keep the fingerprint small
@@ -911,6 +1000,58 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       }
     } catch (e) {
       failure(`wait(${name}) threw synchronously: ${describeError(e)}`);
+    }
+    // wait(id, v) and wait(id, { signal: v }) on a completed execution: resolve with it, reject
+    // INVALID_ARGUMENT for malformed options, or with the reason of an aborted signal.
+    for (const [label, options] of [
+      ["wait(id, v)", value],
+      ["wait(id, { signal: v })", { signal: value }],
+    ]) {
+      report.calls++;
+      const where = `${label} with ${name}`;
+      const valid = label === "wait(id, v)" ? signalOptionsOk(value) : value === undefined || isSignal(value);
+      try {
+        const outcome = await Promise.race([
+          m.wait(fx.completed, options).then(
+            (x) => ({ x }),
+            (e) => ({ e }),
+          ),
+          new Promise((r) => setTimeout(() => r("hung"), 1000)),
+        ]);
+        const signal = label === "wait(id, v)" ? safeSignal(value) : value;
+        const aborted = isSignal(signal) && signal.aborted;
+        if (outcome === "hung") failure(`${where} hung`);
+        else if (!valid) {
+          if (outcome.e?.name !== "ExecutionError" || outcome.e.code !== "INVALID_ARGUMENT")
+            failure(`${where}: ${outcome.x ? "resolved" : describeError(outcome.e)}; expected INVALID_ARGUMENT`);
+          else report.errors.INVALID_ARGUMENT = (report.errors.INVALID_ARGUMENT ?? 0) + 1;
+        } else if (aborted) {
+          if (!("e" in outcome) || outcome.e !== signal.reason)
+            failure(`${where}: expected the rejection with the aborted signal's reason`);
+        } else if (outcome.x?.id !== fx.completed)
+          failure(`${where}: ${describeError(outcome.e)}; expected to resolve`);
+        else report.succeeded++;
+      } catch (e) {
+        failure(`${where} threw synchronously: ${describeError(e)}`);
+      }
+    }
+    // watch(v): the first next() rejects NOT_FOUND (or INVALID_ARGUMENT for a malformed string).
+    report.calls++;
+    try {
+      const it = m.watch(value);
+      const outcome = await Promise.race([
+        it.next().then(
+          () => "resolved",
+          (e) => e,
+        ),
+        new Promise((r) => setTimeout(() => r("hung"), 1000)),
+      ]);
+      if (outcome === "resolved" || outcome === "hung") failure(`watch(${name}).next() ${outcome}`);
+      else if (outcome?.name !== "ExecutionError" || !idExpect(value).includes(outcome.code))
+        failure(`watch(${name}).next() rejected with ${describeError(outcome)}`);
+      else report.errors[outcome.code] = (report.errors[outcome.code] ?? 0) + 1;
+    } catch (e) {
+      failure(`watch(${name}) threw synchronously: ${describeError(e)}`);
     }
     await restAndCheck(name);
   }
@@ -1185,6 +1326,25 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
     } catch {
       return false;
     }
+  }
+}
+
+/** Whether `v` is an AbortSignal by the host's own brand check (as the manager decides). */
+function isSignal(v) {
+  try {
+    const get = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted").get;
+    return typeof Reflect.apply(get, v, []) === "boolean";
+  } catch {
+    return false;
+  }
+}
+
+/** `v.signal`, or undefined when reading it throws. */
+function safeSignal(v) {
+  try {
+    return v?.signal;
+  } catch {
+    return undefined;
   }
 }
 
