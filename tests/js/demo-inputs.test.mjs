@@ -38,6 +38,7 @@ const FIELDS = [
   "stepMs",
   "maxMs",
   "ms",
+  "failAttempts",
 ];
 
 /** Inputs a client could send: any JSON, or objects of the targets' own fields with any JSON. */
