@@ -443,6 +443,7 @@ class Model {
     this.finishSeq = 0;
     this.inFlight = 0; // handler calls whose promise has not settled: each holds a slot
     this.calls = []; // in-flight calls that settle only by a `settle` command (or on abort)
+    this.releasing = []; // aborted calls of handlers that reject on abort: their slots come back in pump()
     this.everCalled = []; // every handler call: { E, attempt, mode, aborted, settled }
     this.subscribers = []; // { active, filter, throttled, holds, expected: [{ type, id, snap }] }
     this.waits = []; // { E, rejectCodes, group, pending, terminalSnap, rejectReason }
@@ -604,7 +605,12 @@ class Model {
             this.calls.push(call);
         }
       }
-      if (batch.length === 0) return;
+      // A handler that rejects on abort gives its slot back a few microtasks after the abort: the
+      // starts above (a timeout's retry may be among them) come first, the results of synchronous
+      // handlers after.
+      const released = this.releasing.splice(0);
+      for (const call of released) this.settleCall(call, { how: "reject", thrown: "aborted" });
+      if (batch.length === 0 && released.length === 0) return;
       for (const call of batch) this.settleCall(call, { how: "resolve", value: call.E.ctl.value });
     }
   }
@@ -673,13 +679,14 @@ class Model {
     }
   }
 
-  /** An attempt's signal aborted (cancel, timeout): an abortable handler rejects, freeing its slot. */
+  /** An attempt's signal aborted (cancel, timeout): an abortable handler rejects, freeing its slot (in pump). */
   abortCall(call) {
     call.aborted = true;
     if (call.mode === "abortable" && !call.settled) {
       const k = this.calls.indexOf(call);
       if (k >= 0) this.calls.splice(k, 1);
-      this.settleCall(call, { how: "reject", thrown: "aborted" });
+      call.settled = true; // it is no longer the test's to settle
+      this.releasing.push(call);
     }
   }
 
