@@ -17,6 +17,8 @@
 //                      and median-ed within the process)
 //   --out FILE         JSON output (default target/bench/latest.json)
 //   --pkg DIR          load execman from DIR instead of pkg/ (e.g. a build kept for comparison)
+//   --http-runs N      runs of W7 (the HTTP server: autocannon, 1,000 SSE clients; default 1,
+//                      about 30 s a run)
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -42,6 +44,7 @@ function parseOptions(argv) {
     w4LargeRuns: undefined,
     out: path.join(ROOT, "target", "bench", "latest.json"),
     pkg: undefined,
+    httpRuns: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
@@ -74,6 +77,9 @@ function parseOptions(argv) {
       case "--pkg":
         o.pkg = value();
         break;
+      case "--http-runs":
+        o.httpRuns = Number(value());
+        break;
       case "-h":
       // biome-ignore lint/suspicious/noFallthroughSwitchClause: process.exit() does not return
       case "--help":
@@ -104,7 +110,7 @@ function parseOptions(argv) {
 // ---------------------------------------------------------------------------------------------
 // what runs, and what it is compared against
 
-const HIGHER = new Set(["exec/s", "calls/s"]);
+const HIGHER = new Set(["exec/s", "calls/s", "req/s", "msg/s"]);
 
 /** Targets on the ratio execman/baseline (or /p-queue), per metric. `max`: ratio ≤ max; `min`: ratio ≥ min. */
 const TARGETS = {
@@ -166,6 +172,21 @@ function cases(o) {
       script: "w6-memory.mjs",
       impls: ["execman", "baseline"],
       args: [`--size=${o.size(100_000)}`, "--mode=handler"],
+    },
+    // The HTTP server (execman only): requests/s and p99 with autocannon, then 1,000 SSE clients.
+    {
+      id: "W7/rest",
+      script: "w7-http.mjs",
+      impls: ["execman"],
+      args: [`--seconds=${o.quick ? 1 : 3}`, "--mode=rest"],
+      runs: o.httpRuns,
+    },
+    {
+      id: "W7/sse",
+      script: "w7-http.mjs",
+      impls: ["execman"],
+      args: ["--mode=sse", `--seconds=${o.quick ? 2 : 4}`, `--clients=${o.size(1000)}`, `--executions=${o.size(100)}`],
+      runs: o.httpRuns,
     },
   ];
   for (const c of list) c.runs ??= o.runs;
@@ -283,7 +304,7 @@ function median(values) {
 
 function fmt(v, unit) {
   if (!Number.isFinite(v)) return "—";
-  if (unit === "exec/s" || unit === "calls/s") {
+  if (HIGHER.has(unit)) {
     if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
     if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k`;
     return v.toFixed(0);
@@ -527,6 +548,17 @@ async function mainRun() {
     out.push(
       `W6 execman split — ${w6parts.join("; ")} (wasm memory read from the instance captured at WebAssembly.Instance construction).`,
     );
+  const w7 = infos["W7/sse"]?.execman?.at(-1);
+  if (w7) {
+    const part = (name) => {
+      const x = w7[name];
+      if (!x) return null;
+      return `${name}: ${Math.round(x.received)} messages received of ${Math.round(x.offered)} sent (${(100 * x.share).toFixed(0)}%), server CPU ${x.serverCpuCores.toFixed(2)} cores, RSS ${x.rssMiB.toFixed(0)} MiB (+${x.rssGrowthMiB.toFixed(0)}), heap ${x.heapUsedMiB.toFixed(1)} MiB, ${x.counts.streams} subscription(s) for ${x.counts.clients} streams, connected in ${(x.connectMs / 1000).toFixed(1)} s`;
+    };
+    out.push(
+      `W7 SSE (${w7.clients} clients, ${w7.executions} executions reporting every ${w7.everyMs} ms, last run) — ${[part("one"), part("all")].filter(Boolean).join("; ")}; after they left: ${w7.afterClientsLeft.counts.clients} streams, heap ${w7.afterClientsLeft.heapUsedMiB.toFixed(1)} MiB.`,
+    );
+  }
   const w0 = infos.W0;
   if (w0) {
     const b = (impl) => fmt(median((w0[impl] ?? []).map((i) => i.bootstrapMs)), "ms");

@@ -519,7 +519,10 @@ class Watch {
 // every open stream that asked for the same thing. A change reaches the hub once: the snapshot is
 // serialized to JSON and encoded to UTF-8 once, then each client's message is its own `event:` and
 // `id:` lines followed by a copy of those shared bytes (one copy per client, the least a stream of
-// its own needs). The hub's one timer sends the heartbeat comment to its clients that sent nothing
+// its own needs). The messages of one burst of changes (one synchronous run of calls) go out as
+// one chunk per client at the end of the burst (a microtask): one enqueue, and for the Node server
+// one socket write, per client per burst rather than per message. The hub's one timer sends the
+// heartbeat comment to its clients that sent nothing
 // during the last interval. A client that goes (its stream cancelled) leaves its hub; the last one
 // out unsubscribes and stops the timer, so nothing stays behind.
 
@@ -537,16 +540,28 @@ const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const SSE_HEADERS = Object.freeze({ "content-type": "text/event-stream", "cache-control": "no-store" });
 
 /**
- * One message: `event: <type>`, `id: <n>` (ASCII), then the shared `data:` line bytes.
- * @param {string} type
- * @param {number} n
- * @param {Uint8Array} data  `data: <json>\n\n`, UTF-8
+ * Messages as one chunk: for each, `event: <type>`, `id: <n>` (ASCII), then its shared `data:`
+ * line bytes.
+ * @param {(string | Uint8Array)[]} batch  type, data, type, data…  (data: `data: <json>\n\n`, UTF-8)
+ * @param {number} n  the id of the first
  */
-function message(type, n, data) {
-  const head = `event: ${type}\nid: ${n}\n`;
-  const chunk = new Uint8Array(head.length + data.length);
-  for (let i = 0; i < head.length; i++) chunk[i] = head.charCodeAt(i);
-  chunk.set(data, head.length);
+function messages(batch, n) {
+  const heads = [];
+  let size = 0;
+  for (let i = 0; i < batch.length; i += 2) {
+    const head = `event: ${batch[i]}\nid: ${n++}\n`;
+    heads.push(head);
+    size += head.length + /** @type {Uint8Array} */ (batch[i + 1]).length;
+  }
+  const chunk = new Uint8Array(size);
+  let at = 0;
+  for (let i = 0; i < heads.length; i++) {
+    const head = heads[i];
+    for (let k = 0; k < head.length; k++) chunk[at++] = head.charCodeAt(k);
+    const data = /** @type {Uint8Array} */ (batch[2 * i + 1]);
+    chunk.set(data, at);
+    at += data.length;
+  }
   return chunk;
 }
 
@@ -564,6 +579,8 @@ class StreamClient {
     this.from = from;
     /** Messages sent (the last `id:`). */
     this.n = 0;
+    /** @type {(string | Uint8Array)[]} messages of this burst not yet sent: type, data, … */
+    this.batch = [];
     /** Whether anything went out since the last heartbeat tick. */
     this.wrote = false;
     this.open = true;
@@ -582,30 +599,45 @@ class StreamClient {
   }
 
   /**
-   * Queues one message; a reader too far behind is disconnected instead.
+   * Adds one message to this burst's (the hub sends them with `flush`).
    * @param {string} type
    * @param {Uint8Array} data
    */
-  send(type, data) {
-    this.push(message(type, ++this.n, data));
-  }
-
-  /** @param {Uint8Array} chunk */
-  push(chunk) {
-    if (!this.open) return;
-    const c = this.controller;
-    if ((c.desiredSize ?? 0) < SSE_HIGH_WATER - SSE_MAX_BEHIND) {
-      this.leave();
-      c.error(new ExecutionError("RESOURCE_EXHAUSTED", "the stream's reader fell more than 4 MiB behind"));
-      return;
-    }
-    c.enqueue(chunk);
+  add(type, data) {
+    this.batch.push(type, data);
     this.wrote = true;
   }
 
-  /** Ends the stream after what it queued. */
+  /** Sends the messages of this burst as one chunk. */
+  flush() {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    const n = this.n + 1;
+    this.n += batch.length / 2;
+    this.push(messages(batch, n));
+  }
+
+  /**
+   * Queues a chunk on the stream; a reader too far behind is disconnected instead.
+   * @param {Uint8Array} chunk
+   */
+  push(chunk) {
+    if (!this.open) return;
+    const c = this.controller;
+    c.enqueue(chunk);
+    this.wrote = true;
+    if ((c.desiredSize ?? 0) < SSE_HIGH_WATER - SSE_MAX_BEHIND) {
+      this.leave();
+      c.error(new ExecutionError("RESOURCE_EXHAUSTED", "the stream's reader fell more than 4 MiB behind"));
+    }
+  }
+
+  /** Ends the stream after what it queued (and this burst's messages). */
   close() {
     if (!this.open) return;
+    this.flush();
+    if (!this.open) return; // cut off by that flush
     this.leave();
     this.controller.close();
   }
@@ -638,6 +670,8 @@ class StreamHub {
     this.off = () => {};
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.timer = undefined;
+    /** Whether a flush of this burst's messages is queued (a microtask). */
+    this.flushing = false;
   }
 
   /**
@@ -664,11 +698,22 @@ class StreamHub {
     for (const c of this.clients) {
       if (index < c.from) continue; // older than the snapshot that stream started with
       data ??= dataLine(execution);
-      c.send(type, data);
+      c.add(type, data);
     }
     if (this.ends && (type === "removed" || (type === "status" && TERMINAL.has(execution.status)))) {
       for (const c of [...this.clients]) c.close();
+      return;
     }
+    if (data !== null && !this.flushing) {
+      this.flushing = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** The end of a burst: each client's messages go out as one chunk. */
+  flush() {
+    this.flushing = false;
+    for (const c of [...this.clients]) c.flush();
   }
 
   /** @param {StreamClient} c */
@@ -2149,7 +2194,10 @@ export function wrap(Engine) {
       // Change events queued before now are older than this stream's start.
       const client = new StreamClient(hub, this.#delivered + this.#live().queued_events());
       hub.clients.add(client);
-      if (first !== undefined) client.send("snapshot", dataLine(first));
+      if (first !== undefined) {
+        client.add("snapshot", dataLine(first));
+        client.flush();
+      }
       return client.stream;
     }
 
