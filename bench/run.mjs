@@ -17,7 +17,7 @@
 //                      and median-ed within the process)
 //   --out FILE         JSON output (default target/bench/latest.json)
 //   --pkg DIR          load execman from DIR instead of pkg/ (e.g. a build kept for comparison)
-//   --http-runs N      runs of W7 (the HTTP server: autocannon, 1,000 SSE clients; default 1,
+//   --http-runs N      runs of W8 (the HTTP server: autocannon, 1,000 SSE clients; default 1,
 //                      about 30 s a run)
 
 import { spawnSync } from "node:child_process";
@@ -173,17 +173,17 @@ function cases(o) {
       impls: ["execman", "baseline"],
       args: [`--size=${o.size(100_000)}`, "--mode=handler"],
     },
-    // The HTTP server (execman only): requests/s and p99 with autocannon, then 1,000 SSE clients.
+    // W8, the HTTP server (execman only): requests/s and p99 with autocannon, then 1,000 SSE clients.
     {
-      id: "W7/rest",
-      script: "w7-http.mjs",
+      id: "W8/rest",
+      script: "w8-http.mjs",
       impls: ["execman"],
       args: [`--seconds=${o.quick ? 1 : 3}`, "--mode=rest"],
       runs: o.httpRuns,
     },
     {
-      id: "W7/sse",
-      script: "w7-http.mjs",
+      id: "W8/sse",
+      script: "w8-http.mjs",
       impls: ["execman"],
       args: ["--mode=sse", `--seconds=${o.quick ? 2 : 4}`, `--clients=${o.size(1000)}`, `--executions=${o.size(100)}`],
       runs: o.httpRuns,
@@ -548,15 +548,15 @@ async function mainRun() {
     out.push(
       `W6 execman split — ${w6parts.join("; ")} (wasm memory read from the instance captured at WebAssembly.Instance construction).`,
     );
-  const w7 = infos["W7/sse"]?.execman?.at(-1);
-  if (w7) {
+  const w7 = infos["W8/sse"]?.execman?.at(-1);
+  if (w8) {
     const part = (name) => {
-      const x = w7[name];
+      const x = w8[name];
       if (!x) return null;
       return `${name}: ${Math.round(x.received)} messages received of ${Math.round(x.offered)} sent (${(100 * x.share).toFixed(0)}%), server CPU ${x.serverCpuCores.toFixed(2)} cores, RSS ${x.rssMiB.toFixed(0)} MiB (+${x.rssGrowthMiB.toFixed(0)}), heap ${x.heapUsedMiB.toFixed(1)} MiB, ${x.counts.streams} subscription(s) for ${x.counts.clients} streams, connected in ${(x.connectMs / 1000).toFixed(1)} s`;
     };
     out.push(
-      `W7 SSE (${w7.clients} clients, ${w7.executions} executions reporting every ${w7.everyMs} ms, last run) — ${[part("one"), part("all")].filter(Boolean).join("; ")}; after they left: ${w7.afterClientsLeft.counts.clients} streams, heap ${w7.afterClientsLeft.heapUsedMiB.toFixed(1)} MiB.`,
+      `W8 SSE (${w8.clients} clients, ${w8.executions} executions reporting every ${w8.everyMs} ms, last run) — ${[part("one"), part("all")].filter(Boolean).join("; ")}; after they left: ${w8.afterClientsLeft.counts.clients} streams, heap ${w8.afterClientsLeft.heapUsedMiB.toFixed(1)} MiB.`,
     );
   }
   const w0 = infos.W0;

@@ -1,4 +1,4 @@
-// The server side of W7 (bench/workloads/w7-http.mjs), in its own process so that the load
+// The server side of W8 (bench/workloads/w8-http.mjs), in its own process so that the load
 // generator and the server each have a core: execman's Node server (pkg/server.cjs, what
 // `require("execman/server")` gives) over a manager with the target "bench" (a handler that
 // returns at once) and one tracked execution "status-1" for the status requests.

@@ -1,4 +1,4 @@
-// W7 HTTP: execman's Node server over real HTTP on 127.0.0.1, the server in a child process
+// W8 HTTP: execman's Node server over real HTTP on 127.0.0.1, the server in a child process
 // (_http-server.mjs) and the load from this one, so each has a core. execman only (there is no
 // baseline server).
 //
@@ -80,8 +80,8 @@ async function rest() {
     await cannon({ ...options, duration: 1 }); // warm-up
     const r = /** @type {any} */ (await cannon({ ...options, duration: seconds }));
     if (r.errors > 0 || r.non2xx > 0) throw new Error(`${name}: ${r.errors} errors, ${r.non2xx} non-2xx answers`);
-    metrics[`W7 HTTP ${name} req/s`] = { value: r.requests.average, unit: "req/s" };
-    metrics[`W7 HTTP ${name} p99`] = { value: r.latency.p99, unit: "ms" };
+    metrics[`W8 HTTP ${name} req/s`] = { value: r.requests.average, unit: "req/s" };
+    metrics[`W8 HTTP ${name} p99`] = { value: r.latency.p99, unit: "ms" };
     info[name] = { requests: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max };
   }
   await server.close();
@@ -150,8 +150,8 @@ async function sse() {
         ? changesPerExecution * CLIENTS
         : Math.min(changesPerExecution, perSecond * elapsed) * EXECUTIONS * CLIENTS;
     const cpu = (s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system) / 1e6 / elapsed;
-    metrics[`W7 SSE ${name}: messages/s`] = { value: received / elapsed, unit: "msg/s" };
-    metrics[`W7 SSE ${name}: server heap, streams open`] = {
+    metrics[`W8 SSE ${name}: messages/s`] = { value: received / elapsed, unit: "msg/s" };
+    metrics[`W8 SSE ${name}: server heap, streams open`] = {
       value: (s1.memory.heapUsed - before.memory.heapUsed) / 2 ** 20,
       unit: "MiB",
     };
