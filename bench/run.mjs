@@ -548,7 +548,7 @@ async function mainRun() {
     out.push(
       `W6 execman split — ${w6parts.join("; ")} (wasm memory read from the instance captured at WebAssembly.Instance construction).`,
     );
-  const w7 = infos["W8/sse"]?.execman?.at(-1);
+  const w8 = infos["W8/sse"]?.execman?.at(-1);
   if (w8) {
     const part = (name) => {
       const x = w8[name];
