@@ -6,7 +6,7 @@
 // written to target/bench/latest.json (+ latest.md). Builds pkg/ first if it is missing.
 //
 // Usage: node bench/run.mjs [--runs N] [--quick] [--scale F] [--only W1,W4] [--w4-sizes a,b,c]
-//                           [--w4-large-runs N] [--out FILE] [--pkg DIR]
+//                           [--w4-large-runs N] [--w7-sizes a,b,c] [--out FILE] [--pkg DIR]
 //   --runs N           runs per workload and implementation (default 5; W0 runs 3N, they are cheap)
 //   --quick            smoke run: every size / 10 and 3 runs (unless --runs is given)
 //   --scale F          multiply every size by F (after --quick)
@@ -14,7 +14,8 @@
 //   --w4-sizes LIST    held executions for W4 (default 10000,100000,1000000)
 //   --w4-large-runs N  runs for the largest W4 size (default min(runs, 3): populating 1M
 //                      executions takes ~20 s per process and each query is already repeated
-//                      and median-ed within the process)
+//                      and median-ed within the process; also the largest W7 held size)
+//   --w7-sizes LIST    executions held pending for W7's dispatch figure (default 10000,100000,1000000)
 //   --out FILE         JSON output (default target/bench/latest.json)
 //   --pkg DIR          load execman from DIR instead of pkg/ (e.g. a build kept for comparison)
 //   --http-runs N      runs of W8 (the HTTP server: autocannon, 1,000 SSE clients; default 1,
@@ -42,6 +43,7 @@ function parseOptions(argv) {
     only: null,
     w4Sizes: [10_000, 100_000, 1_000_000],
     w4LargeRuns: undefined,
+    w7Sizes: [10_000, 100_000, 1_000_000],
     out: path.join(ROOT, "target", "bench", "latest.json"),
     pkg: undefined,
     httpRuns: 1,
@@ -67,6 +69,9 @@ function parseOptions(argv) {
         break;
       case "--w4-sizes":
         o.w4Sizes = value().split(",").map(Number);
+        break;
+      case "--w7-sizes":
+        o.w7Sizes = value().split(",").map(Number);
         break;
       case "--w4-large-runs":
         o.w4LargeRuns = Number(value());
@@ -103,6 +108,7 @@ function parseOptions(argv) {
   const factor = (o.quick ? 0.1 : 1) * o.scale;
   o.size = (n) => Math.max(1, Math.round(n * factor));
   o.w4Sizes = o.w4Sizes.map(o.size);
+  o.w7Sizes = o.w7Sizes.map(o.size);
   if (o.w4LargeRuns === undefined) o.w4LargeRuns = Math.min(o.runs, 3);
   return o;
 }
@@ -128,6 +134,7 @@ const TARGETS = {
 };
 const W4_MAX_US = 50;
 const W4_MAX_GROWTH = 1.5;
+const W7_MAX_GROWTH = 1.5;
 const WASM_MAX_GZ = 64 * 1024;
 
 function cases(o) {
@@ -155,12 +162,27 @@ function cases(o) {
     ...o.w4Sizes.map((n, i) => ({
       id: `W4/${human(n)}`,
       w4Size: n,
+      sizeKey: n,
       script: "w4-listing.mjs",
       impls: ["execman", "baseline"],
       args: [`--size=${n}`, `--min-ms=${o.quick ? 100 : 200}`],
       runs: i === o.w4Sizes.length - 1 ? o.w4LargeRuns : o.runs,
     })),
     { id: "W5", script: "w5-progress.mjs", impls: ["execman", "baseline"], args: [`--size=${o.size(1_000_000)}`] },
+    {
+      id: "W7",
+      script: "w7-scheduling.mjs",
+      impls: ["execman", "baseline"],
+      args: ["--mode=mixed", `--size=${o.size(100_000)}`],
+    },
+    ...o.w7Sizes.map((n, i) => ({
+      id: `W7/held-${human(n)}`,
+      sizeKey: n,
+      script: "w7-scheduling.mjs",
+      impls: ["execman", "baseline"],
+      args: ["--mode=held", `--size=${n}`, `--dispatch=${o.size(10_000)}`],
+      runs: i === o.w7Sizes.length - 1 ? o.w4LargeRuns : o.runs,
+    })),
     {
       id: "W6/tracked",
       script: "w6-memory.mjs",
@@ -379,7 +401,7 @@ async function mainRun() {
           continue;
         }
         for (const [name, m] of Object.entries(res.metrics)) {
-          const key = c.w4Size !== undefined ? `${name} @${human(c.w4Size)}` : name;
+          const key = c.sizeKey !== undefined ? `${name} @${human(c.sizeKey)}` : name;
           units[key] = m.unit;
           append(results, key, impl, m.value);
         }
@@ -459,7 +481,7 @@ async function mainRun() {
   );
   out.push("");
   const main = Object.keys(figures)
-    .filter((k) => !k.startsWith("W4 "))
+    .filter((k) => !k.startsWith("W4 ") && !k.startsWith("W7 dispatch"))
     .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   const rows = main.map((name) => {
     const f = figures[name];
@@ -529,6 +551,52 @@ async function mainRun() {
     out.push(`(Populating, not timed in the figures: execman ${pop("execman")}; baseline ${pop("baseline")}.)`);
     out.push("");
   }
+  // ---- W7: the dispatch cost with executions held pending, growth smallest -> largest
+  const w7Sizes = o.w7Sizes.filter((n) => plan.some((c) => c.id === `W7/held-${human(n)}`));
+  let w7 = null;
+  if (w7Sizes.length) {
+    const at = (impl, n) => figures[`W7 dispatch, held pending @${human(n)}`]?.median[impl] ?? NaN;
+    const small = w7Sizes[0];
+    const large = w7Sizes[w7Sizes.length - 1];
+    w7 = {
+      sizes: w7Sizes,
+      maxGrowth: W7_MAX_GROWTH,
+      execman: Object.fromEntries(w7Sizes.map((n) => [human(n), at("execman", n)])),
+      baseline: Object.fromEntries(w7Sizes.map((n) => [human(n), at("baseline", n)])),
+      growthExecman: at("execman", large) / at("execman", small),
+      growthBaseline: at("baseline", large) / at("baseline", small),
+    };
+    w7.metGrowth = w7Sizes.length > 1 ? w7.growthExecman <= W7_MAX_GROWTH : null;
+    out.push(
+      `W7 dispatch cost, µs per execution (10,000 with random priorities through concurrency 16), executions held pending ${w7Sizes.map(human).join(" / ")} (half delayed, half due below them); target: growth ≤ ${W7_MAX_GROWTH}× ${human(small)} → ${human(large)}.`,
+    );
+    out.push("");
+    out.push(
+      table(
+        ["", ...w7Sizes.map(human), "growth", `growth ≤ ${W7_MAX_GROWTH}×`],
+        [
+          [
+            "execman",
+            ...w7Sizes.map((n) => fmt(at("execman", n), "µs")),
+            fmtRatio(w7.growthExecman),
+            yes(w7.metGrowth),
+          ],
+          ["baseline", ...w7Sizes.map((n) => fmt(at("baseline", n), "µs")), fmtRatio(w7.growthBaseline), ""],
+        ],
+        ["l", ...w7Sizes.map(() => "r"), "r", "l"],
+      ),
+    );
+    const pop = (impl) =>
+      w7Sizes
+        .map((n) => {
+          const runs = infos[`W7/held-${human(n)}`]?.[impl] ?? [];
+          return `${human(n)} ${fmt(median(runs.map((i) => i.populateMs)) / 1000, "s")} s`;
+        })
+        .join(", ");
+    out.push("");
+    out.push(`(Holding, not timed in the figures: execman ${pop("execman")}; baseline ${pop("baseline")}.)`);
+    out.push("");
+  }
   const sizeRows = Object.entries(size).map(([k, v]) => [
     k,
     String(v.raw),
@@ -590,10 +658,12 @@ async function mainRun() {
       only: o.only,
       w4Sizes: o.w4Sizes,
       w4LargeRuns: o.w4LargeRuns,
+      w7Sizes: o.w7Sizes,
       pkg: o.pkg ?? "pkg",
     },
     figures,
     w4: { sizes: w4Sizes, maxUs: W4_MAX_US, maxGrowth: W4_MAX_GROWTH, queries: w4 },
+    w7,
     size: Object.fromEntries(
       Object.entries(size).map(([k, v]) => [
         k,

@@ -5,12 +5,12 @@
 //
 //   method -> engine call (numbers in, numbers out through the scratch array in wasm memory)
 //          -> the engine queued what the call caused (events, terminal executions, starts, the
-//             earliest deadline, removals) and says so in the WORK slot
+//             time the timer must fire, removals) and says so in the WORK slot
 //          -> #work drains those queues here: waiters resolved, signals aborted, listeners
 //             called, the pump scheduled for a later microtask, the timer re-armed.
 //
 // The engine never calls into JS during a call. Per execution this side caches what never
-// changes (id, targetId, type, inputs, config: parsed once) and its texts (progress message,
+// changes (id, targetId, type, inputs, config, priority, maxAttempts: parsed once) and its texts (progress message,
 // result, failure, cancel reason) at the version the engine bumps when they change. Removed
 // executions leave the cache when the engine says so (WORK_REMOVED); a cached execution that is
 // gone meanwhile is answered GONE by the engine, and the id is looked up again.
@@ -32,10 +32,12 @@ const SLOT_TEXT_VERSION = 8;
 const SLOT_HAS_TEXTS = 9;
 const SLOT_STATUS = 10;
 const SLOT_SEQ = 11;
-const SLOT_WORK = 12;
-const SLOT_DEADLINE = 13;
-const SLOT_DELAY = 14;
-const SLOTS = 15;
+const SLOT_ATTEMPT = 12;
+const SLOT_RUN_AT = 13;
+const SLOT_WORK = 14;
+const SLOT_WAKE = 15;
+const SLOT_DELAY = 16;
+const SLOTS = 17;
 const STATUS_PENDING = 1;
 const STATUS_RUNNING = 2;
 const STATUS_COMPLETED = 3;
@@ -69,8 +71,10 @@ export const WIRE = {
   SLOT_HAS_TEXTS,
   SLOT_STATUS,
   SLOT_SEQ,
+  SLOT_ATTEMPT,
+  SLOT_RUN_AT,
   SLOT_WORK,
-  SLOT_DEADLINE,
+  SLOT_WAKE,
   SLOT_DELAY,
   SLOTS,
   STATUS_PENDING,
@@ -198,7 +202,7 @@ const orNull = (n) => (Number.isNaN(n) ? null : n);
 class Entry {
   /**
    * @param {number} seq
-   * @param {string} fixed  `[id, targetId, type, inputs, config]` as JSON
+   * @param {string} fixed  `[id, targetId, type, inputs, config, priority, maxAttempts]` as JSON
    */
   constructor(seq, fixed) {
     const a = JSON.parse(fixed);
@@ -211,6 +215,10 @@ class Entry {
     this.type = a[2];
     this.inputs = shared(a[3]);
     this.config = shared(a[4]);
+    /** @type {number} */
+    this.priority = a[5];
+    /** @type {number} */
+    this.maxAttempts = a[6];
     this.tv = -1;
     /** @type {string | null} */
     this.msg = null;
@@ -220,12 +228,14 @@ class Entry {
 }
 
 /**
- * The AbortController of a running handler, made when `ctx.signal` is first read (most handlers
- * never read it): `abort()` on cancel, `abort(TimeoutError)` on timeout, nothing on completion
- * or failure.
+ * One attempt of a running handler, and its AbortController, made when `ctx.signal` is first read
+ * (most handlers never read it): `abort()` on cancel, `abort(TimeoutError)` on timeout (also when
+ * the attempt is retried), nothing on completion or failure.
  */
 class Run {
-  constructor() {
+  /** @param {number} attempt  which attempt (1-based) */
+  constructor(attempt) {
+    this.attempt = attempt;
     /** @type {AbortController | null} */
     this.controller = null;
     this.aborted = false;
@@ -242,12 +252,13 @@ class Run {
   }
 
   /**
-   * The execution became terminal with status code `code` (and, when failed, `failure`).
+   * The attempt ended: the execution became terminal with status code `code`, or (`code` pending)
+   * waits for a retry; `failure` is the failure it holds, if any.
    * @param {number} code
    * @param {Execution["error"] | undefined} failure
    */
   finish(code, failure) {
-    if (code === STATUS_FAILED && failure?.code === "TIMEOUT") {
+    if ((code === STATUS_FAILED || code === STATUS_PENDING) && failure?.code === "TIMEOUT") {
       this.reason = new Error(failure.message);
       this.reason.name = "TimeoutError";
     } else if (code !== STATUS_CANCELLED) {
@@ -907,7 +918,7 @@ export function wrap(Engine) {
       if (this.#engine === null) return;
       if ((w & WORK_TIMER) !== 0) {
         const f = this.#f();
-        this.#arm(f[SLOT_DEADLINE], f[SLOT_DELAY]);
+        this.#arm(f[SLOT_WAKE], f[SLOT_DELAY]);
       }
       if ((w & WORK_STARTS) !== 0 && !this.#pumpQueued) {
         this.#pumpQueued = true;
@@ -1013,6 +1024,8 @@ export function wrap(Engine) {
       const progressUpdatedAt = f[SLOT_PROGRESS_UPDATED];
       const hasTexts = f[SLOT_HAS_TEXTS] === 1;
       const version = f[SLOT_TEXT_VERSION];
+      const attempt = f[SLOT_ATTEMPT];
+      const runAt = f[SLOT_RUN_AT];
       this.#texts(e, hasTexts, version, texts);
       // Keys in the contract's order: result, error or cancelReason before the timestamps. The
       // object is built by adding properties (never deleting them, which would slow it down).
@@ -1038,6 +1051,10 @@ export function wrap(Engine) {
       x.startedAt = orNull(startedAt);
       x.finishedAt = orNull(finishedAt);
       x.updatedAt = updatedAt;
+      x.priority = e.priority;
+      x.attempt = attempt;
+      x.maxAttempts = e.maxAttempts;
+      x.runAt = orNull(runAt);
       return x;
     }
 
@@ -1290,16 +1307,17 @@ export function wrap(Engine) {
     }
 
     /**
-     * Calls the handler of the started execution `seq`.
+     * Calls the handler of the started execution `seq` (its numbers are in the scratch).
      * @param {number} seq
      */
     #call(seq) {
+      const run = new Run(this.#f()[SLOT_ATTEMPT]);
       const e = /** @type {Entry} */ (this.#entryOf(seq));
       const handler = /** @type {Function} */ (this.#handlers.get(e.targetId));
-      const run = new Run();
       this.#running.set(seq, run);
       const ctx = {
         id: e.id,
+        attempt: run.attempt,
         get signal() {
           return run.signal();
         },
@@ -1311,7 +1329,9 @@ export function wrap(Engine) {
          */
         progress: (current, total, message) => {
           if (this.#engine === null) return;
-          if (this.#report(seq, current, total, message, true) === ERROR) throw this.#error();
+          this.#checked(current, total, message);
+          const code = this.#progress(seq, /** @type {number} */ (current), total, message, run.attempt);
+          if (code === ERROR) throw this.#error();
           this.#after();
         },
       };
@@ -1320,49 +1340,52 @@ export function wrap(Engine) {
       try {
         promise = Promise.resolve(Reflect.apply(handler, undefined, [copy(e.inputs), ctx]));
       } catch (err) {
-        this.#settle(seq, err, true);
+        this.#settle(seq, run, err, true);
         return;
       }
       // One microtask later: a cancel queued right after the handler resolved still wins
       // (README, "Races and their outcomes").
       promise.then(
-        (value) => queueMicrotask(() => this.#settle(seq, value, false)),
-        (err) => queueMicrotask(() => this.#settle(seq, err, true)),
+        (value) => queueMicrotask(() => this.#settle(seq, run, value, false)),
+        (err) => queueMicrotask(() => this.#settle(seq, run, err, true)),
       );
     }
 
     /**
-     * A handler's promise settled (or its call threw).
+     * The handler of attempt `run` settled (or its call threw).
      * @param {number} seq
+     * @param {Run} run
      * @param {unknown} value
      * @param {boolean} threw
      */
-    #settle(seq, value, threw) {
-      this.#running.delete(seq);
+    #settle(seq, run, value, threw) {
+      // A later attempt may be running already (this one timed out and was retried).
+      if (this.#running.get(seq) === run) this.#running.delete(seq);
       const engine = this.#engine;
       if (engine === null) return;
-      engine.settle(seq, value, threw);
+      engine.settle(seq, run.attempt, value, threw);
       this.#after();
     }
 
     /**
-     * A progress report of `seq` (`handler`: from `ctx.progress`) whose arguments `#checked`
-     * accepted; the reply code (1, GONE, ERROR).
+     * A progress report of `seq` whose arguments `#checked` accepted: `ctx.progress` of attempt
+     * `attempt`, or (`attempt` 0) `reportProgress`; the reply code (1, GONE, ERROR).
      * @param {number} seq
      * @param {number} current
      * @param {unknown} total
      * @param {unknown} message
-     * @param {boolean} handler
+     * @param {number} attempt
      * @returns {number}
      */
-    #progress(seq, current, total, message, handler) {
+    #progress(seq, current, total, message, attempt) {
       const engine = this.#live();
+      const handler = attempt > 0;
       if (message == null) {
         return total != null
-          ? engine.progress(seq, current, total, true, undefined, handler)
-          : engine.progress(seq, current, 0, false, undefined, handler);
+          ? engine.progress(seq, current, total, true, undefined, handler, attempt)
+          : engine.progress(seq, current, 0, false, undefined, handler, attempt);
       }
-      return engine.progress(seq, current, total ?? 0, total != null, message, handler);
+      return engine.progress(seq, current, total ?? 0, total != null, message, handler, attempt);
     }
 
     /**
@@ -1386,19 +1409,6 @@ export function wrap(Engine) {
         engine.invalid_string("message", message);
         throw this.#error();
       }
-    }
-
-    /**
-     * `ctx.progress` of `seq`.
-     * @param {number} seq
-     * @param {unknown} current
-     * @param {unknown} total
-     * @param {unknown} message
-     * @returns {number}
-     */
-    #report(seq, current, total, message, handler = true) {
-      this.#checked(current, total, message);
-      return this.#progress(seq, /** @type {number} */ (current), total, message, handler);
     }
 
     // ---- externally driven executions ---------------------------------------------------------
@@ -1434,10 +1444,10 @@ export function wrap(Engine) {
       let e = this.#lookup(id);
       this.#checked(current, total, message);
       if (e === null) e = this.#must(id, null);
-      let code = this.#progress(e.seq, current, total, message, false);
+      let code = this.#progress(e.seq, current, total, message, 0);
       if (code === GONE) {
         e = this.#must(id, e);
-        code = this.#progress(e.seq, current, total, message, false);
+        code = this.#progress(e.seq, current, total, message, 0);
       }
       if (code === ERROR) throw this.#error();
       this.#after();
@@ -1830,13 +1840,15 @@ export function wrap(Engine) {
     }
 
     /**
-     * A watched execution became terminal; its numbers at the end are in the scratch.
+     * A watched execution became terminal, or the attempt its handler runs ended in a wait for a
+     * retry (then only the run ends: waiters wait on); its numbers then are in the scratch.
      * @param {number} seq
      */
     #finished(seq) {
       const f = this.#f();
       const code = f[SLOT_STATUS];
-      const w = this.#waiters.get(seq);
+      // Waiters wait for the terminal status: an attempt's end alone (a retry) leaves them waiting.
+      const w = code >= STATUS_COMPLETED ? this.#waiters.get(seq) : undefined;
       const run = this.#running.get(seq);
       // Texts are read for waiters and for a failed attempt's run (its TimeoutError reason), not
       // for an execution followed only for its outside signal.
@@ -2035,7 +2047,8 @@ export function wrap(Engine) {
     // ---- the one timer ------------------------------------------------------------------------
 
     /**
-     * (Re-)arms the one timer for the earliest deadline `due` (NaN: none), `delay` ms from now.
+     * (Re-)arms the one timer for `due` (NaN: none), `delay` ms from now: the earliest deadline of
+     * a running attempt or `runAt` of a waiting execution.
      * @param {number} due
      * @param {number} delay
      */
@@ -2043,19 +2056,18 @@ export function wrap(Engine) {
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
       if (Number.isNaN(due)) return;
-      // The timer reaches the manager through a WeakRef: a manager nobody holds can be collected.
-      const self = new WeakRef(this);
+      // While armed, the timer holds the manager: what is due (a delayed or retried execution's
+      // start, a deadline) must happen, and a `wait()` must resolve, even when nothing else
+      // references the manager. With nothing due, no timer holds it and it can be collected.
       this.#capped = delay > MAX_TIMER_DELAY;
-      const fire = (/** @type {number} */ d) => {
-        const m = self.deref();
-        if (m !== undefined) m.#expire(d);
-      };
+      const fire = (/** @type {number} */ d) => this.#expire(d);
       this.#timer = setTimeout(fire, Math.min(delay, MAX_TIMER_DELAY), due);
     }
 
     /**
-     * The timer armed for `due` fired: every attempt due by then (or by now, if later) times out.
-     * A deadline further than a timer can hold is armed again.
+     * The timer armed for `due` fired: every attempt due by then (or by now, if later) times out,
+     * and executions whose `runAt` has come become ready to start (the engine re-arms the timer
+     * if it fired early). A time further than a timer can hold is armed again.
      * @param {number} due
      */
     #expire(due) {

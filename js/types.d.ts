@@ -107,7 +107,7 @@ export interface Execution<I = JsonValue, R = JsonValue> {
   progress: Progress | null;
   /** completed only; a handler's `undefined` is stored as `null` */
   result?: Stored<R>;
-  /** failed only */
+  /** failed only, or pending for a retry (the failure of the attempt that failed) */
   error?: ExecutionFailure;
   /** cancelled with a reason only */
   cancelReason?: string;
@@ -115,6 +115,14 @@ export interface Execution<I = JsonValue, R = JsonValue> {
   startedAt: number | null;
   finishedAt: number | null;
   updatedAt: number;
+  /** 0 unless given. */
+  priority: number;
+  /** Attempts started so far: 0 before the first start. */
+  attempt: number;
+  /** 1 unless a retry policy allows more (1 for tracked executions). */
+  maxAttempts: number;
+  /** While pending after a delay or for a retry: when it is (or was) due; `null` otherwise and once it starts. */
+  runAt: number | null;
 }
 
 /** Options of `new ExecutionManager(options)`: positive integers or `Infinity`. */
@@ -125,17 +133,42 @@ export interface ManagerOptions {
   maxFinished?: number;
   /**
    * A budget for everything the manager holds (2 bytes per UTF-16 unit of ids, inputs, config,
-   * progress messages, results and failure details, plus 640 bytes per execution); default
+   * progress messages, results and failure details, plus 704 bytes per execution); default
    * 268435456 (256 MiB), at most 1 GiB. A change that would pass it evicts finished executions
    * first; if active ones alone would, it throws `RESOURCE_EXHAUSTED`.
    */
   maxBytes?: number;
 }
 
+/** The delays between attempts of a retry policy. */
+export interface Backoff {
+  /** `"fixed"` (default): `delayMs` each time; `"exponential"`: `delayMs × 2^(n−1)` after the n-th failure. */
+  type?: "fixed" | "exponential";
+  /** Finite, ≥ 0; default 0. */
+  delayMs?: number;
+  /** A cap on the delay: finite, ≥ 0; default none. */
+  maxDelayMs?: number;
+  /** In [0, 1]; default 0: each delay is then uniformly random in [(1 − jitter) × delay, delay]. */
+  jitter?: number;
+}
+
+/**
+ * A retry policy: a handler that throws (`HANDLER_ERROR`) or times out (`TIMEOUT`) is called again
+ * after the backoff, up to `attempts` calls in all. A thrown value with `retryable: false` and an
+ * `INVALID_RESULT` are not retried.
+ */
+export interface RetryPolicy {
+  /** Attempts in all, an integer 1..1000 (1: no retry). */
+  attempts: number;
+  backoff?: Backoff;
+}
+
 /** Options of `register`. */
 export interface TargetOptions {
   /** Default `type` of the target's executions (default `"task"`). */
   type?: string;
+  /** Default retry policy of the target's executions (a request's own `retry` replaces it whole). */
+  retry?: RetryPolicy;
 }
 
 /** `config` of a request: JSON-compatible; `timeoutMs` fails a running execution after that many ms. */
@@ -153,6 +186,14 @@ export interface ExecutionRequest<I = JsonValue> {
   /** Default: a UUID v4. */
   id?: string;
   type?: string;
+  /** `create` only: a safe integer, default 0; higher priorities start first. */
+  priority?: number;
+  /** `create` only: stays pending this many ms (finite, ≥ 0). Not with `runAt`. */
+  delayMs?: number;
+  /** `create` only: stays pending until this time (ms since epoch; a past time means at once). Not with `delayMs`. */
+  runAt?: number;
+  /** `create` only: the retry policy (default: the target's, from `register`). */
+  retry?: RetryPolicy;
   /**
    * An outside signal: when it aborts while the execution is pending or running, the execution
    * is cancelled as by `cancel(id, reason)` (the reason's `message`, or `String(reason)`);
@@ -196,6 +237,8 @@ export interface SubscribeOptions {
 /** The second argument of a handler. */
 export interface HandlerContext {
   id: string;
+  /** Which attempt this call is, 1-based. */
+  attempt: number;
   /** Aborts when the execution is cancelled or times out. */
   signal: AbortSignal;
   config: { [key: string]: JsonValue };

@@ -6,10 +6,12 @@
 //   1. prepares what it needs (Rust target, wasm-bindgen, npm packages, pkg/),
 //   2. registers three simulated targets (scripts/demo-targets.mjs) whose
 //      handlers check their inputs, report progress and honour their AbortSignal,
-//   3. runs ten executions under a concurrency limit of 3 (the rest wait
-//      "pending" in FIFO order), plus one externally driven ("tracked")
-//      execution reported by hand,
-//   4. cancels one mid-run, lets one throw, lets one hit its timeoutMs,
+//   3. runs twelve executions under a concurrency limit of 3 (the rest wait
+//      "pending", by priority then in FIFO order), plus one externally driven
+//      ("tracked") execution reported by hand,
+//   4. cancels one mid-run, lets one throw, lets one hit its timeoutMs, retries
+//      an upload whose connection drops until it succeeds on its third attempt
+//      (exponential backoff), and delays a report by 1.5 s,
 //   5. draws live progress bars from subscribe() events (plain log lines when
 //      stdout is not a terminal),
 //   6. waits for everything with wait() and prints list() and counts().
@@ -94,8 +96,9 @@ async function main() {
   };
   const unsubscribe = manager.subscribe(guarded((event) => display.onEvent(event)));
 
-  // ── 4. Ten handler-driven executions ────────────────────────────────────────
-  // `expect` is what each one should end as; it is checked at the end.
+  // ── 4. Twelve handler-driven executions ─────────────────────────────────────
+  // `expect` is what each one should end as (and `attempts`, how many attempts it took); it is
+  // checked at the end.
   const plan = [
     { targetId: "upload", inputs: { name: "photos.zip", sizeMb: 12 }, expect: "completed" },
     { targetId: "upload", inputs: { name: "holiday.mp4", sizeMb: 40 }, expect: "cancelled" },
@@ -130,8 +133,25 @@ async function main() {
       inputs: { name: "monthly-kpis", sections: ["growth", "churn", "revenue"] },
       expect: "completed",
     },
+    // Its connection drops on attempts 1 and 2; up to 3 attempts, 200 ms then 400 ms apart, and
+    // priority 5: each attempt starts before the queued executions of priority 0.
+    {
+      targetId: "upload",
+      inputs: { name: "flaky.bin", sizeMb: 3, dropsBefore: 2 },
+      priority: 5,
+      retry: { attempts: 3, backoff: { type: "exponential", delayMs: 200 } },
+      expect: "completed",
+      attempts: 3,
+    },
+    // Pending for 1.5 s before it may start.
+    {
+      targetId: "report",
+      inputs: { name: "nightly", sections: ["jobs", "alerts"] },
+      delayMs: 1500,
+      expect: "completed",
+    },
   ];
-  const executions = plan.map(({ expect, code, ...request }) => manager.create(request));
+  const executions = plan.map(({ expect, code, attempts, ...request }) => manager.create(request));
 
   // Cancel the big upload once it is 40% through, as a user pressing "cancel"
   // would. cancel() aborts the handler's ctx.signal before it returns.
@@ -190,6 +210,10 @@ async function main() {
     if (e.status !== p.expect) problems.push(`${e.inputs.name}: expected ${p.expect}, got ${e.status}`);
     else if (p.code && e.error?.code !== p.code)
       problems.push(`${e.inputs.name}: expected error ${p.code}, got ${e.error?.code}`);
+    else if (e.attempt !== (p.attempts ?? 1))
+      problems.push(`${e.inputs.name}: expected ${p.attempts ?? 1} attempt(s), got ${e.attempt}`);
+    if (p.delayMs !== undefined && !(e.startedAt >= executions[i].runAt))
+      problems.push(`${e.inputs.name}: started at ${e.startedAt}, before its runAt ${executions[i].runAt}`);
   });
   if (finals[plan.length].status !== "completed")
     problems.push(`scene-42: expected completed, got ${finals[plan.length].status}`);
@@ -307,7 +331,7 @@ async function barDisplay() {
     console.warn(`cli-progress is not available (${err.message}); showing plain lines instead.`);
     return lineDisplay("cli-progress missing");
   }
-  console.log(`\nexecman demo: 10 executions at concurrency ${CONCURRENCY}, plus 1 tracked\n`);
+  console.log(`\nexecman demo: 12 executions at concurrency ${CONCURRENCY}, plus 1 tracked\n`);
   const multibar = new cliProgress.MultiBar(
     {
       format: " {icon} {label} {bar} {pct} {status} {message}",
@@ -349,7 +373,7 @@ async function barDisplay() {
 
 /** Plain lines: every status change, and progress every 25%. */
 function lineDisplay(why = "stdout is not a terminal") {
-  console.log(`\nexecman demo: 10 executions at concurrency ${CONCURRENCY}, plus 1 tracked (plain log: ${why})\n`);
+  console.log(`\nexecman demo: 12 executions at concurrency ${CONCURRENCY}, plus 1 tracked (plain log: ${why})\n`);
   const lastQuarter = new Map();
   const log = (e, text) => console.log(`[${seconds(Date.now() - t0).padStart(6)}] ${label(e)} ${text}`);
   return {
@@ -379,10 +403,14 @@ function label(e) {
   return `${e.targetId.padEnd(11)} ${String(e.inputs?.name ?? "").padEnd(12)}`;
 }
 
-/** What a terminal execution ended with, in words (undefined otherwise). */
+/** What a terminal execution ended with, or what a pending one waits for, in words. */
 function outcome(e) {
   if (e.status === "failed") return `${e.error.code}: ${e.error.message}`;
   if (e.status === "cancelled") return e.cancelReason ?? "";
+  if (e.status === "pending" && e.attempt > 0)
+    return `attempt ${e.attempt}/${e.maxAttempts} failed (${e.error.message}); retry in ${seconds(e.runAt - e.updatedAt)}`;
+  if (e.status === "pending" && e.runAt !== null && e.runAt > e.updatedAt)
+    return `due in ${seconds(e.runAt - e.updatedAt)}`;
   return undefined;
 }
 
@@ -396,6 +424,7 @@ function summaryRow(e) {
     "%": e.progress?.percentage == null ? "-" : `${Math.round(e.progress.percentage)}%`,
     // How long it ran: startedAt → finishedAt ("-" if it never started).
     time: e.startedAt == null || e.finishedAt == null ? "-" : seconds(e.finishedAt - e.startedAt),
+    attempts: `${e.attempt}/${e.maxAttempts}`,
     "error / reason": e.status === "failed" ? `${e.error.code}: ${e.error.message}` : (e.cancelReason ?? ""),
   };
 }

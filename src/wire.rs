@@ -5,7 +5,7 @@
 //! when the two differ.
 
 /// Slots of the scratch array (`f64`s in wasm memory that JS reads through a
-/// `Float64Array`). Slots `CREATED..=SEQ` hold one execution's numbers,
+/// `Float64Array`). Slots `CREATED..=RUN_AT` hold one execution's numbers,
 /// written by every call that names or returns an execution; `STATUS` is
 /// also a call's reply code (see [`reply`]). `WORK` is written at the end of
 /// every call that can change anything.
@@ -35,15 +35,20 @@ pub mod slot {
     pub const STATUS: usize = 10;
     /// The creation sequence.
     pub const SEQ: usize = 11;
+    /// `attempt`: attempts started so far.
+    pub const ATTEMPT: usize = 12;
+    /// `runAt` (NaN: null).
+    pub const RUN_AT: usize = 13;
     /// Flags of the work the last call queued (see [`super::work`]).
-    pub const WORK: usize = 12;
-    /// The earliest deadline of a running attempt (NaN: none).
-    pub const DEADLINE: usize = 13;
-    /// The delay to arm the timer with for [`DEADLINE`], from the time the
-    /// last change read (NaN: none).
-    pub const DELAY: usize = 14;
+    pub const WORK: usize = 14;
+    /// When the one timer must fire: the earliest deadline of a running
+    /// attempt or `runAt` of a waiting execution (NaN: none).
+    pub const WAKE: usize = 15;
+    /// The delay to arm the timer with for [`WAKE`], from the time the last
+    /// change read (NaN: none).
+    pub const DELAY: usize = 16;
     /// How many slots there are.
-    pub const LEN: usize = 15;
+    pub const LEN: usize = 17;
 }
 
 /// Status codes in [`slot::STATUS`]: the status's index in lifecycle order,
@@ -91,8 +96,8 @@ pub mod work {
     /// Handler-driven executions may start: call `Engine::next_start` in a
     /// later microtask.
     pub const STARTS: u32 = 4;
-    /// The earliest deadline ([`super::slot::DEADLINE`]) changed: re-arm the
-    /// one timer.
+    /// The time the timer must fire ([`super::slot::WAKE`]) changed: re-arm
+    /// the one timer.
     pub const TIMER: u32 = 8;
     /// Enough executions were removed that JS should drop them from its
     /// cache (`Engine::drain_removed`).
@@ -122,8 +127,10 @@ pub const ALL: &[(&str, f64)] = &[
     ("SLOT_HAS_TEXTS", slot::HAS_TEXTS as f64),
     ("SLOT_STATUS", slot::STATUS as f64),
     ("SLOT_SEQ", slot::SEQ as f64),
+    ("SLOT_ATTEMPT", slot::ATTEMPT as f64),
+    ("SLOT_RUN_AT", slot::RUN_AT as f64),
     ("SLOT_WORK", slot::WORK as f64),
-    ("SLOT_DEADLINE", slot::DEADLINE as f64),
+    ("SLOT_WAKE", slot::WAKE as f64),
     ("SLOT_DELAY", slot::DELAY as f64),
     ("SLOTS", slot::LEN as f64),
     ("STATUS_PENDING", status::PENDING as f64),

@@ -19,6 +19,7 @@
 //! found becomes a named regression test at the end of this file.
 
 use execman::core::rest::{self, handle, Body, Query, RestRequest, RestResponse};
+use execman::core::retry::{Backoff, BackoffKind, Retry};
 use execman::core::{
     Cursor, Error, Failure, ListQuery, Manager, ManualClock, NewExecution, Options, Order,
     SequentialIds, Status,
@@ -650,6 +651,8 @@ enum Op {
     Settle(u64, Result<Value, (String, String)>),
     HandlerProgress(u64, f64, Option<f64>, Option<String>),
     TimeOut(u64),
+    /// The one timer fires for this time (deadlines due by it time out, due runAts are made ready).
+    Expire(f64),
     List(Box<ListQuery>),
     Status(String),
     Clock(f64),
@@ -691,15 +694,58 @@ fn request() -> impl Strategy<Value = NewExecution> {
             }),
             1 => any_value(),
         ]),
+        scheduling(),
     )
-        .prop_map(|(id, target_id, kind, inputs, config)| NewExecution {
-            id,
-            target_id,
-            kind,
-            inputs,
-            config,
-        })
+        .prop_map(
+            |(id, target_id, kind, inputs, config, (priority, delay_ms, run_at, retry))| {
+                NewExecution {
+                    id,
+                    target_id,
+                    kind,
+                    inputs,
+                    config,
+                    priority,
+                    delay_ms,
+                    run_at,
+                    retry,
+                }
+            },
+        )
         .boxed()
+}
+
+/// Scheduling fields, valid or not: any priority, any delay or time (NaN, ±∞, both at once), any
+/// retry policy (0 or 4 billion attempts, negative or infinite delays, jitter out of range).
+#[allow(clippy::type_complexity)]
+fn scheduling() -> impl Strategy<Value = (Option<i64>, Option<f64>, Option<f64>, Option<Retry>)> {
+    let retry = (
+        prop_oneof![3 => 1u32..5, 1 => any::<u32>()],
+        any::<bool>(),
+        float(),
+        prop::option::of(float()),
+        float(),
+    )
+        .prop_map(
+            |(attempts, exponential, delay_ms, max_delay_ms, jitter)| Retry {
+                attempts,
+                backoff: Backoff {
+                    kind: if exponential {
+                        BackoffKind::Exponential
+                    } else {
+                        BackoffKind::Fixed
+                    },
+                    delay_ms,
+                    max_delay_ms,
+                    jitter,
+                },
+            },
+        );
+    (
+        prop::option::weighted(0.3, prop_oneof![-3i64..3, any::<i64>()]),
+        prop::option::weighted(0.2, float()),
+        prop::option::weighted(0.2, float()),
+        prop::option::weighted(0.3, retry),
+    )
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -722,6 +768,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (seq(), float(), prop::option::of(float()), prop::option::of(fragment()))
             .prop_map(|(s, c, t, msg)| Op::HandlerProgress(s, c, t, msg)),
         1 => seq().prop_map(Op::TimeOut),
+        1 => prop_oneof![0.0..2e12f64, Just(-1.0), Just(1e300), Just(f64::NAN)].prop_map(Op::Expire),
         1 => list_query().prop_map(|q| Op::List(Box::new(q))),
         1 => id().prop_map(Op::Status),
         1 => prop_oneof![0.0..2e12f64, Just(-1.0), Just(1e300), Just(-0.0)].prop_map(Op::Clock),
@@ -792,6 +839,15 @@ fn apply(m: &mut Manager, clock: &ManualClock, op: Op) -> Result<(), TestCaseErr
         Op::HandlerProgress(s, c, t, msg) => m.handler_progress(s, c, t, msg),
         Op::TimeOut(s) => {
             m.time_out(s);
+            Ok(())
+        }
+        Op::Expire(due) => {
+            m.expire(due);
+            if let Some(wake) = m.next_wakeup() {
+                if !wake.is_finite() {
+                    return Err(TestCaseError::fail(format!("next_wakeup {wake}")));
+                }
+            }
             Ok(())
         }
         Op::List(q) => {

@@ -112,7 +112,8 @@ fn track_returns_a_pending_snapshot_with_defaults() {
         json!({
             "id": "exec-1", "targetId": "remote", "type": "task", "status": "pending",
             "inputs": {}, "config": {}, "progress": null,
-            "createdAt": 1000, "startedAt": null, "finishedAt": null, "updatedAt": 1000
+            "createdAt": 1000, "startedAt": null, "finishedAt": null, "updatedAt": 1000,
+            "priority": 0, "attempt": 0, "maxAttempts": 1, "runAt": null
         })
     );
     assert_eq!(m.snapshot(seq), m.status_json("exec-1"));
@@ -129,6 +130,7 @@ fn track_keeps_the_given_fields() {
         kind: Some("upload".into()),
         inputs: Some(Value::Null),
         config: Some(json!({"timeoutMs": 50, "retries": [1, 2], "__proto__": {"x": 1}})),
+        ..NewExecution::default()
     })
     .unwrap();
     let s = snap(&m, "job");

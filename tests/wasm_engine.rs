@@ -122,13 +122,15 @@ fn create_fills_the_scratch_and_returns_the_fixed_parts_once() {
     let fixed = e
         .create(js("{ targetId: 't', id: 'a', inputs: { n: 1 } }"))
         .unwrap();
-    assert_eq!(fixed, r#"["a","t","task",{"n":1},{}]"#);
+    assert_eq!(fixed, r#"["a","t","task",{"n":1},{},0,1]"#);
     let s = scratch(&e);
     let seq = s[slot::SEQ];
     assert!(seq > 0.0);
     assert_eq!(s[slot::STATUS], f64::from(status::PENDING));
     assert!(s[slot::STARTED].is_nan() && s[slot::FINISHED].is_nan());
     assert_eq!(s[slot::HAS_PROGRESS], 0.0);
+    assert_eq!(s[slot::ATTEMPT], 0.0);
+    assert!(s[slot::RUN_AT].is_nan());
     assert_eq!(
         work_of(&e) & work::STARTS,
         work::STARTS,
@@ -151,7 +153,7 @@ fn starts_are_handed_out_while_slots_are_free() {
     assert_eq!(e.fill(a), status::RUNNING);
     assert_eq!(e.next_start(), 0.0, "concurrency 1: b waits");
     assert_eq!(work_of(&e) & work::STARTS, 0);
-    e.settle(a, JsValue::from(5), false);
+    e.settle(a, 1, JsValue::from(5), false);
     assert_eq!(e.fill(a), status::COMPLETED);
     assert_eq!(work_of(&e) & work::STARTS, work::STARTS, "a's slot is free");
     assert_eq!(e.next_start(), b);
@@ -176,7 +178,7 @@ fn events_are_queued_only_while_listening_with_their_numbers_at_the_change() {
     let a = at(&e, slot::SEQ);
     e.start(a);
     assert_eq!(
-        e.progress(a, 3.0, 10.0, true, Some("three".into()), false),
+        e.progress(a, 3.0, 10.0, true, Some("three".into()), false, 0),
         1
     );
     assert_eq!(e.stage(0, JsValue::from(1)), 1);
@@ -249,17 +251,17 @@ fn one_deadline_for_the_one_timer() {
     e.start(slow);
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
     let started = at(&e, slot::STARTED);
-    assert_eq!(at(&e, slot::DEADLINE), started + 500.0);
+    assert_eq!(at(&e, slot::WAKE), started + 500.0);
     assert_eq!(
         at(&e, slot::DELAY),
         500.0,
         "armed from the start's own time"
     );
     e.start(fast);
-    let due = at(&e, slot::DEADLINE);
+    let due = at(&e, slot::WAKE);
     assert_eq!(due, at(&e, slot::STARTED) + 50.0, "the earliest deadline");
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
-    e.progress(slow, 1.0, 0.0, false, None, false);
+    e.progress(slow, 1.0, 0.0, false, None, false, 0);
     assert_eq!(
         work_of(&e) & work::TIMER,
         0,
@@ -273,12 +275,12 @@ fn one_deadline_for_the_one_timer() {
     let texts = e.texts(fast).unwrap();
     assert!(texts.contains("\"code\":\"TIMEOUT\""), "{texts}");
     assert_eq!(
-        at(&e, slot::DEADLINE),
+        at(&e, slot::WAKE),
         started + 500.0,
         "the next deadline is slow's"
     );
     e.complete(slow, false);
-    assert!(at(&e, slot::DEADLINE).is_nan(), "no deadline left");
+    assert!(at(&e, slot::WAKE).is_nan(), "no deadline left");
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
 }
 
@@ -311,7 +313,7 @@ fn a_handler_outcome_that_is_not_json_fails_the_execution() {
     e.create(js("{ targetId: 't' }")).unwrap();
     let s = at(&e, slot::SEQ);
     assert_eq!(e.next_start(), s);
-    e.settle(s, js("new Map()"), false);
+    e.settle(s, 1, js("new Map()"), false);
     assert_eq!(e.fill(s), status::FAILED);
     let texts = e.texts(s).unwrap();
     assert!(texts.contains("INVALID_RESULT"), "{texts}");
@@ -340,4 +342,75 @@ fn rest_answers_through_the_status_slot() {
     e.handle(js("{ method: 'GET', path: '/api/v1/counts' }"));
     assert_eq!(at(&e, slot::STATUS), 200.0);
     assert!(e.headers().is_empty());
+}
+
+#[wasm_bindgen_test]
+fn due_times_arm_the_one_timer_and_a_retried_attempt_ends_only_its_run() {
+    let e = engine("undefined");
+    e.register(js("'t'"), js("{ retry: { attempts: 3 } }"), true);
+    // A runAt an hour ahead: pending, waiting; the timer is armed for it.
+    e.create(js(
+        "{ targetId: 't', id: 'later', runAt: Date.now() + 3600000 }",
+    ))
+    .unwrap();
+    let later = at(&e, slot::SEQ);
+    let run_at = at(&e, slot::RUN_AT);
+    assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
+    assert_eq!(at(&e, slot::WAKE), run_at);
+    assert_eq!(work_of(&e) & work::STARTS, 0, "nothing is due");
+    e.expire(run_at - 1.0);
+    assert_eq!(e.fill(later), status::PENDING);
+    assert_eq!(at(&e, slot::WAKE), run_at, "re-armed for the same time");
+    // A runAt in the past: due at once, and before a later-created one of the same priority.
+    e.create(js("{ targetId: 't', id: 'now' }")).unwrap();
+    let now = at(&e, slot::SEQ);
+    e.create(js(
+        "{ targetId: 't', id: 'past', runAt: 1, config: { timeoutMs: 1000 } }",
+    ))
+    .unwrap();
+    let past = at(&e, slot::SEQ);
+    assert_eq!(at(&e, slot::RUN_AT), 1.0);
+    assert_eq!(e.next_start(), past, "due at its runAt, before `now`");
+    let wake = at(&e, slot::WAKE);
+    assert_eq!(e.fill(past), status::RUNNING);
+    assert_eq!(at(&e, slot::ATTEMPT), 1.0);
+    assert!(
+        at(&e, slot::RUN_AT).is_nan(),
+        "runAt is null once it starts"
+    );
+    let deadline = at(&e, slot::STARTED) + 1000.0;
+    assert_eq!(wake, deadline, "the deadline comes before `later`");
+    assert_eq!(e.next_start(), now);
+    // `now` fails: back to pending for attempt 2; its run settled already: nothing to abort.
+    e.settle(now, 1, js("new Error('no')"), true);
+    assert_eq!(e.fill(now), status::PENDING);
+    assert_eq!(at(&e, slot::ATTEMPT), 1.0);
+    assert_eq!(e.next_finished(), 0.0, "a settled run needs no abort");
+    // `past` times out: back to pending, and its run (still going) is handed out to abort.
+    e.watch(past);
+    e.expire(deadline);
+    assert_eq!(e.fill(past), status::PENDING);
+    assert_eq!(e.next_finished(), past, "attempt 1's run ends");
+    assert_eq!(at(&e, slot::STATUS), f64::from(status::PENDING));
+    assert!(e.finished_texts().unwrap().contains("TIMEOUT"));
+    assert_eq!(e.next_finished(), 0.0);
+    // attempt 2 runs; attempt 1's late outcome changes nothing, not even attempt 2's run
+    let mut started = vec![e.next_start(), e.next_start()];
+    started.sort_by(f64::total_cmp);
+    assert_eq!(started, [now, past]);
+    assert_eq!(e.fill(past), status::RUNNING);
+    assert_eq!(at(&e, slot::ATTEMPT), 2.0);
+    e.settle(past, 1, JsValue::from("late"), false);
+    assert_eq!(e.fill(past), status::RUNNING, "attempt 1's outcome is late");
+    e.cancel(past, false);
+    assert_eq!(
+        e.next_finished(),
+        past,
+        "attempt 2's run (and the waiter) hear of the end"
+    );
+    assert_eq!(at(&e, slot::STATUS), f64::from(status::CANCELLED));
+    e.settle(now, 2, JsValue::from("two"), false);
+    assert_eq!(e.fill(now), status::COMPLETED);
+    e.cancel(later, false);
+    assert!(at(&e, slot::WAKE).is_nan(), "nothing due: no timer");
 }

@@ -9,7 +9,9 @@
 // - one AbortController per handler-driven execution, dropped when its handler settles;
 // - a FIFO queue of pending handler-driven executions for the concurrency limit (an array with
 //   a head index: Array#shift on a 100k-element array copies the rest every time in V8, which
-//   made this baseline quadratic and 10x slower in W1; any careful JS developer avoids it);
+//   made this baseline quadratic and 10x slower in W1; any careful JS developer avoids it), one
+//   per priority, the priorities kept in a sorted array (few distinct priorities in practice);
+// - `delayMs`/`runAt`: one setTimeout per delayed execution, which queues it when it fires;
 // - list() scans every record, filters, sorts by creation sequence and slices a page;
 // - subscribe() keeps an array of listeners; events raised by a listener are queued and
 //   delivered after the current event reached every listener;
@@ -94,7 +96,11 @@ class ExecutionManager {
     this.maxFinished = limit(opts.maxFinished, "maxFinished", 10000);
     this.records = new Map();
     this.targets = new Map();
-    this.queue = new Fifo();
+    /** @type {Map<number, Fifo>} queued executions by priority */
+    this.queues = new Map();
+    /** the priorities of `queues`, highest first */
+    this.priorities = [];
+    this.queued = 0;
     this.running = 0;
     this.finished = new Fifo();
     this.listeners = [];
@@ -120,12 +126,59 @@ class ExecutionManager {
       throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `request`");
     const target = this.targets.get(request.targetId);
     if (!target) throw new ExecutionError("UNKNOWN_TARGET", `unknown target \`${request.targetId}\``);
+    const priority = request.priority === undefined ? 0 : request.priority;
+    if (!Number.isSafeInteger(priority))
+      throw new ExecutionError("INVALID_ARGUMENT", "invalid argument `request.priority`");
     const record = this.newRecord(request, target.type);
     record.handler = target.handler;
-    this.queue.push(record);
-    this.schedulePump();
+    record.priority = priority;
+    const runAt = request.delayMs !== undefined ? record.exec.createdAt + request.delayMs : request.runAt;
+    record.exec.priority = priority;
+    record.exec.runAt = runAt === undefined ? null : runAt;
+    if (runAt !== undefined && runAt > Date.now()) {
+      record.timer = setTimeout(() => {
+        record.timer = null;
+        if (record.exec.status === "pending") this.enqueue(record);
+      }, runAt - Date.now());
+    } else {
+      this.enqueue(record);
+    }
     this.emit("created", record);
     return this.snapshot(record);
+  }
+
+  /** Queues a due execution behind the others of its priority. */
+  enqueue(record) {
+    let fifo = this.queues.get(record.priority);
+    if (fifo === undefined) {
+      fifo = new Fifo();
+      this.queues.set(record.priority, fifo);
+      // priorities, highest first: a binary search for the place of the new one
+      const ps = this.priorities;
+      let lo = 0;
+      let hi = ps.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (ps[mid] > record.priority) lo = mid + 1;
+        else hi = mid;
+      }
+      ps.splice(lo, 0, record.priority);
+    }
+    fifo.push(record);
+    this.queued++;
+    this.schedulePump();
+  }
+
+  /** The next queued execution: the first of the highest priority. */
+  dequeue() {
+    for (const p of this.priorities) {
+      const fifo = this.queues.get(p);
+      if (fifo.length > 0) {
+        this.queued--;
+        return fifo.shift();
+      }
+    }
+    return undefined;
   }
 
   track(request) {
@@ -191,8 +244,8 @@ class ExecutionManager {
   }
 
   pump() {
-    while (this.running < this.concurrency && this.queue.length > 0) {
-      const record = this.queue.shift();
+    while (this.running < this.concurrency && this.queued > 0) {
+      const record = this.dequeue();
       if (record.exec.status !== "pending") continue; // cancelled while queued
       this.run(record);
     }

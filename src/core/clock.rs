@@ -62,3 +62,28 @@ impl IdSource for SequentialIds {
         format!("exec-{}", self.0)
     }
 }
+
+/// A source of uniform random numbers in `[0, 1)`: the jitter of retry
+/// delays draws from it.
+pub trait Random {
+    /// The next number, uniform in `[0, 1)`.
+    fn unit(&mut self) -> f64;
+}
+
+/// SplitMix64: a small, fast generator (not for secrets; jitter only needs
+/// spread). Seeded by the host: the wasm engine seeds it from
+/// `crypto.getRandomValues`, tests with a fixed number.
+#[derive(Debug, Clone)]
+pub struct SplitMix(pub u64);
+
+impl Random for SplitMix {
+    fn unit(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        // The top 53 bits as a fraction: uniform in [0, 1).
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}

@@ -3,18 +3,20 @@
 //! Plain Rust with no JavaScript in sight: the wasm layer calls these methods,
 //! then runs handlers, timers and listeners once it holds no borrow.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-use super::clock::{Clock, IdSource};
+use super::clock::{Clock, IdSource, Random, SplitMix};
 use super::error::{Error, Result};
 use super::event::{Event, EventKind};
 use super::json::{check_depth, to_text, write_f64, write_key, write_str};
 use super::progress::Progress;
 use super::query::ListQuery;
 use super::record::{Driver, Failure, NewRecord, Outcome, Record};
+use super::retry::Retry;
+use super::schedule::Schedule;
 use super::status::Status;
 use super::store::Store;
 
@@ -64,6 +66,14 @@ pub struct NewExecution {
     pub inputs: Option<Value>,
     /// A JSON object; `{}` when `None`.
     pub config: Option<Value>,
+    /// A safe integer; 0 when `None` (`create` only).
+    pub priority: Option<i64>,
+    /// Waits this many ms before it is due (`create` only; not with `run_at`).
+    pub delay_ms: Option<f64>,
+    /// Waits until this time, ms since epoch (`create` only; not with `delay_ms`).
+    pub run_at: Option<f64>,
+    /// Its retry policy; the target's default when `None` (`create` only).
+    pub retry: Option<Retry>,
 }
 
 /// A handler-driven execution that has just been moved to `running`.
@@ -81,6 +91,15 @@ pub struct Started {
     pub config: Box<str>,
     /// `config.timeoutMs`, when set.
     pub timeout_ms: Option<f64>,
+    /// Which attempt this is (1-based): `ctx.attempt`.
+    pub attempt: u32,
+}
+
+/// A registered target: the defaults of its executions.
+struct Target {
+    kind: Rc<str>,
+    /// Shared by the records of its executions that take it.
+    retry: Option<Rc<Retry>>,
 }
 
 /// Per-status counts, as `counts()` returns them.
@@ -117,12 +136,15 @@ pub struct Counts {
 pub struct Manager {
     store: Store,
     options: Options,
-    targets: HashMap<String, Rc<str>>,
-    queue: VecDeque<u64>,
+    targets: HashMap<String, Target>,
+    /// Pending handler-driven executions: ready by priority, or waiting for their `runAt`.
+    schedule: Schedule,
     in_flight: usize,
     next_seq: u64,
     clock: Box<dyn Clock>,
     ids: Box<dyn IdSource>,
+    /// The jitter of retry delays.
+    random: Box<dyn Random>,
     record_events: bool,
     record_numbers: bool,
     events: Vec<Event>,
@@ -153,11 +175,12 @@ impl Manager {
             store: Store::default(),
             options,
             targets: HashMap::new(),
-            queue: VecDeque::new(),
+            schedule: Schedule::default(),
             in_flight: 0,
             next_seq: 0,
             clock,
             ids,
+            random: Box::new(SplitMix(0x5EED_0FE8_EC00_u64)),
             record_events: false,
             record_numbers: false,
             events: Vec::new(),
@@ -173,6 +196,13 @@ impl Manager {
             cap: u64::MAX,
             outside: 0,
         }
+    }
+
+    /// Replaces the source of the retry delays' jitter (a fixed-seed
+    /// [`SplitMix`] until then; the wasm engine seeds one from
+    /// `crypto.getRandomValues`, tests pass their own).
+    pub fn set_random(&mut self, random: Box<dyn Random>) {
+        self.random = random;
     }
 
     /// The options in force.
@@ -293,22 +323,82 @@ impl Manager {
         self.removed_total
     }
 
-    /// The earliest deadline of a running attempt with `timeoutMs`: the one
-    /// timer the host arms calls [`Manager::expire`] then.
+    /// The earliest deadline of a running attempt with `timeoutMs`.
     pub fn next_deadline(&self) -> Option<f64> {
         self.deadlines
             .first()
             .map(|&(bits, _)| f64::from_bits(bits))
     }
 
-    /// Times out every running attempt whose deadline is at or before `now`;
-    /// returns how many.
+    /// The earliest time something is due: a running attempt's deadline or
+    /// a waiting execution's `runAt`. The one timer the host arms calls
+    /// [`Manager::expire`] (or [`Manager::expire_one`] and
+    /// [`Manager::promote`]) then.
+    pub fn next_wakeup(&self) -> Option<f64> {
+        match (self.next_deadline(), self.schedule.next_run_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Times out every running attempt whose deadline is at or before `now`
+    /// and makes ready every waiting execution whose `runAt` has come (by
+    /// the clock, never by `now`: nothing starts before its `runAt`);
+    /// returns how many attempts timed out.
     pub fn expire(&mut self, now: f64) -> usize {
         let mut n = 0;
         while let Some(timed_out) = self.expire_one(now) {
             n += usize::from(timed_out);
         }
+        self.promote();
         n
+    }
+
+    /// Makes ready every waiting execution whose `runAt` has come by the
+    /// clock; returns how many.
+    pub fn promote(&mut self) -> usize {
+        let now = self.now();
+        let mut n = 0;
+        while let Some((seq, run_at)) = self.schedule.due(now) {
+            let priority = self.store.get(seq).map_or(0, Record::priority);
+            let slot = self.schedule.make_ready(seq, priority, run_at);
+            if let Some(record) = self.store.get_mut(seq) {
+                record.set_slot(Some(slot));
+            }
+            n += 1;
+        }
+        n
+    }
+
+    /// Queues a pending handler-driven execution: ready at once, or
+    /// waiting for its `runAt`.
+    fn enqueue(&mut self, seq: u64, now: f64) {
+        let Some(record) = self.store.get(seq) else {
+            return;
+        };
+        let slot = self
+            .schedule
+            .insert(seq, record.priority(), record.run_at(), now);
+        if let Some(record) = self.store.get_mut(seq) {
+            record.set_slot(Some(slot));
+        }
+    }
+
+    /// Takes an execution out of the run queue (it started or ended).
+    fn unqueue(&mut self, seq: u64) {
+        let Some(record) = self.store.get_mut(seq) else {
+            return;
+        };
+        if let Some(slot) = record.slot() {
+            record.set_slot(None);
+            let priority = record.priority();
+            self.schedule.remove(seq, priority, slot);
+        }
+    }
+
+    /// Executions ready to start and executions waiting for their `runAt`.
+    pub fn queued(&self) -> (usize, usize) {
+        self.schedule.len()
     }
 
     /// Takes the earliest deadline at or before `due`, if any, and times its
@@ -348,13 +438,26 @@ impl Manager {
         }
     }
 
-    /// Takes the creation sequences of executions that became terminal.
+    /// Takes the creation sequences of executions that became terminal, or
+    /// whose running attempt ended in a wait for a retry (the host aborts
+    /// that attempt's signal).
     pub fn take_finished(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.finished)
     }
 
     /// Registers a target (the wasm layer keeps its handler).
     pub fn register(&mut self, target_id: &str, kind: Option<&str>) -> Result<()> {
+        self.register_with(target_id, kind, None)
+    }
+
+    /// Registers a target with the default `type` and retry policy of its
+    /// executions (a request's own `retry` replaces the policy whole).
+    pub fn register_with(
+        &mut self,
+        target_id: &str,
+        kind: Option<&str>,
+        retry: Option<Retry>,
+    ) -> Result<()> {
         if target_id.is_empty() {
             return Err(Error::invalid("targetId", "must be a non-empty string"));
         }
@@ -370,7 +473,9 @@ impl Manager {
         let kind = kind
             .map(Rc::from)
             .unwrap_or_else(|| self.default_kind.clone());
-        self.targets.insert(target_id.to_owned(), kind);
+        let retry = retry.map(Rc::new);
+        self.targets
+            .insert(target_id.to_owned(), Target { kind, retry });
         Ok(())
     }
 
@@ -381,20 +486,37 @@ impl Manager {
 
     /// Creates a handler-driven execution, queued to start when a slot is free.
     pub fn create(&mut self, request: NewExecution) -> Result<u64> {
-        let prepared = self.prepare(request)?;
-        let Some(default_kind) = self.targets.get(prepared.target_id.as_str()).cloned() else {
+        let mut prepared = self.prepare(request)?;
+        let Some(target) = self.targets.get(prepared.target_id.as_str()) else {
             return Err(Error::UnknownTarget {
                 target_id: prepared.target_id,
             });
         };
+        let default_kind = target.kind.clone();
+        if prepared.retry.is_none() {
+            prepared.retry = target.retry.clone();
+        }
         let seq = self.insert(prepared, Driver::Handler, default_kind)?;
-        self.queue.push_back(seq);
+        self.enqueue(seq, self.last_now());
         Ok(seq)
     }
 
-    /// Tracks an externally driven execution.
+    /// Tracks an externally driven execution. Its request takes no
+    /// `priority`, delay or `retry`: tracked work is scheduled elsewhere.
     pub fn track(&mut self, request: NewExecution) -> Result<u64> {
         let prepared = self.prepare(request)?;
+        let scheduled = [
+            ("request.priority", prepared.priority.is_some()),
+            ("request.delayMs", prepared.delay_ms.is_some()),
+            ("request.runAt", prepared.run_at.is_some()),
+            ("request.retry", prepared.retry.is_some()),
+        ];
+        if let Some((field, _)) = scheduled.into_iter().find(|(_, given)| *given) {
+            return Err(Error::invalid(
+                field,
+                "is not taken by track: tracked work is scheduled where it runs",
+            ));
+        }
         let kind = self.default_kind.clone();
         self.insert(prepared, Driver::External, kind)
     }
@@ -413,6 +535,10 @@ impl Manager {
             inputs: to_text(&inputs),
             config: to_text(&config),
             timeout_ms,
+            priority: request.priority,
+            delay_ms: request.delay_ms,
+            run_at: request.run_at,
+            retry: request.retry.map(Rc::new),
         })
     }
 
@@ -445,6 +571,11 @@ impl Manager {
         self.held_bytes += bytes;
         self.active_bytes += bytes;
         let now = self.now();
+        let run_at = match (p.delay_ms, p.run_at) {
+            // A finite time even for a delay near f64::MAX.
+            (Some(delay), _) => Some((now + delay).min(f64::MAX)),
+            (None, at) => at,
+        };
         self.next_seq += 1;
         let seq = self.next_seq;
         self.store.insert(Record::new(NewRecord {
@@ -457,14 +588,17 @@ impl Manager {
             config: p.config,
             timeout_ms: p.timeout_ms,
             now,
+            priority: p.priority.unwrap_or(0),
+            run_at,
+            retry: p.retry,
         }));
         self.emit(EventKind::Created, seq);
         Ok(seq)
     }
 
-    /// Whether handler-driven executions wait for a slot.
+    /// Whether handler-driven executions are due and wait for a slot.
     pub fn has_queued(&self) -> bool {
-        !self.queue.is_empty()
+        self.schedule.has_ready()
     }
 
     /// Handler calls in flight (slots taken).
@@ -484,41 +618,62 @@ impl Manager {
             inputs: record.inputs().into(),
             config: record.config().into(),
             timeout_ms: record.timeout_ms(),
+            attempt: record.attempt(),
         })
     }
 
-    /// [`Manager::next_start`], returning only the creation sequence.
+    /// [`Manager::next_start`], returning only the creation sequence. The
+    /// next one is the ready execution of highest priority, then earliest
+    /// due, then earliest created; waiting ones whose `runAt` has come are
+    /// made ready first.
     pub fn next_start_seq(&mut self) -> Option<u64> {
-        while self.in_flight < self.options.concurrency {
-            let seq = self.queue.pop_front()?;
-            let Some(to) = self
-                .store
-                .get(seq)
-                .and_then(|r| r.status().to_running().ok())
-            else {
+        if self.in_flight >= self.options.concurrency {
+            return None;
+        }
+        self.promote();
+        loop {
+            let seq = self.schedule.pop_ready()?;
+            let Some(to) = self.store.get_mut(seq).and_then(|r| {
+                r.set_slot(None);
+                r.status().to_running().ok()
+            }) else {
                 continue;
             };
             let now = self.now();
-            if let Some(record) = self.store.get_mut(seq) {
-                record.begin(now);
-            }
+            self.rebyte(seq, |r| r.begin(now));
             self.store.set_status(seq, to);
             self.arm(seq);
             self.in_flight += 1;
             self.emit(EventKind::Status, seq);
             return Some(seq);
         }
-        None
     }
 
-    /// A handler's promise settled: frees its slot and, if the execution is
-    /// still running, completes or fails it. Late results change nothing.
+    /// The handler of the current attempt settled (see
+    /// [`Manager::settle_attempt`]; a thrown value counts as retryable).
     pub fn settle(&mut self, seq: u64, outcome: std::result::Result<Value, Failure>) {
+        let attempt = self.store.get(seq).map_or(0, Record::attempt);
+        self.settle_attempt(seq, attempt, outcome, true);
+    }
+
+    /// The handler of attempt `attempt` settled: frees its slot and, if that
+    /// attempt is still running, completes the execution or fails the
+    /// attempt, which retries it when the failure allows (`HANDLER_ERROR` or
+    /// `TIMEOUT`, attempts left, and `retryable` true: false is a thrown
+    /// value that said `retryable: false`). Late outcomes, and those of an earlier
+    /// attempt, change nothing.
+    pub fn settle_attempt(
+        &mut self,
+        seq: u64,
+        attempt: u32,
+        outcome: std::result::Result<Value, Failure>,
+        retryable: bool,
+    ) {
         self.in_flight = self.in_flight.saturating_sub(1);
         let Some(status) = self
             .store
             .get(seq)
-            .filter(|r| r.driver() == Driver::Handler)
+            .filter(|r| r.driver() == Driver::Handler && r.attempt() == attempt)
             .map(Record::status)
         else {
             return;
@@ -554,20 +709,98 @@ impl Manager {
             }
             other => other,
         };
-        // Late results (the execution already ended) change nothing.
-        let to = match outcome {
-            Outcome::Completed(_) => status.to_completed(),
-            _ => status.to_failed(),
-        };
-        if let Ok(to) = to {
-            self.finish(seq, to, outcome);
+        match outcome {
+            Outcome::Completed(_) => {
+                if let Ok(to) = status.to_completed() {
+                    self.finish(seq, to, outcome);
+                }
+            }
+            Outcome::Failed(failure) => {
+                self.fail_attempt(seq, *failure, retryable);
+            }
+            Outcome::Open | Outcome::Cancelled(_) => {}
         }
     }
 
-    /// `ctx.progress` of a handler: validated always, ignored once terminal.
+    /// A running attempt failed with `failure`. With a retry policy that has
+    /// attempts left, a failure the policy retries (`HANDLER_ERROR`,
+    /// `TIMEOUT`, `INTERRUPTED`; not `INVALID_RESULT`, not a thrown value that
+    /// said `retryable: false`) moves the execution `running → pending`: it keeps
+    /// the failure until its next start, loses its progress, and waits
+    /// until `runAt` = now + the backoff's delay. Any other failure moves it
+    /// `running → failed`. Returns whether it was running.
+    fn fail_attempt(&mut self, seq: u64, failure: Failure, retryable: bool) -> bool {
+        let Some(record) = self.store.get(seq) else {
+            return false;
+        };
+        let status = record.status();
+        let retry = match record.retry() {
+            Some(policy)
+                if retryable
+                    && retried(&failure.code)
+                    && record.attempt() < record.max_attempts() =>
+            {
+                status
+                    .to_retrying()
+                    .ok()
+                    .map(|to| (to, *policy, record.attempt()))
+            }
+            _ => None,
+        };
+        if let Some((to, policy, failed)) = retry {
+            let delay = policy.delay(failed, self.random.unit());
+            self.disarm(seq);
+            let now = self.now();
+            self.rebyte(seq, |r| r.wait_retry(failure, now + delay, now));
+            self.store.set_status(seq, to);
+            // The host aborts the signal of the attempt that ended (a timed-out one may run on).
+            self.finished.push(seq);
+            self.enqueue(seq, now);
+            self.emit(EventKind::Status, seq);
+            // A failure kept past the budget makes room as a final one does.
+            self.evict_bytes(0, seq);
+            return true;
+        }
+        match status.to_failed() {
+            Ok(to) => {
+                self.finish(seq, to, Outcome::Failed(Box::new(failure)));
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Runs a change of an active record that may change its bytes, keeping
+    /// the totals in step.
+    fn rebyte(&mut self, seq: u64, change: impl FnOnce(&mut Record)) {
+        if let Some(record) = self.store.get_mut(seq) {
+            let before = record.bytes();
+            change(record);
+            let after = record.bytes();
+            self.held_bytes = (self.held_bytes + after).saturating_sub(before);
+            self.active_bytes = (self.active_bytes + after).saturating_sub(before);
+        }
+    }
+
+    /// `ctx.progress` of the current attempt (see [`Manager::attempt_progress`]).
     pub fn handler_progress(
         &mut self,
         seq: u64,
+        current: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> Result<()> {
+        let attempt = self.store.get(seq).map_or(0, Record::attempt);
+        self.attempt_progress(seq, attempt, current, total, message)
+    }
+
+    /// `ctx.progress` of attempt `attempt`: validated always, ignored once
+    /// that attempt is not running (the execution ended, or waits for or
+    /// runs a later attempt).
+    pub fn attempt_progress(
+        &mut self,
+        seq: u64,
+        attempt: u32,
         current: f64,
         total: Option<f64>,
         message: Option<String>,
@@ -576,7 +809,7 @@ impl Manager {
         if self
             .store
             .get(seq)
-            .is_some_and(|r| r.status() == Status::Running)
+            .is_some_and(|r| r.status() == Status::Running && r.attempt() == attempt)
         {
             self.set_progress(seq, progress)?;
         }
@@ -735,26 +968,21 @@ impl Manager {
         Ok(true)
     }
 
-    /// A `timeoutMs` deadline passed: fails the execution if it is still
-    /// running.
+    /// A `timeoutMs` deadline passed: fails the running attempt, if there
+    /// is one (with `TIMEOUT`, which a retry policy retries); whether there was.
     pub fn time_out(&mut self, seq: u64) -> bool {
         let Some(record) = self.store.get(seq) else {
             return false;
         };
-        let Ok(to) = record.status().to_failed() else {
+        if record.status() != Status::Running {
             return false;
-        };
+        }
         let message = {
             let mut ms = String::new();
             write_f64(&mut ms, record.timeout_ms().unwrap_or(0.0));
             format!("execution {:?} timed out after {ms} ms", &**record.id())
         };
-        self.finish(
-            seq,
-            to,
-            Outcome::Failed(Box::new(Failure::new("TIMEOUT", "TimeoutError", message))),
-        );
-        true
+        self.fail_attempt(seq, Failure::new("TIMEOUT", "TimeoutError", message), true)
     }
 
     /// `cancel(id, reason)`: a pending or running execution becomes cancelled.
@@ -780,6 +1008,7 @@ impl Manager {
 
     fn finish(&mut self, seq: u64, to: Status, outcome: Outcome) {
         self.disarm(seq);
+        self.unqueue(seq);
         let now = self.now();
         if let Some(record) = self.store.get_mut(seq) {
             let before = record.bytes();
@@ -1028,6 +1257,17 @@ struct Prepared {
     inputs: Box<str>,
     config: Box<str>,
     timeout_ms: Option<f64>,
+    priority: Option<i64>,
+    delay_ms: Option<f64>,
+    run_at: Option<f64>,
+    retry: Option<Rc<Retry>>,
+}
+
+/// Whether a failure of this code may be retried: a handler's error, a
+/// timeout, or an attempt interrupted by a stop of its process (not
+/// `INVALID_RESULT`, not an external failure).
+fn retried(code: &str) -> bool {
+    matches!(code, "HANDLER_ERROR" | "TIMEOUT" | "INTERRUPTED")
 }
 
 /// An event of `record` in the forms asked for.

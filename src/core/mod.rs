@@ -16,10 +16,14 @@ mod query;
 mod record;
 pub mod request;
 pub mod rest;
+pub mod retry;
+mod schedule;
 mod status;
 mod store;
 
-pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidIds};
+pub use clock::{
+    Clock, IdSource, ManualClock, Random, SequentialIds, SplitMix, SystemClock, UuidIds,
+};
 pub use error::{Error, Result};
 pub use event::{Event, EventKind};
 pub use json::{check_depth, number, write_f64, MAX_DEPTH};

@@ -4,6 +4,8 @@ use std::rc::Rc;
 
 use super::json::{write_f64, write_key, write_opt_f64, write_opt_str, write_str};
 use super::progress::Progress;
+use super::retry::Retry;
+use super::schedule::Slot;
 use super::status::Status;
 
 /// Who moves an execution along.
@@ -99,12 +101,32 @@ pub struct Record {
     finish_tick: u64,
     text_version: u32,
     bytes: u64,
+    priority: i64,
+    // The scheduling fields are packed (records sit inline in the store's hash table, whose size
+    // is what a manager's memory steps by): attempts fit a u16 (at most 1000), `run_at` is NaN
+    // when absent, the queue slot is a key plus a one-byte kind.
+    attempt: u16,
+    max_attempts: u16,
+    run_at: f64,
+    /// Shared with the target's default, or the request's own (a pointer keeps records small).
+    retry: Option<Rc<Retry>>,
+    slot_key: u64,
+    slot_kind: SlotKind,
+}
+
+/// Which set of the run queue a record's `slot_key` is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotKind {
+    None,
+    Ready,
+    Waiting,
 }
 
 /// What every execution counts against the manager's `maxBytes` besides its
 /// texts: its numbers, its index entries and its share of the maps (about
-/// what they take in wasm memory: ~600 bytes, measured by the W6 benchmark).
-pub const EXECUTION_COST: u64 = 640;
+/// what they take in wasm memory: ~685 bytes with the scheduling fields,
+/// measured by the W6 benchmark).
+pub const EXECUTION_COST: u64 = 704;
 
 /// A text's length in UTF-16 units, as JS counts it (and as the budget does).
 pub fn units(text: &str) -> u64 {
@@ -148,6 +170,9 @@ pub(super) struct NewRecord {
     pub config: Box<str>,
     pub timeout_ms: Option<f64>,
     pub now: f64,
+    pub priority: i64,
+    pub run_at: Option<f64>,
+    pub retry: Option<Rc<Retry>>,
 }
 
 impl Record {
@@ -179,6 +204,16 @@ impl Record {
             finish_tick: 0,
             text_version: 0,
             bytes,
+            priority: n.priority,
+            attempt: 0,
+            max_attempts: n
+                .retry
+                .as_ref()
+                .map_or(1, |r| u16::try_from(r.attempts).unwrap_or(u16::MAX)),
+            run_at: n.run_at.unwrap_or(f64::NAN),
+            retry: n.retry,
+            slot_key: 0,
+            slot_kind: SlotKind::None,
         }
     }
 
@@ -286,6 +321,50 @@ impl Record {
         self.text_version
     }
 
+    /// Its priority (0 unless given).
+    pub fn priority(&self) -> i64 {
+        self.priority
+    }
+
+    /// Attempts started so far (0 before the first start).
+    pub fn attempt(&self) -> u32 {
+        u32::from(self.attempt)
+    }
+
+    /// The attempts its retry policy allows in all (1 without one).
+    pub fn max_attempts(&self) -> u32 {
+        u32::from(self.max_attempts)
+    }
+
+    /// While pending after a delay or for a retry: when it is (or was) due.
+    pub fn run_at(&self) -> Option<f64> {
+        (!self.run_at.is_nan()).then_some(self.run_at)
+    }
+
+    /// Its retry policy, if any.
+    pub fn retry(&self) -> Option<&Retry> {
+        self.retry.as_deref()
+    }
+
+    /// Where it sits in the run queue, while it is queued.
+    pub fn slot(&self) -> Option<Slot> {
+        match self.slot_kind {
+            SlotKind::None => None,
+            SlotKind::Ready => Some(Slot::Ready(self.slot_key)),
+            SlotKind::Waiting => Some(Slot::Waiting(self.slot_key)),
+        }
+    }
+
+    /// Sets where it sits in the run queue (the manager, as it queues or
+    /// takes it out).
+    pub(super) fn set_slot(&mut self, slot: Option<Slot>) {
+        (self.slot_kind, self.slot_key) = match slot {
+            None => (SlotKind::None, 0),
+            Some(Slot::Ready(key)) => (SlotKind::Ready, key),
+            Some(Slot::Waiting(key)) => (SlotKind::Waiting, key),
+        };
+    }
+
     /// The deadline of a running attempt with `timeoutMs`.
     pub fn deadline(&self) -> Option<f64> {
         Some(self.started_at? + self.timeout_ms?)
@@ -300,9 +379,33 @@ impl Record {
         }
     }
 
-    /// Records the start of an attempt at `now`.
+    /// Records the start of an attempt at `now`: the attempt count goes up,
+    /// `runAt` and the previous attempt's failure are gone.
     pub(super) fn begin(&mut self, now: f64) {
+        self.attempt = self.attempt.saturating_add(1);
         self.started_at = Some(now);
+        self.updated_at = now;
+        self.run_at = f64::NAN;
+        if !matches!(self.outcome, Outcome::Open) {
+            self.bytes -= self.outcome.bytes();
+            self.outcome = Outcome::Open;
+            self.text_version = self.text_version.wrapping_add(1);
+        }
+    }
+
+    /// Records a failed attempt that will be retried at `run_at`: the
+    /// failure is kept (until the next start), the progress is reset.
+    pub(super) fn wait_retry(&mut self, failure: Failure, run_at: f64, now: f64) {
+        let message = self
+            .progress
+            .take()
+            .and_then(|p| p.message)
+            .map_or(0, |m| units(&m));
+        let outcome = Outcome::Failed(Box::new(failure));
+        self.bytes = self.bytes + outcome.bytes() - self.outcome.bytes() - 2 * message;
+        self.outcome = outcome;
+        self.text_version = self.text_version.wrapping_add(1);
+        self.run_at = run_at;
         self.updated_at = now;
     }
 
@@ -359,6 +462,10 @@ pub struct Numbers {
     pub text_version: u32,
     /// [`Record::has_texts`].
     pub has_texts: bool,
+    /// Attempts started so far.
+    pub attempt: u32,
+    /// `runAt`.
+    pub run_at: Option<f64>,
 }
 
 impl Record {
@@ -376,11 +483,13 @@ impl Record {
                 .map(|p| (p.current, p.total, p.updated_at)),
             text_version: self.text_version,
             has_texts: self.has_texts(),
+            attempt: self.attempt(),
+            run_at: self.run_at(),
         }
     }
 
     /// The parts that never change, as a JSON array:
-    /// `[id, targetId, type, inputs, config]`.
+    /// `[id, targetId, type, inputs, config, priority, maxAttempts]`.
     pub fn fixed_json(&self) -> String {
         let mut out =
             String::with_capacity(32 + self.id.len() + self.inputs.len() + self.config.len());
@@ -394,6 +503,10 @@ impl Record {
         out.push_str(&self.inputs);
         out.push(',');
         out.push_str(&self.config);
+        out.push(',');
+        write_f64(&mut out, self.priority as f64);
+        out.push(',');
+        write_f64(&mut out, f64::from(self.max_attempts));
         out.push(']');
         out
     }
@@ -509,6 +622,18 @@ impl Record {
         out.push(',');
         write_key(out, "updatedAt");
         write_f64(out, self.updated_at);
+        out.push(',');
+        write_key(out, "priority");
+        write_f64(out, self.priority as f64);
+        out.push(',');
+        write_key(out, "attempt");
+        write_f64(out, f64::from(self.attempt));
+        out.push(',');
+        write_key(out, "maxAttempts");
+        write_f64(out, f64::from(self.max_attempts));
+        out.push(',');
+        write_key(out, "runAt");
+        write_opt_f64(out, self.run_at());
         out.push('}');
     }
 }

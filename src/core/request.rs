@@ -4,14 +4,22 @@
 //! Each caller reads the request's known fields its own way (the binding
 //! through getters that may throw, REST from a parsed object) and hands them
 //! over one at a time as a [`Field`]; [`validate`] asks for them in a fixed
-//! order (`id`, `targetId`, `type`, `inputs`, `config`), checks each as soon
-//! as it is read and stops at the first error, so a later field is never
-//! read once an earlier one is wrong. The rules:
+//! order (`id`, `targetId`, `type`, `inputs`, `config`, `priority`,
+//! `delayMs`, `runAt`, `retry`), checks each as soon as it is read and stops
+//! at the first error, so a later field is never read once an earlier one is
+//! wrong. The rules:
 //!
 //! - `targetId`: a non-empty string.
 //! - `id` and `type`: absent, or non-empty strings (`null` is rejected).
 //! - `inputs`: absent, or any JSON value (`null` kept).
 //! - `config`: absent, or a plain object.
+//! - `priority`: absent, or a safe integer.
+//! - `delayMs`: absent, or a finite number ≥ 0; `runAt`: absent, or a finite
+//!   number (ms since epoch); not both.
+//! - `retry`: absent, or `{ attempts, backoff? }` as [`Retry::from_json`]
+//!   reads it (errors name the field inside, `request.retry.backoff.delayMs`).
+//!
+//! (`track` takes none of the last four: `Manager::track` refuses them.)
 //!
 //! What stays with the callers: whether the request itself is an object, the
 //! conversion of a value into JSON (and its errors), and the checks that
@@ -22,6 +30,10 @@ use serde_json::Value;
 use super::error::Error;
 use super::json::{check_depth, describe};
 use super::manager::NewExecution;
+use super::retry::Retry;
+
+/// The largest safe integer of JS (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
 /// A known field of a request, in the order [`validate`] reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +48,14 @@ pub enum Key {
     Inputs,
     /// `config`: a plain object, optional.
     Config,
+    /// `priority`: a safe integer, optional.
+    Priority,
+    /// `delayMs`: a finite number ≥ 0, optional.
+    DelayMs,
+    /// `runAt`: a finite number, optional (not with `delayMs`).
+    RunAt,
+    /// `retry`: a retry policy object, optional.
+    Retry,
 }
 
 impl Key {
@@ -47,6 +67,10 @@ impl Key {
             Key::Type => "type",
             Key::Inputs => "inputs",
             Key::Config => "config",
+            Key::Priority => "priority",
+            Key::DelayMs => "delayMs",
+            Key::RunAt => "runAt",
+            Key::Retry => "retry",
         }
     }
 
@@ -58,6 +82,10 @@ impl Key {
             Key::Type => "request.type",
             Key::Inputs => "request.inputs",
             Key::Config => "request.config",
+            Key::Priority => "request.priority",
+            Key::DelayMs => "request.delayMs",
+            Key::RunAt => "request.runAt",
+            Key::Retry => "request.retry",
         }
     }
 }
@@ -151,13 +179,71 @@ pub fn validate(mut read: impl FnMut(Key) -> Result<Field, Error>) -> Result<New
         check_depth(config, Key::Config.field())?;
         timeout_ms(config)?;
     }
+    let priority = number(Key::Priority, read(Key::Priority)?, "a safe integer", |n| {
+        n.fract() == 0.0 && n.abs() <= MAX_SAFE
+    })?
+    .map(|n| n as i64);
+    let delay_ms = number(
+        Key::DelayMs,
+        read(Key::DelayMs)?,
+        "a finite number ≥ 0",
+        |n| n.is_finite() && n >= 0.0,
+    )?;
+    let run_at = number(
+        Key::RunAt,
+        read(Key::RunAt)?,
+        "a finite number (ms since epoch)",
+        f64::is_finite,
+    )?;
+    if delay_ms.is_some() && run_at.is_some() {
+        return Err(Error::invalid(
+            Key::RunAt.field(),
+            "cannot be given with `request.delayMs`: give one of them",
+        ));
+    }
+    let retry = retry(read(Key::Retry)?, Key::Retry.field())?;
     Ok(NewExecution {
         id,
         target_id,
         kind,
         inputs,
         config,
+        priority,
+        delay_ms,
+        run_at,
+        retry,
     })
+}
+
+/// An optional retry policy (a request's `retry`, `register`'s
+/// `options.retry`), `name` naming it in errors.
+pub fn retry(field: Field, name: &str) -> Result<Option<Retry>, Error> {
+    match field {
+        Field::Missing | Field::Undefined => Ok(None),
+        Field::Json(value) => Retry::from_json(&value, name).map(Some),
+        Field::Other(shown) => Err(Error::invalid(
+            name,
+            format!("must be an object {{ attempts, backoff? }}, got {shown}"),
+        )),
+    }
+}
+
+/// An optional number field: absent, or a number that `ok` accepts
+/// (`what` describes those in the error).
+/// (`ok` is a plain function, not a closure: one copy of this in the .wasm.)
+fn number(key: Key, field: Field, what: &str, ok: fn(f64) -> bool) -> Result<Option<f64>, Error> {
+    match field {
+        Field::Missing | Field::Undefined => Ok(None),
+        Field::Json(Value::Number(n)) if n.as_f64().is_some_and(ok) => Ok(n.as_f64()),
+        Field::Json(other) => Err(Error::invalid(
+            key.field(),
+            format!("must be {what}, got {}", describe(&other)),
+        )),
+        Field::Other(shown) => Err(Error::invalid(
+            key.field(),
+            format!("must be {what}, got {shown}"),
+        )),
+    }
 }
 
 /// `config.timeoutMs` of a config object: absent (or `null`), or a finite
@@ -191,8 +277,21 @@ pub fn check(request: NewExecution) -> Result<NewExecution, Error> {
         mut kind,
         mut inputs,
         mut config,
+        priority,
+        delay_ms,
+        run_at,
+        retry,
     } = request;
     let mut target_id = Some(target_id);
+    // A number that JSON cannot hold (NaN, ±Infinity) is named as it is.
+    let float = |n: Option<f64>| {
+        n.map(|n| match super::json::number(n) {
+            Some(value) => Field::Json(value),
+            None if n.is_nan() => Field::Other("NaN".into()),
+            None if n > 0.0 => Field::Other("Infinity".into()),
+            None => Field::Other("-Infinity".into()),
+        })
+    };
     validate(|key| {
         let value = match key {
             Key::Id => id.take().map(Value::String),
@@ -200,6 +299,10 @@ pub fn check(request: NewExecution) -> Result<NewExecution, Error> {
             Key::Type => kind.take().map(Value::String),
             Key::Inputs => inputs.take(),
             Key::Config => config.take(),
+            Key::Priority => priority.map(Value::from),
+            Key::DelayMs => return Ok(float(delay_ms).unwrap_or(Field::Missing)),
+            Key::RunAt => return Ok(float(run_at).unwrap_or(Field::Missing)),
+            Key::Retry => retry.map(|r| r.to_json()),
         };
         Ok(value.map_or(Field::Missing, Field::Json))
     })
@@ -273,11 +376,22 @@ mod tests {
                 kind: Some("k".into()),
                 inputs: Some(Value::Null),
                 config: Some(json!({ "timeoutMs": 5 })),
+                ..NewExecution::default()
             }
         );
         assert_eq!(
             asked,
-            [Key::Id, Key::TargetId, Key::Type, Key::Inputs, Key::Config]
+            [
+                Key::Id,
+                Key::TargetId,
+                Key::Type,
+                Key::Inputs,
+                Key::Config,
+                Key::Priority,
+                Key::DelayMs,
+                Key::RunAt,
+                Key::Retry
+            ]
         );
     }
 

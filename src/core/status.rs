@@ -81,6 +81,15 @@ impl Status {
         }
     }
 
+    /// `running → pending`: a handler-driven attempt failed and another one
+    /// is scheduled (the execution waits for its retry).
+    pub fn to_retrying(self) -> Result<Status, Status> {
+        match self {
+            Status::Running => Ok(Status::Pending),
+            other => Err(other),
+        }
+    }
+
     /// `pending | running → cancelled`.
     pub fn to_cancelled(self) -> Result<Status, Status> {
         match self {
@@ -108,6 +117,7 @@ mod tests {
         assert_eq!(Running.to_failed(), Ok(Failed));
         assert_eq!(Pending.to_cancelled(), Ok(Cancelled));
         assert_eq!(Running.to_cancelled(), Ok(Cancelled));
+        assert_eq!(Running.to_retrying(), Ok(Pending));
     }
 
     #[test]
@@ -115,6 +125,7 @@ mod tests {
         assert_eq!(Running.to_running(), Err(Running));
         assert_eq!(Pending.to_completed(), Err(Pending));
         assert_eq!(Pending.to_failed(), Err(Pending));
+        assert_eq!(Pending.to_retrying(), Err(Pending));
     }
 
     #[test]
@@ -125,6 +136,7 @@ mod tests {
             assert_eq!(s.to_completed(), Err(s));
             assert_eq!(s.to_failed(), Err(s));
             assert_eq!(s.to_cancelled(), Err(s));
+            assert_eq!(s.to_retrying(), Err(s));
         }
         assert!(!Pending.is_terminal() && !Running.is_terminal());
     }

@@ -3,12 +3,13 @@
 
 use wasm_bindgen::prelude::*;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::convert::{describe, get, is_plain_object, json, string};
 use super::{ffi, signal};
 use crate::core::request::{self, Field, Key};
-use crate::core::{Error, ListQuery, NewExecution, Options, Order, Status};
+use crate::core::retry::Retry;
+use crate::core::{number, Error, ListQuery, NewExecution, Options, Order, Status};
 
 /// A positive integer or `Infinity` (`usize::MAX`); `None` for `undefined`.
 fn limit(value: &JsValue, field: &str) -> Result<Option<usize>, Error> {
@@ -58,23 +59,78 @@ pub fn options(value: Option<JsValue>) -> Result<Options, Error> {
     Ok(out)
 }
 
-/// `register(targetId, handler, options?)`: the target's id and default type.
-pub fn target(
-    target_id: &JsValue,
-    options: Option<JsValue>,
-) -> Result<(String, Option<String>), Error> {
+/// A registered target as `register(targetId, handler, options?)` gives
+/// it: its id, default type and default retry policy.
+pub type Target = (String, Option<String>, Option<Retry>);
+
+/// `register(targetId, handler, options?)`.
+pub fn target(target_id: &JsValue, options: Option<JsValue>) -> Result<Target, Error> {
     let id = non_empty(target_id, "targetId")?;
     let Some(options) = options else {
-        return Ok((id, None));
+        return Ok((id, None, None));
     };
     if !is_plain_object(&options, "options")? {
         return Err(Error::invalid("options", "must be an object"));
     }
     let kind = get(&options, "type", "options.type")?;
-    if kind.is_undefined() {
-        return Ok((id, None));
+    let kind = if kind.is_undefined() {
+        None
+    } else {
+        Some(non_empty(&kind, "options.type")?)
+    };
+    let retry = request::retry(
+        retry_field(&get(&options, "retry", "options.retry")?, "options.retry")?,
+        "options.retry",
+    )?;
+    Ok((id, kind, retry))
+}
+
+/// A retry policy object as JSON for the core's validator: its known
+/// fields only, those that are `undefined` left out (as absent), each
+/// converted as a JSON value (so a NaN is refused naming its field).
+fn retry_field(value: &JsValue, field: &str) -> Result<Field, Error> {
+    if value.is_undefined() {
+        return Ok(Field::Undefined);
     }
-    Ok((id, Some(non_empty(&kind, "options.type")?)))
+    if !is_plain_object(value, field)? {
+        return Ok(Field::Other(describe(value)));
+    }
+    let mut out = Map::new();
+    let attempts = get(value, "attempts", &format!("{field}.attempts"))?;
+    if !attempts.is_undefined() {
+        out.insert(
+            "attempts".into(),
+            json(&attempts, &format!("{field}.attempts"))?,
+        );
+    }
+    let backoff_field = format!("{field}.backoff");
+    let backoff = get(value, "backoff", &backoff_field)?;
+    if !backoff.is_undefined() {
+        let converted = if is_plain_object(&backoff, &backoff_field)? {
+            let mut inner = Map::new();
+            for key in ["type", "delayMs", "maxDelayMs", "jitter"] {
+                let name = format!("{backoff_field}.{key}");
+                let v = get(&backoff, key, &name)?;
+                if !v.is_undefined() {
+                    inner.insert(key.into(), json(&v, &name)?);
+                }
+            }
+            Value::Object(inner)
+        } else {
+            json(&backoff, &backoff_field)?
+        };
+        out.insert("backoff".into(), converted);
+    }
+    Ok(Field::Json(Value::Object(out)))
+}
+
+/// A number field (`priority`, `delayMs`, `runAt`) as JSON; anything else,
+/// and numbers JSON cannot hold, by its description.
+fn number_field(value: &JsValue) -> Field {
+    match value.as_f64().and_then(number) {
+        Some(n) => Field::Json(n),
+        None => Field::Other(describe(value)),
+    }
 }
 
 fn non_empty(value: &JsValue, field: &str) -> Result<String, Error> {
@@ -121,6 +177,8 @@ fn request_field(request: &JsValue, key: Key) -> Result<Field, Error> {
         Key::Inputs => Field::Json(json(&value, field)?),
         Key::Config if is_plain_object(&value, field)? => Field::Json(json(&value, field)?),
         Key::Config => Field::Other(describe(&value)),
+        Key::Priority | Key::DelayMs | Key::RunAt => number_field(&value),
+        Key::Retry => retry_field(&value, field)?,
     })
 }
 

@@ -1,5 +1,6 @@
 //! The core's clock and id source in a JS host: `Date.now()` and UUID v4
-//! ids from `crypto.getRandomValues`. Both are read by the engine before it
+//! ids from `crypto.getRandomValues` (which also seeds the jitter of retry
+//! delays). Both are read by the engine before it
 //! borrows its state (`Time::tick`, `Pool::ensure`), so that the core, which
 //! asks for them in the middle of a change, never calls into JS.
 
@@ -38,6 +39,20 @@ impl RandomIds {
             pool: Vec::new(),
             used: 0,
         })))
+    }
+
+    /// 64 random bits (to seed the jitter of retry delays), from the pool.
+    pub fn seed(&self) -> u64 {
+        self.ensure();
+        let Ok(mut pool) = self.0.try_borrow_mut() else {
+            return 0x5EED;
+        };
+        let mut bytes = [0u8; 8];
+        if let Some(chunk) = pool.pool.get(pool.used..pool.used + 8) {
+            bytes.copy_from_slice(chunk);
+        }
+        pool.used += 8;
+        u64::from_le_bytes(bytes)
     }
 
     /// Makes sure two ids can be made without calling into JS.

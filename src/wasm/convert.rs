@@ -436,6 +436,14 @@ pub fn thrown(value: &JsValue) -> Failure {
     }
 }
 
+/// Whether a thrown value says it must not be retried: an object whose
+/// `retryable` property is `false` (a getter that throws says nothing).
+pub fn not_retryable(value: &JsValue) -> bool {
+    value.is_object()
+        && ffi::reflect_get(value, &super::keys::key("retryable"))
+            .is_ok_and(|v| v.as_bool() == Some(false))
+}
+
 /// The `error` argument of `fail`: a string, an `Error`, or
 /// `{ message, code?, name?, stack? }`.
 pub fn failure(value: &JsValue) -> Result<Failure, Error> {

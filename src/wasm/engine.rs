@@ -10,7 +10,8 @@
 //! caused is queued here and drained by JS once the call returned: change
 //! events ([`Engine::next_event`]), watched executions that became terminal
 //! ([`Engine::next_finished`]), handler-driven executions ready to start
-//! ([`Engine::next_start`]), the earliest deadline to arm the one timer for,
+//! ([`Engine::next_start`]), the earliest deadline or `runAt` to arm the one
+//! timer for,
 //! and removed executions to drop from the JS cache. Numbers cross through
 //! the scratch array (layout in [`crate::wire`]); strings and JSON only
 //! where they must: an execution's fixed parts once, its texts when their
@@ -29,7 +30,9 @@ use super::clock::{RandomIds, Time};
 use super::convert::{self, describe, json};
 use super::{args, rest, signal};
 use crate::core::rest::{RestRequest, Stream};
-use crate::core::{Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, Status};
+use crate::core::{
+    Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, SplitMix, Status,
+};
 use crate::wire::{reply, slot, work, SWEEP_AT};
 
 /// The bytes all the managers of this wasm instance may hold together (as
@@ -71,7 +74,8 @@ enum Staged {
     Reason(Option<String>),
 }
 
-/// A watched execution that became terminal: its numbers and texts then.
+/// A watched execution that became terminal (or, for a running handler, whose
+/// attempt ended in a wait for a retry): its numbers and texts then.
 struct Finished {
     seq: u64,
     numbers: Numbers,
@@ -111,6 +115,8 @@ impl Scratch {
             if n.has_texts { 1.0 } else { 0.0 },
             f64::from(code),
             seq as f64,
+            f64::from(n.attempt),
+            opt(n.run_at),
         ];
         for (cell, value) in self.0.iter().zip(values) {
             cell.set(value);
@@ -141,7 +147,8 @@ struct State {
     /// What the stream route of the last REST answer (its 501) asked to
     /// follow, for `fetch()` to serve.
     stream: Option<Box<Stream>>,
-    deadline: Option<f64>,
+    /// The time the JS timer is armed for (see [`crate::wire::slot::WAKE`]).
+    wake: Option<f64>,
     listening: bool,
     /// Bytes of the queued events and finished entries (see [`event_bytes`]).
     queued_bytes: u64,
@@ -206,19 +213,38 @@ impl State {
 
     /// Takes what the core queued into the engine's queues: watched
     /// executions that ended (with their numbers and texts now, before a
-    /// later change can evict them) and change events.
+    /// later change can evict them), running attempts that ended in a wait
+    /// for a retry (JS aborts their signal; waiters keep waiting), and change
+    /// events.
     fn collect(&mut self) {
         for seq in self.core.take_finished() {
-            if self.watched.remove(&seq).is_some() {
-                if let Some(r) = self.core.record(seq) {
-                    let f = Finished {
-                        seq,
-                        numbers: r.numbers(),
-                        texts: r.has_texts().then(|| r.texts_json()),
-                    };
-                    self.queued_bytes += finished_bytes(&f);
-                    self.finished.push_back(f);
+            let Some(r) = self.core.record(seq) else {
+                self.watched.remove(&seq);
+                continue;
+            };
+            let watched = if r.status().is_terminal() {
+                self.watched.remove(&seq).is_some()
+            } else {
+                // An attempt ended: only its handler's run is over.
+                match self.watched.get_mut(&seq) {
+                    Some(w) if *w & RUN != 0 => {
+                        *w &= !RUN;
+                        if *w == 0 {
+                            self.watched.remove(&seq);
+                        }
+                        true
+                    }
+                    _ => false,
                 }
+            };
+            if watched {
+                let f = Finished {
+                    seq,
+                    numbers: r.numbers(),
+                    texts: r.has_texts().then(|| r.texts_json()),
+                };
+                self.queued_bytes += finished_bytes(&f);
+                self.finished.push_back(f);
             }
         }
         if self.core.has_events() {
@@ -274,8 +300,8 @@ impl State {
         }
     }
 
-    /// After a change: [`State::collect`], then the work flags and the
-    /// earliest deadline in the scratch.
+    /// After a change: [`State::collect`], then the work flags and the time
+    /// the timer must fire in the scratch.
     fn settle(&mut self, sc: &Scratch) {
         self.collect();
         let mut flags = 0;
@@ -288,15 +314,15 @@ impl State {
         if self.core.has_queued() && self.core.in_flight() < self.core.options().concurrency {
             flags |= work::STARTS;
         }
-        let deadline = self.core.next_deadline();
-        if deadline != self.deadline {
-            self.deadline = deadline;
-            let (due, delay) = match deadline {
+        let wake = self.core.next_wakeup();
+        if wake != self.wake {
+            self.wake = wake;
+            let (due, delay) = match wake {
                 // The delay from the time the change read (a start: its startedAt).
                 Some(due) => (due, (due - self.core.last_now()).max(0.0)),
                 None => (f64::NAN, f64::NAN),
             };
-            sc.set(slot::DEADLINE, due);
+            sc.set(slot::WAKE, due);
             sc.set(slot::DELAY, delay);
             flags |= work::TIMER;
         }
@@ -468,9 +494,10 @@ impl Engine {
         let time = Time::default();
         let ids = RandomIds::new();
         let mut core = Manager::new(options, Box::new(time.clone()), Box::new(ids.clone()));
+        core.set_random(Box::new(SplitMix(ids.seed())));
         core.set_track_removed(true);
         let scratch = Box::new(Scratch(std::array::from_fn(|_| Cell::new(0.0))));
-        scratch.set(slot::DEADLINE, f64::NAN);
+        scratch.set(slot::WAKE, f64::NAN);
         scratch.set(slot::DELAY, f64::NAN);
         Engine {
             state: RefCell::new(State {
@@ -485,7 +512,7 @@ impl Engine {
                 cursor: None,
                 headers: Vec::new(),
                 stream: None,
-                deadline: None,
+                wake: None,
                 listening: false,
                 queued_bytes: 0,
                 reported: 0,
@@ -562,7 +589,8 @@ impl Engine {
             .map_or(reply::ERROR, |mut st| st.fail(&self.scratch, error))
     }
 
-    /// `register(targetId, handler, options)`; `is_function` tells whether
+    /// `register(targetId, handler, options)` (`options`: `{ type?, retry? }`);
+    /// `is_function` tells whether
     /// the handler is a function (checked after the target and options, as
     /// the contract orders the messages). [`reply::ERROR`] or 1.
     pub fn register(&self, target_id: JsValue, options: JsValue, is_function: bool) -> i32 {
@@ -571,14 +599,14 @@ impl Engine {
             return reply::ERROR;
         };
         let sc = &*self.scratch;
-        let (target_id, kind) = match parsed {
+        let (target_id, kind, retry) = match parsed {
             Ok(t) => t,
             Err(e) => return st.fail(sc, e),
         };
         if !is_function {
             return st.fail(sc, Error::invalid("handler", "must be a function"));
         }
-        match st.core.register(&target_id, kind.as_deref()) {
+        match st.core.register_with(&target_id, kind.as_deref(), retry) {
             Ok(()) => sc.reply(1),
             Err(e) => st.fail(sc, e),
         }
@@ -670,11 +698,13 @@ impl Engine {
     }
 
     /// A progress report: `reportProgress` (`handler` false: a running
-    /// tracked execution, else `INVALID_TRANSITION`) or `ctx.progress`
-    /// (`handler` true: ignored once the execution is not running). JS has
+    /// tracked execution, else `INVALID_TRANSITION`) or `ctx.progress` of
+    /// attempt `attempt` (`handler` true: ignored once that attempt is not
+    /// running). JS has
     /// checked the types: `current` and `total` are numbers (`has_total`
     /// false: none), `message` a well-formed string within the string limit.
     /// Returns 1, [`reply::GONE`] or [`reply::ERROR`].
+    #[allow(clippy::too_many_arguments)] // numbers cross one by one: no object to convert
     pub fn progress(
         &self,
         s: f64,
@@ -683,6 +713,7 @@ impl Engine {
         has_total: bool,
         message: Option<String>,
         handler: bool,
+        attempt: u32,
     ) -> i32 {
         self.time.tick();
         let Some(mut st) = self.st() else {
@@ -698,7 +729,7 @@ impl Engine {
         let total = has_total.then_some(total);
         let result = if handler {
             st.core
-                .handler_progress(seq, current, total, message)
+                .attempt_progress(seq, attempt, current, total, message)
                 .map(|()| true)
         } else {
             st.core.report_progress_seq(seq, current, total, message)
@@ -937,16 +968,19 @@ impl Engine {
         }
     }
 
-    /// A handler's promise settled with `value` (`threw`: it threw or
-    /// rejected): frees its slot and, if the execution is still running,
-    /// completes or fails it. A late outcome is not even converted.
-    pub fn settle(&self, s: f64, value: JsValue, threw: bool) {
+    /// The handler of attempt `attempt` settled with `value` (`threw`: it
+    /// threw or rejected): frees its slot and, if that attempt is still
+    /// running, completes the execution or fails the attempt (a retry when
+    /// its policy allows; a thrown value with `retryable: false` is never
+    /// retried). A late outcome is not even converted.
+    pub fn settle(&self, s: f64, attempt: u32, value: JsValue, threw: bool) {
         let seq = seq(s);
         let running = self.st().is_some_and(|st| {
             st.core
                 .record(seq)
-                .is_some_and(|r| r.status() == Status::Running)
+                .is_some_and(|r| r.status() == Status::Running && r.attempt() == attempt)
         });
+        let retryable = !(running && threw && convert::not_retryable(&value));
         let outcome = if !running {
             Ok(Value::Null)
         } else if threw {
@@ -962,26 +996,30 @@ impl Engine {
             })
         };
         if let Some(mut st) = self.begin() {
-            if st.watched.get(&seq) == Some(&RUN) {
+            // The run JS watches is the current attempt's (an earlier, timed-out one ended).
+            let current = st.core.record(seq).map(Record::attempt) == Some(attempt);
+            if current && st.watched.get(&seq) == Some(&RUN) {
                 st.watched.remove(&seq);
-            } else if let Some(w) = st.watched.get_mut(&seq) {
+            } else if let Some(w) = st.watched.get_mut(&seq).filter(|_| current) {
                 *w &= !RUN;
             }
-            st.core.settle(seq, outcome);
+            st.core.settle_attempt(seq, attempt, outcome, retryable);
             st.settle(&self.scratch);
         }
     }
 
-    /// The one timer, armed for the deadline `due`, fired: times out every
-    /// running attempt whose deadline is at or before it, one at a time (so
-    /// that each one's end is taken before a later end can evict it).
+    /// The one timer, armed for `due`, fired: times out every running
+    /// attempt whose deadline is at or before it, one at a time (so that
+    /// each one's end is taken before a later end can evict it), then makes
+    /// ready the waiting executions whose `runAt` has come by the clock.
     pub fn expire(&self, due: f64) {
         if let Some(mut st) = self.begin() {
             while st.core.expire_one(due).is_some() {
                 st.collect();
             }
-            // The timer is re-armed from the deadline slot in any case.
-            st.deadline = None;
+            st.core.promote();
+            // The timer is re-armed from the wake slot in any case.
+            st.wake = None;
             st.settle(&self.scratch);
         }
     }

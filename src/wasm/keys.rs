@@ -40,6 +40,13 @@ keys![
     "text",
     "url",
     "headers",
+    "priority",
+    "delayMs",
+    "runAt",
+    "retry",
+    "attempts",
+    "backoff",
+    "retryable",
 ];
 
 thread_local! {

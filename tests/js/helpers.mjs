@@ -184,6 +184,10 @@ export function checkExecutionShape(e) {
     "startedAt",
     "finishedAt",
     "updatedAt",
+    "priority",
+    "attempt",
+    "maxAttempts",
+    "runAt",
   ]);
   for (const k of Object.keys(e)) assert.ok(allowed.has(k), `unexpected field ${k} on an Execution`);
   assert.equal(typeof e.id, "string");
@@ -200,7 +204,16 @@ export function checkExecutionShape(e) {
   assert.ok(e.startedAt === null || typeof e.startedAt === "number", "startedAt");
   assert.ok(e.finishedAt === null || typeof e.finishedAt === "number", "finishedAt");
   if (e.status !== "completed") assert.equal(e.result, undefined, "result only when completed");
-  if (e.status !== "failed") assert.equal(e.error, undefined, "error only when failed");
+  // error: when failed, or pending for a retry (it holds the failed attempt's failure)
+  if (e.status !== "failed" && !(e.status === "pending" && e.attempt > 0)) {
+    assert.equal(e.error, undefined, "error only when failed or waiting for a retry");
+  }
+  assert.ok(Number.isSafeInteger(e.priority), "priority");
+  assert.ok(Number.isInteger(e.attempt) && e.attempt >= 0, "attempt");
+  assert.ok(Number.isInteger(e.maxAttempts) && e.maxAttempts >= 1 && e.maxAttempts <= 1000, "maxAttempts");
+  assert.ok(e.attempt <= e.maxAttempts, "attempt <= maxAttempts");
+  assert.ok(e.runAt === null || Number.isFinite(e.runAt), "runAt");
+  if (e.status === "running") assert.equal(e.runAt, null, "runAt is null once it starts");
   if (e.status !== "cancelled") assert.equal(e.cancelReason, undefined, "cancelReason only when cancelled");
   if (e.status === "pending") assert.equal(e.startedAt, null);
   if (TERMINAL.has(e.status)) assert.equal(typeof e.finishedAt, "number");

@@ -162,7 +162,7 @@ test("ctx.signal read before a cancel aborts before cancel() returns, once; the 
   order.push("cancel returned");
   assert.deepEqual(order, ["aborted", "cancel returned"]);
   assert.equal(ctxSeen.signal.aborted, true);
-  assert.deepEqual(Object.keys(ctxSeen).sort(), ["config", "id", "progress", "signal"]);
+  assert.deepEqual(Object.keys(ctxSeen).sort(), ["attempt", "config", "id", "progress", "signal"]);
 });
 
 test("wait() from several callers each get their own copy; wait after the end resolves at once", async () => {

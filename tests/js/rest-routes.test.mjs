@@ -405,8 +405,14 @@ describe("the OpenAPI document", () => {
       startedAt: null,
       finishedAt: null,
       updatedAt: 1,
+      priority: 0,
+      attempt: 0,
+      maxAttempts: 1,
+      runAt: null,
     };
     judge.check({ method: "GET", path: `${API}/x`, status: 200, body: execution });
+    const { runAt, ...withoutRunAt } = execution; // every execution carries the scheduling fields
+    assert.throws(() => judge.check({ method: "GET", path: `${API}/x`, status: 200, body: withoutRunAt }));
     assert.throws(() =>
       judge.check({ method: "GET", path: `${API}/x`, status: 200, body: { ...execution, extra: 1 } }),
     );

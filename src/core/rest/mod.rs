@@ -66,7 +66,9 @@
 //!   digits. Unknown parameters are ignored.
 //! - **Body.** Only `POST` routes use it (`DELETE` and `GET` ignore one). A
 //!   create body must be a JSON object (missing, `null` or any other value is
-//!   400); unknown fields are ignored, and `tracked` is `true` or `false`. A
+//!   400); unknown fields are ignored, and `tracked` is `true` or `false`;
+//!   a create (not a tracked one) takes the scheduling fields too
+//!   (`priority`, `delayMs`, `runAt`, `retry`), with the rules of `create`. A
 //!   cancel body is optional: absent, `null` or an object whose `reason` is a
 //!   string, `null` or absent; so is a complete body (`{ result? }`, the
 //!   result `null` when absent) and a start body (ignored). A progress body

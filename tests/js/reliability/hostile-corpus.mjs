@@ -464,6 +464,16 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
   const detailOk = (v) => typeof v !== "string" || v.length <= 65_536;
   const limitOk = (v) => v === undefined || v === Infinity || (Number.isInteger(v) && v >= 1);
   const positiveFinite = (v) => typeof v === "number" && Number.isFinite(v) && v > 0;
+  // A retry policy or backoff object: absent is fine, a plain object may be (its fields decide),
+  // anything else (null included) is refused.
+  const policyObj = (v) =>
+    v === undefined
+      ? { ok: true }
+      : objectKind(v) === "plain"
+        ? { ok: true, codes: ["INVALID_ARGUMENT"] }
+        : { ok: false, codes: ["INVALID_ARGUMENT"] };
+  const SCHEDULING = ["priority", "delayMs", "runAt", "retry"];
+  let scheduled = 0;
   const optionsObj = (v, kind) =>
     isNullish(v)
       ? { ok: true }
@@ -629,6 +639,68 @@ export async function runNeverTrap(ExecutionManager, { log = () => {}, maxFailur
       (v) => [
         () => m.create({ targetId: "t", config: { other: v } }),
         jsonCompatible({ other: v }) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    // scheduling fields (priority, delayMs/runAt, retry): taken, or refused with INVALID_ARGUMENT
+    [
+      "create({ priority: v })",
+      (v) => [
+        () => m.create({ targetId: "t", priority: v }),
+        v === undefined || Number.isSafeInteger(v) ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "create({ delayMs: v })",
+      (v) => [
+        () => m.create({ targetId: "t", delayMs: v }),
+        v === undefined || (typeof v === "number" && Number.isFinite(v) && v >= 0)
+          ? { ok: true }
+          : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "create({ runAt: v })",
+      (v) => [
+        () => m.create({ targetId: "t", runAt: v }),
+        v === undefined || (typeof v === "number" && Number.isFinite(v))
+          ? { ok: true }
+          : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    ["create({ retry: v })", (v) => [() => m.create({ targetId: "t", retry: v }), policyObj(v)], "created"],
+    [
+      "create({ retry: { attempts: v } })",
+      (v) => [
+        () => m.create({ targetId: "t", retry: { attempts: v } }),
+        Number.isInteger(v) && v >= 1 && v <= 1000 ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    [
+      "create({ retry: { attempts: 2, backoff: v } })",
+      (v) => [() => m.create({ targetId: "t", retry: { attempts: 2, backoff: v } }), policyObj(v)],
+      "created",
+    ],
+    [
+      "create({ retry: { attempts: 2, backoff: { delayMs: v, jitter: v } } })",
+      (v) => [
+        () => m.create({ targetId: "t", retry: { attempts: 2, backoff: { delayMs: v, jitter: v } } }),
+        v === undefined || (typeof v === "number" && v >= 0 && v <= 1)
+          ? { ok: true }
+          : { ok: false, codes: ["INVALID_ARGUMENT"] },
+      ],
+      "created",
+    ],
+    ["register(t, fn, { retry: v })", (v, i) => [() => m.register(`reg-r-${i}`, () => 1, { retry: v }), policyObj(v)]],
+    [
+      "track({ priority/delayMs/runAt/retry: v })",
+      (v) => [
+        () => m.track({ targetId: "x", [SCHEDULING[scheduled++ % SCHEDULING.length]]: v }),
+        v === undefined ? { ok: true } : { ok: false, codes: ["INVALID_ARGUMENT"] },
       ],
       "created",
     ],

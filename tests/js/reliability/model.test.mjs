@@ -278,6 +278,11 @@ class Model {
     if (E.status === "completed") out.result = E.result;
     if (E.status === "failed") out.error = { ...E.error };
     if (E.status === "cancelled" && E.cancelReason !== undefined) out.cancelReason = E.cancelReason;
+    // No priorities, delays or retries here (tests/js/scheduling.test.mjs has them).
+    out.priority = 0;
+    out.attempt = E.attempt ?? 0;
+    out.maxAttempts = 1;
+    out.runAt = null;
     return out;
   }
 
@@ -291,6 +296,7 @@ class Model {
 
   setStatus(E, status) {
     E.status = status;
+    if (status === "running") E.attempt = 1;
     E.changed = true;
     this.emit("status", E);
   }
