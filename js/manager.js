@@ -867,6 +867,8 @@ export function wrap(Engine) {
     #hubs = new Map();
     /** The heartbeat interval of event streams opened from now on (ms). */
     #heartbeatMs = SSE_HEARTBEAT_MS;
+    /** How many progress events throttled listeners hold now: with none, the flush timer is stopped. */
+    #held = 0;
 
     /** @param {import("./types.js").ManagerOptions} [options] */
     constructor(options) {
@@ -1804,8 +1806,11 @@ export function wrap(Engine) {
         rec.active = false;
         this.#listeners = this.#listeners.filter((r) => r !== rec);
         if (rec.holds !== null && rec.holds.size > 0) {
+          let dropped = 0;
+          for (const h of rec.holds.values()) if (h.event !== null) dropped++;
           rec.holds.clear();
           this.#flushes = this.#flushes.filter((x) => x.rec !== rec).sort((a, b) => a.due - b.due);
+          if (dropped > 0) this.#heldGone(dropped);
         }
         this.#hear(-1);
       };
@@ -1973,11 +1978,15 @@ export function wrap(Engine) {
         } else if (now - h.last >= rec.throttle) {
           // The window is over (the flush timer may be late): this one is the latest.
           h.last = now;
-          h.event = null;
+          if (h.event !== null) {
+            h.event = null;
+            this.#heldGone(1);
+          }
           this.#notify(rec, event);
         } else {
           if (h.event === null) {
             h.due = h.last + rec.throttle;
+            this.#held++;
             this.#schedule({ due: h.due, rec, hold: h });
           }
           h.event = event;
@@ -1990,6 +1999,7 @@ export function wrap(Engine) {
         if (held !== null) {
           h.event = null;
           h.last = monotonic();
+          this.#heldGone(1);
           this.#notify(rec, held);
         }
       }
@@ -2019,6 +2029,22 @@ export function wrap(Engine) {
       }, delay);
     }
 
+    /**
+     * `n` held progress events went out or were dropped. When none is held any more, the flush timer
+     * and its queue (whose other entries are stale) go too, so no timer outlives what it was for
+     * (in Node an armed timer keeps the process alive).
+     * @param {number} n
+     */
+    #heldGone(n) {
+      this.#held -= n;
+      if (this.#held > 0) return;
+      this.#held = 0;
+      if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+      this.#flushAt = Number.POSITIVE_INFINITY;
+      this.#flushes = [];
+    }
+
     /** The flush timer fired: held progress events whose window is over go out. */
     #flushDue() {
       this.#flushTimer = undefined;
@@ -2034,6 +2060,7 @@ export function wrap(Engine) {
           if (held === null || hold.due !== due || !rec.active) continue;
           hold.event = null;
           hold.last = now;
+          this.#heldGone(1);
           this.#notify(rec, held);
           if (this.#engine === null) return;
         }
@@ -2245,6 +2272,7 @@ export function wrap(Engine) {
       if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
       this.#flushTimer = undefined;
       this.#flushes = [];
+      this.#held = 0;
       this.#byId.clear();
       this.#bySeq.clear();
       this.#running.clear();

@@ -226,7 +226,7 @@ async function main() {
 
 /**
  * `--serve`: execman/server's serve() with the demo's targets registered (and the dashboard's
- * `crawl`, so that every target of the dashboard's form exists), plus the static server of the
+ * others, `crawl` and `sync`, so that every target of the dashboard's form exists), plus the static server of the
  * dashboard, whose origin the API grants CORS; until Ctrl-C.
  */
 async function serveRest(argv) {
@@ -240,7 +240,7 @@ async function serveRest(argv) {
 
   const manager = new ExecutionManager({ concurrency: CONCURRENCY });
   registerDemoTargets(manager);
-  registerTargets(manager, { targets: TARGETS.filter((t) => t.id === "crawl") });
+  registerTargets(manager, { targets: TARGETS.filter((t) => !DEMO_TARGETS.some((d) => d.id === t.id)) });
   manager.subscribe(({ type, execution: e }) => {
     if (type === "created" || type === "status")
       console.log(
@@ -265,7 +265,7 @@ async function serveRest(argv) {
   const dashboard = `${web.url}?server=${server.url}`;
   console.log(`
 execman REST API: ${api}
-targets: ${[...DEMO_TARGETS, ...TARGETS.filter((t) => t.id === "crawl")].map((t) => `${t.id} (${t.type})`).join(", ")}; concurrency ${CONCURRENCY}
+targets: ${[...DEMO_TARGETS, ...TARGETS.filter((t) => !DEMO_TARGETS.some((d) => d.id === t.id))].map((t) => `${t.id} (${t.type})`).join(", ")}; concurrency ${CONCURRENCY}
 (inputs are checked: see scripts/demo-targets.mjs for their defaults and bounds)
 
 The dashboard, following this server live (REST + EventSource; CORS is granted to its origin):

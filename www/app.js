@@ -199,13 +199,46 @@ async function main() {
     failure: /** @type {HTMLInputElement} */ ($("#f-failure")),
     count: /** @type {HTMLInputElement} */ ($("#f-count")),
     timeout: /** @type {HTMLInputElement} */ ($("#f-timeout")),
+    priority: /** @type {HTMLInputElement} */ ($("#f-priority")),
+    delay: /** @type {HTMLInputElement} */ ($("#f-delay")),
+    attempts: /** @type {HTMLInputElement} */ ($("#f-attempts")),
+    backoffDelay: /** @type {HTMLInputElement} */ ($("#f-backoff-delay")),
+    backoffCap: /** @type {HTMLInputElement} */ ($("#f-backoff-cap")),
+    jitter: /** @type {HTMLInputElement} */ ($("#f-jitter")),
     id: /** @type {HTMLInputElement} */ ($("#f-id")),
   };
+  const delayUnit = /** @type {HTMLSelectElement} */ ($("#f-delay-unit"));
+  const backoffType = /** @type {HTMLSelectElement} */ ($("#f-backoff"));
+  /** The form field of each request field the library may refuse (its message names the field). */
+  const REQUEST_FIELDS = {
+    "request.priority": "priority",
+    "request.delayMs": "delay",
+    "request.retry.attempts": "attempts",
+    "request.retry.backoff.delayMs": "backoffDelay",
+    "request.retry.backoff.maxDelayMs": "backoffCap",
+    "request.retry.backoff.jitter": "jitter",
+    "request.id": "id",
+  };
+
+  /** Shows `errors` ({ field: message }) next to their fields, clears the others, focuses the first. */
+  function showFieldErrors(errors) {
+    for (const [name, input] of Object.entries(fields)) {
+      const message = errors[name] ?? "";
+      input.setAttribute("aria-invalid", String(message !== ""));
+      /** @type {HTMLElement} */ (document.getElementById(`e-${name}`)).textContent = message;
+    }
+    const bad = Object.keys(fields).filter((name) => errors[name]);
+    for (const name of bad) fields[name].closest("details")?.setAttribute("open", "");
+    if (bad.length > 0) fields[bad[0]].focus();
+  }
 
   /** Checks the form; shows a message next to each bad field. Returns the request or null. */
   function readForm() {
     const errors = {};
     const num = (input) => (input.value.trim() === "" ? NaN : Number(input.value));
+    // An optional number: undefined when empty; NaN when the text is not a number (a number
+    // input then reports "" as its value, and validity.badInput).
+    const optional = (input) => (input.validity.badInput ? NaN : input.value.trim() === "" ? undefined : num(input));
     const duration = num(fields.duration);
     if (!(duration >= 0.1 && duration <= 60)) errors.duration = "Enter a duration from 0.1 to 60 seconds.";
     const failure = num(fields.failure);
@@ -225,17 +258,35 @@ async function main() {
       else if (id.length > 200) errors.id = "At most 200 characters.";
       else if (!errors.count && count !== 1) errors.id = "A custom id names one execution: set How many to 1.";
     }
+    // Scheduling. The form checks what it must convert (a number, seconds, a percentage); the
+    // ranges are the library's call: a priority beyond a safe integer, 0 or 1,001 attempts, a
+    // negative backoff go to create(), whose ExecutionError names the field (shown below).
+    const priority = optional(fields.priority);
+    if (priority !== undefined && !Number.isInteger(priority)) {
+      errors.priority = "Enter a whole number (higher starts first), or leave it empty.";
+    }
+    let delayMs = optional(fields.delay);
+    if (delayMs !== undefined && !(delayMs >= 0 && Number.isFinite(delayMs))) {
+      errors.delay = "Enter a delay of 0 or more, or leave it empty.";
+    } else if (delayMs !== undefined && delayUnit.value === "s") delayMs = Math.round(delayMs * 1000);
+    const attempts = optional(fields.attempts) ?? 1;
+    if (!Number.isInteger(attempts)) errors.attempts = "Enter a whole number of attempts (1: no retry).";
+    const backoff = { type: backoffType.value };
+    for (const [name, key] of [
+      ["backoffDelay", "delayMs"],
+      ["backoffCap", "maxDelayMs"],
+    ]) {
+      const ms = optional(fields[name]);
+      if (ms !== undefined && !Number.isFinite(ms)) errors[name] = "Enter milliseconds, or leave it empty.";
+      else if (ms !== undefined) backoff[key] = ms;
+    }
+    const jitter = optional(fields.jitter);
+    if (jitter !== undefined && !(jitter >= 0 && jitter <= 100)) {
+      errors.jitter = "Enter a percentage from 0 to 100, or leave it empty.";
+    } else if (jitter !== undefined) backoff.jitter = jitter / 100;
     // Whether the id is already taken is the library's call: ALREADY_EXISTS shows in the alert.
-    for (const [name, input] of Object.entries(fields)) {
-      const message = errors[name] ?? "";
-      input.setAttribute("aria-invalid", String(message !== ""));
-      /** @type {HTMLElement} */ (document.getElementById(`e-${name}`)).textContent = message;
-    }
-    const bad = Object.keys(errors);
-    if (bad.length > 0) {
-      fields[bad[0]].focus();
-      return null;
-    }
+    showFieldErrors(errors);
+    if (Object.keys(errors).length > 0) return null;
     return {
       targetId: targetSelect.value,
       durationMs: Math.round(duration * 1000),
@@ -243,6 +294,10 @@ async function main() {
       count,
       timeoutMs,
       id: id === "" ? undefined : id,
+      priority,
+      delayMs,
+      // One attempt is no retry; anything else (0 and 1,001 included) goes to the library.
+      retry: attempts === 1 ? undefined : { attempts, backoff },
     };
   }
 
@@ -254,26 +309,36 @@ async function main() {
       config: run.timeoutMs === undefined ? {} : { timeoutMs: run.timeoutMs },
     };
     if (run.id !== undefined) request.id = run.id;
+    if (run.priority !== undefined) request.priority = run.priority;
+    if (run.delayMs !== undefined) request.delayMs = run.delayMs;
+    if (run.retry !== undefined) request.retry = run.retry;
     return request;
   };
 
   /**
-   * Creates executions; stops at (and shows) the first error. Returns how many were created (in
-   * remote mode a promise of it: POSTs, eight at a time).
+   * Creates executions; stops at (and shows) the first error. Returns how many were created, and
+   * the error if one stopped it (in remote mode a promise of that: POSTs, eight at a time).
    */
   function startRuns(runs) {
     if (remote !== null) return startRemote(runs);
     let created = 0;
     for (const run of runs) {
-      if (!attempt("Could not start the execution", () => manager.create(requestOf(run)))) break;
+      try {
+        manager.create(requestOf(run));
+      } catch (error) {
+        alerts.show(error, "Could not start the execution");
+        return { created, error };
+      }
       created++;
     }
-    return created;
+    return { created };
   }
 
-  /** @returns {Promise<number>} */
+  /** @returns {Promise<{ created: number, error?: any }>} */
   async function startRemote(runs) {
     let created = 0;
+    /** @type {any} */
+    let error;
     let failed = false;
     let next = 0;
     const worker = async () => {
@@ -283,52 +348,67 @@ async function main() {
           await remote.create(requestOf(run));
           created++;
         } catch (err) {
-          if (!failed) alerts.show(err, "Could not start the execution");
+          if (!failed) {
+            alerts.show(err, "Could not start the execution");
+            error = err;
+          }
           failed = true;
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, runs.length) }, worker));
-    return created;
+    return error === undefined ? { created } : { created, error };
   }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const run = readForm();
     if (!run) return;
-    const created = await startRuns(Array.from({ length: run.count }, () => run));
+    const { created, error } = await startRuns(Array.from({ length: run.count }, () => run));
+    // A field the library refused (INVALID_ARGUMENT names it): its message goes next to it too.
+    const refused = error?.code === "INVALID_ARGUMENT" ? /`(request\.[\w.]+)`/.exec(error.message)?.[1] : undefined;
+    const field = refused === undefined ? undefined : REQUEST_FIELDS[refused];
+    if (field !== undefined) showFieldErrors({ [field]: String(error.message) });
     if (created > 0) {
       say(`Started ${formatCount(created)} × ${run.targetId}.`);
       if (run.id !== undefined) fields.id.value = "";
     }
   });
 
+  /** Three attempts, 1 s then 2 s apart: enough for `sync`, whose first two attempts fail. */
+  const SYNC_RETRY = { attempts: 3, backoff: { type: "exponential", delayMs: 1000 } };
+
   $("#btn-mix").addEventListener("click", async () => {
-    const created = await startRuns([
+    const { created } = await startRuns([
       { targetId: "upload", durationMs: 4000, failureChance: 0 },
       { targetId: "transcode", durationMs: 6000, failureChance: 0 },
       { targetId: "report", durationMs: 5000, failureChance: 1 },
       { targetId: "crawl", durationMs: 5000, failureChance: 0 },
       { targetId: "upload", durationMs: 8000, failureChance: 0, timeoutMs: 3000 },
+      { targetId: "sync", durationMs: 2000, failureChance: 0, retry: SYNC_RETRY },
+      { targetId: "report", durationMs: 3000, failureChance: 0, delayMs: 5000 },
     ]);
-    say(`Started ${created} executions: one will fail, one will time out. Cancel one yourself.`);
+    say(
+      `Started ${created} executions: one will fail, one will time out, one succeeds on its third attempt, ` +
+        "one waits 5 s. Cancel one yourself.",
+    );
   });
 
-  /** Starts `n` executions of every target, 3–10 s each, 5% failing. */
+  /** Starts `n` executions of every target, 3–10 s each, 5% failing (`sync` retried as in the mix). */
   function startMany(n) {
     const t0 = performance.now();
-    const runs = Array.from({ length: n }, (_, i) => ({
-      targetId: TARGETS[i % TARGETS.length].id,
-      durationMs: 3000 + Math.round(Math.random() * 7000),
-      failureChance: 0.05,
-    }));
-    const done = (created) => {
+    const runs = Array.from({ length: n }, (_, i) => {
+      const targetId = TARGETS[i % TARGETS.length].id;
+      const durationMs = 3000 + Math.round(Math.random() * 7000);
+      return { targetId, durationMs, failureChance: 0.05, retry: targetId === "sync" ? SYNC_RETRY : undefined };
+    });
+    const done = (/** @type {{ created: number }} */ { created }) => {
       const ms = performance.now() - t0;
       say(`Started ${formatCount(created)} executions in ${Math.round(ms)} ms.`);
       return { created, ms };
     };
-    const created = startRuns(runs);
-    return typeof created === "number" ? done(created) : created.then(done);
+    const started = startRuns(runs);
+    return started instanceof Promise ? started.then(done) : done(started);
   }
   $("#btn-stress").addEventListener("click", () => startMany(5000));
 
