@@ -23,7 +23,9 @@ const manager = new ExecutionManager();
 const target = (name, fn) =>
   manager.register(name, async (inputs, ctx) => {
     send({ type: "started", name, id: ctx.id, attempt: ctx.attempt });
-    ctx.signal.addEventListener("abort", () => send({ type: "aborted", id: ctx.id, reason: String(ctx.signal.reason) }));
+    ctx.signal.addEventListener("abort", () =>
+      send({ type: "aborted", id: ctx.id, reason: String(ctx.signal.reason) }),
+    );
     return fn(inputs, ctx);
   });
 
@@ -60,7 +62,9 @@ target("bad-result", () => () => 1);
 const options = {
   connection: { host: "127.0.0.1", port: Number(port) },
   concurrency: Number(concurrency),
-  ...(lockDuration ? { lockDuration: Number(lockDuration), stalledInterval: Number(stalledInterval), maxStalledCount: 3 } : {}),
+  ...(lockDuration
+    ? { lockDuration: Number(lockDuration), stalledInterval: Number(stalledInterval), maxStalledCount: 3 }
+    : {}),
 };
 const worker = work(manager, queue, options);
 worker.on("error", () => {});
