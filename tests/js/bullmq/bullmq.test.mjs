@@ -1,5 +1,5 @@
-// execman/bullmq across processes, on a real redis-server of this file's own (tests/js/bullmq/
-// redis.mjs): this process is the API process (a manager whose targets are `enqueue(queue)`), the
+// execman/bullmq across processes, on a real redis-server of this file's own (scripts/
+// redis-server.mjs): this process is the API process (a manager whose targets are `enqueue(queue)`), the
 // workers are child processes (worker-child.mjs: `work()` over a manager with the test targets),
 // each test on a queue of its own. Checked: results, failures, retries, delays and priorities
 // carried over; progress seen here; a cancel here aborting the handler there within one second; a
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Queue, Worker } from "bullmq";
 import { ExecutionManager } from "execman";
 import { enqueue, mirror, work } from "execman/bullmq";
-import { startRedis } from "./redis.mjs";
+import { startRedis } from "../../../scripts/redis-server.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.join(HERE, "worker-child.mjs");

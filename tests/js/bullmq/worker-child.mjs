@@ -11,11 +11,15 @@ const [port, queue, concurrency, lockDuration, stalledInterval] = process.argv.s
 const send = (/** @type {object} */ m) => process.send?.({ pid: process.pid, at: Date.now(), ...m });
 const sleep = (/** @type {number} */ ms, /** @type {AbortSignal} */ signal) =>
   new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
+    const abort = () => {
       clearTimeout(t);
       reject(signal.reason ?? new Error("aborted"));
-    });
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", abort);
+      resolve(undefined);
+    }, ms);
+    signal.addEventListener("abort", abort, { once: true });
   });
 
 const manager = new ExecutionManager();

@@ -1,5 +1,6 @@
-// A redis-server of a test's own: Debian's `redis-server` as a plain child process on a free
-// 127.0.0.1 port, stopped by the test (and killed with this process if the test dies first).
+// A redis-server of its own for a test, the benchmark or the cluster demo: Debian's `redis-server`
+// as a plain child process on a free 127.0.0.1 port, stopped by its user (and killed with this
+// process if that dies first). scripts/setup.sh installs it when missing.
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";
