@@ -35,12 +35,12 @@ const { QueueEvents, Worker, UnrecoverableError } = require("bullmq");
 /**
  * What the manager hands a remote target (js/manager.js, `Bridge`).
  * @typedef {{
- *   start(id: string): Execution | undefined,
+ *   start(id: string): boolean,
  *   progress(id: string, current: number, total?: number | null, message?: string | null): boolean,
- *   complete(id: string, result?: unknown): Execution | undefined,
- *   fail(id: string, error: unknown): Execution | undefined,
- *   retry(id: string, error: unknown, runAt?: number | null): Execution | undefined,
- *   cancel(id: string, reason?: string): Execution | undefined,
+ *   complete(id: string, result?: unknown): boolean,
+ *   fail(id: string, error: unknown): boolean,
+ *   retry(id: string, error: unknown, runAt?: number | null): boolean,
+ *   cancel(id: string, reason?: string): boolean,
  *   status(id: string): Execution | undefined,
  *   policy(id: string): RetryPolicy | null,
  *   create(request: ExecutionRequest): Execution,
@@ -229,7 +229,8 @@ function interrupted(attempt) {
 
 /**
  * Runs `fn` after everything queued before for the same key (events of one job are applied in
- * order, each possibly reading Redis first).
+ * order, each possibly reading Redis first): at once when nothing of that key is pending, else
+ * after it.
  */
 class Serial {
   /** @type {Map<string, Promise<void>>} */
@@ -240,8 +241,27 @@ class Serial {
    * @param {() => unknown} fn
    */
   run(key, fn) {
-    const prev = this.#chains.get(key) ?? Promise.resolve();
-    const next = prev.then(fn).then(
+    const prev = this.#chains.get(key);
+    if (prev === undefined) {
+      let out;
+      try {
+        out = fn();
+      } catch (err) {
+        report(err);
+        return;
+      }
+      if (out instanceof Promise) this.#chain(key, out);
+      return;
+    }
+    this.#chain(key, prev.then(fn));
+  }
+
+  /**
+   * @param {string} key
+   * @param {Promise<unknown>} p
+   */
+  #chain(key, p) {
+    const next = p.then(
       () => {},
       (err) => report(err),
     );
@@ -290,19 +310,20 @@ async function eventsFromNow(queue) {
 // ---- enqueue ------------------------------------------------------------------------------------
 
 /**
- * One remote target of one manager on one queue: it adds the jobs of the target's executions and
- * moves them along from the queue's events.
+ * The remote targets of one manager on one queue (one `enqueue(queue)` registered for one or more
+ * targets): it adds the jobs of their executions and moves them along from the queue's events (one
+ * QueueEvents for them all).
  */
 class Follower {
   /**
    * @param {Bridge} bridge
    * @param {Queue} queue
-   * @param {string} targetId
    */
-  constructor(bridge, queue, targetId) {
+  constructor(bridge, queue) {
     this.bridge = bridge;
     this.queue = queue;
-    this.targetId = targetId;
+    /** @type {Set<string>} the targets registered with it (job names) */
+    this.targets = new Set();
     /** @type {Set<string>} ids of the active executions followed */
     this.known = new Set();
     /** @type {Set<string>} ids of jobs other managers added, being made executions here */
@@ -333,7 +354,10 @@ class Follower {
       const p = progressOf(data);
       if (p !== null) this.#quietly(() => this.bridge.progress(jobId, p[0], p[1], p[2]));
     });
-    on("completed", ({ jobId, returnvalue }) => this.bridge.complete(jobId, returnvalue ?? null));
+    on("completed", ({ jobId, returnvalue }) => {
+      this.known.delete(jobId);
+      this.bridge.complete(jobId, returnvalue ?? null);
+    });
     on("failed", async ({ jobId, failedReason }) => {
       const x = this.bridge.status(jobId);
       if (x?.status !== "running") return;
@@ -342,8 +366,12 @@ class Follower {
         name: "Error",
         message: String(failedReason),
       };
-      if (f.code === "CANCELLED") this.#cancel(jobId, f.message);
-      else this.bridge.fail(jobId, f);
+      if (f.code === "CANCELLED") {
+        this.#cancel(jobId, f.message);
+      } else {
+        this.known.delete(jobId);
+        this.bridge.fail(jobId, f);
+      }
     });
     // An attempt that ended with the job waiting (retried at once, or moved back by the stalled
     // check) or delayed (retried after its backoff) again.
@@ -358,7 +386,7 @@ class Follower {
     });
     // Jobs of this target that other managers add: executions here too.
     events.on("added", ({ jobId, name }) => {
-      if (name !== this.targetId || this.known.has(jobId) || this.bridge.status(jobId) !== undefined) return;
+      if (!this.targets.has(name) || this.known.has(jobId) || this.bridge.status(jobId) !== undefined) return;
       this.known.add(jobId);
       this.serial.run(jobId, () => this.#adopt(jobId));
     });
@@ -373,22 +401,21 @@ class Follower {
   submit(x) {
     if (this.adopting.delete(x.id)) return;
     this.known.add(x.id);
-    const opts = jobOptions(x, this.bridge.policy(x.id));
-    this.started
-      .then(() => this.queue.add(x.targetId, x.inputs, /** @type {any} */ (opts)))
-      .catch((/** @type {any} */ err) => {
-        this.#cancel(x.id, `the queue refused the job: ${err?.message ?? String(err)}`);
-      });
+    const opts = /** @type {any} */ (jobOptions(x, this.bridge.policy(x.id)));
+    const add = () => this.queue.add(x.targetId, x.inputs, opts);
+    (this.events !== null ? add() : this.started.then(add)).catch((/** @type {any} */ err) => {
+      this.#cancel(x.id, `the queue refused the job: ${err?.message ?? String(err)}`);
+    });
   }
 
   /**
-   * An execution of the target became terminal. A cancel made here (by any caller) removes its
-   * waiting or delayed job, or tells the worker running it.
+   * An execution of a target was cancelled (by any caller: a cancel here removes its waiting or
+   * delayed job, or tells the worker running it), unless the cancel was this follower's own.
    * @param {Execution} x
    */
   ended(x) {
     this.known.delete(x.id);
-    if (this.quiet.delete(x.id) || x.status !== "cancelled") return;
+    if (this.quiet.delete(x.id)) return;
     this.cancelJob(x.id, x.cancelReason).catch(report);
   }
 
@@ -416,7 +443,7 @@ class Follower {
    */
   #cancel(id, reason) {
     this.quiet.add(id);
-    if (this.bridge.cancel(id, reason) === undefined) this.quiet.delete(id);
+    if (!this.bridge.cancel(id, reason)) this.quiet.delete(id);
   }
 
   /** @param {() => unknown} fn */
@@ -471,7 +498,7 @@ class Follower {
       return;
     }
     /** @type {ExecutionRequest} */
-    const request = { id, targetId: this.targetId, inputs: job.data, config: meta.config ?? {}, type: meta.type };
+    const request = { id, targetId: job.name, inputs: job.data, config: meta.config ?? {}, type: meta.type };
     const p = job.opts.priority;
     if (typeof p === "number" && p > 0) request.priority = PRIORITY_ZERO - p;
     if (typeof job.opts.delay === "number" && job.opts.delay > 0) request.runAt = job.timestamp + job.opts.delay;
@@ -510,6 +537,8 @@ function enqueue(queue) {
   if (!isQueue(queue)) throw new TypeError("queue must be a BullMQ Queue");
   /** @type {Set<Follower>} */
   const followers = new Set();
+  /** @type {WeakMap<Bridge, Follower>} one per manager it is registered on */
+  const byBridge = new WeakMap();
   const handler = /** @type {any} */ (
     () => {
       throw new TypeError("an enqueue() target runs on its queue's workers, not here");
@@ -521,8 +550,13 @@ function enqueue(queue) {
      * @param {string} targetId
      */
     attach(bridge, targetId) {
-      const f = new Follower(bridge, queue, targetId);
-      followers.add(f);
+      let f = byBridge.get(bridge);
+      if (f === undefined) {
+        f = new Follower(bridge, queue);
+        byBridge.set(bridge, f);
+        followers.add(f);
+      }
+      f.targets.add(targetId);
       return f;
     },
   };
@@ -614,7 +648,6 @@ function thrownFailure(thrown) {
  * @param {AbortSignal | undefined} signal  BullMQ's: aborted by `worker.cancelJob`
  */
 async function runJob(bridge, worker, job, signal) {
-  const client = await clientOf(worker);
   const id = /** @type {string} */ (job.id);
   const attempt = job.attemptsStarted;
   /**
@@ -624,14 +657,13 @@ async function runJob(bridge, worker, job, signal) {
    * @returns {Promise<never>}
    */
   const failWith = async (f, final) => {
+    const client = await clientOf(worker);
     await client.hset(worker.toKey(id), ERROR_FIELD, JSON.stringify({ ats: attempt, ...f }));
     const err = final ? new UnrecoverableError(f.message) : new Error(f.message);
     if (!final) err.name = f.name;
     if (f.stack !== undefined) err.stack = f.stack;
     throw err;
   };
-  const cancelled = await client.get(worker.toKey(`execman:cancel:${id}`));
-  if (cancelled !== null) return failWith({ code: "CANCELLED", name: "AbortError", message: cancelled }, true);
   const handler = bridge.handler(job.name);
   if (typeof handler !== "function") {
     return failWith(
@@ -649,7 +681,8 @@ async function runJob(bridge, worker, job, signal) {
     id,
     attempt,
     signal: controller.signal,
-    config: structuredClone(config),
+    // Parsed from the job for this attempt alone: the handler's own copies.
+    config,
     progress(current, total, message) {
       checkProgress(bridge, current, total, message);
       if (over) return;
@@ -689,7 +722,7 @@ async function runJob(bridge, worker, job, signal) {
     /** @type {Promise<unknown>} */
     let p;
     try {
-      p = Promise.resolve(handler(structuredClone(job.data), ctx));
+      p = Promise.resolve(handler(job.data, ctx));
     } catch (err) {
       p = Promise.reject(err);
     }

@@ -607,19 +607,19 @@ function matches(rec, e) {
  * What a remote target's handler carries under `Symbol.for("execman.remote")` (execman/bullmq's
  * `enqueue`): `attach`, called by `register` with the manager's bridge, returns the target's port:
  * `submit` is called for each new execution of the target (still pending, a microtask after its
- * creation), `ended` for each that became terminal.
+ * creation), `ended` for each that was cancelled (its other ends come from the queue itself).
  * @typedef {{ attach(bridge: Bridge, targetId: string): RemotePort }} Remote
  * @typedef {{ submit(execution: Execution): void, ended(execution: Execution): void }} RemotePort
  * What a remote target's queue (and a worker, `handler`) drives a manager through. The moves take
- * an id and return the new snapshot, or undefined (false for `progress`) when the id is unknown or
- * the move is not legal now; bad values throw INVALID_ARGUMENT.
+ * an id and return whether they were made (false when the id is unknown or the move is not legal
+ * now); bad values throw INVALID_ARGUMENT.
  * @typedef {{
- *   start(id: string): Execution | undefined,
+ *   start(id: string): boolean,
  *   progress(id: string, current: number, total?: number | null, message?: string | null): boolean,
- *   complete(id: string, result?: unknown): Execution | undefined,
- *   fail(id: string, error: unknown): Execution | undefined,
- *   retry(id: string, error: unknown, runAt?: number | null): Execution | undefined,
- *   cancel(id: string, reason?: string): Execution | undefined,
+ *   complete(id: string, result?: unknown): boolean,
+ *   fail(id: string, error: unknown): boolean,
+ *   retry(id: string, error: unknown, runAt?: number | null): boolean,
+ *   cancel(id: string, reason?: string): boolean,
  *   status(id: string): Execution | undefined,
  *   policy(id: string): import("./types.js").RetryPolicy | null,
  *   create(request: import("./types.js").ExecutionRequest): Execution,
@@ -1704,7 +1704,8 @@ export function wrap(Engine) {
       // Waiters wait for the terminal status: an attempt's end alone (a retry) leaves them waiting.
       const w = code >= STATUS_COMPLETED ? this.#waiters.get(seq) : undefined;
       const run = this.#running.get(seq);
-      const re = code >= STATUS_COMPLETED && this.#remotes.size > 0 ? this.#entryOf(seq) : undefined;
+      // A remote execution's queue hears of its cancels (its other ends are the queue's own doing).
+      const re = code === STATUS_CANCELLED && this.#remotes.size > 0 ? this.#entryOf(seq) : undefined;
       const remote = re === undefined ? undefined : this.#remotes.get(re.targetId);
       // Texts are read for waiters, for a remote execution's queue, and for a failed attempt's run
       // (its TimeoutError reason), not for an execution followed only for its outside signal.
@@ -1743,7 +1744,7 @@ export function wrap(Engine) {
     // A handler with a `Symbol.for("execman.remote")` property (what `enqueue(queue)` returns) makes
     // its target remote: the engine creates its executions as any others but queues none of them to
     // start here; each new one, still pending a microtask after its creation (by `create` or REST),
-    // goes to the queue's `submit`, each end to its `ended` (a cancel is what matters there), and
+    // goes to the queue's `submit`, each cancel to its `ended`, and
     // the queue moves them along through the bridge: the moves of tracked work (start, progress,
     // complete, fail) plus `retry` (running -> pending), refused to every other caller.
 
@@ -1765,18 +1766,19 @@ export function wrap(Engine) {
     }
 
     /**
-     * A change of a remote execution by its queue: `call(seq)` makes it; the new snapshot, or
-     * undefined when the id is unknown or the move is not legal now (a late or repeated report).
-     * Bad values throw their INVALID_ARGUMENT.
+     * A change of a remote execution by its queue: `call(seq)` makes it; whether it was made
+     * (false when the id is unknown or the move is not legal now: a late or repeated report). No
+     * snapshot is built (the queue reads `status(id)` when it needs one). Bad values throw their
+     * INVALID_ARGUMENT.
      * @param {string} id
      * @param {(seq: number) => string | undefined} call
-     * @returns {Execution | undefined}
+     * @returns {boolean}
      */
     #driven(id, call) {
       for (let tries = 0; tries < 2; tries++) {
         const e = this.#lookup(id);
-        if (e === null) return undefined;
-        const texts = call(e.seq);
+        if (e === null) return false;
+        call(e.seq);
         const code = this.#f()[SLOT_STATUS];
         if (code === GONE) {
           this.#sweep();
@@ -1786,12 +1788,13 @@ export function wrap(Engine) {
         if (code === ERROR) {
           const err = this.#error();
           this.#after();
-          if (err.code === "INVALID_TRANSITION") return undefined;
+          if (err.code === "INVALID_TRANSITION") return false;
           throw err;
         }
-        return /** @type {Execution} */ (this.#changed(e, texts));
+        this.#after();
+        return true;
       }
-      return undefined;
+      return false;
     }
 
     /** The bridge of this manager (made once). */
