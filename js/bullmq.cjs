@@ -646,8 +646,9 @@ function thrownFailure(thrown) {
  * @param {Worker} worker
  * @param {Job} job
  * @param {AbortSignal | undefined} signal  BullMQ's: aborted by `worker.cancelJob`
+ * @param {Map<string, string>} early  cancels heard for jobs this worker did not run yet
  */
-async function runJob(bridge, worker, job, signal) {
+async function runJob(bridge, worker, job, signal, early) {
   const id = /** @type {string} */ (job.id);
   const attempt = job.attemptsStarted;
   /**
@@ -664,6 +665,11 @@ async function runJob(bridge, worker, job, signal) {
     if (f.stack !== undefined) err.stack = f.stack;
     throw err;
   };
+  const cancelled = early.get(id);
+  if (cancelled !== undefined) {
+    early.delete(id);
+    return failWith({ code: "CANCELLED", name: "AbortError", message: cancelled }, true);
+  }
   const handler = bridge.handler(job.name);
   if (typeof handler !== "function") {
     return failWith(
@@ -788,7 +794,7 @@ function work(manager, queueName, options) {
   const worker = new Worker(
     queueName,
     // Three parameters: BullMQ then passes the signal that `cancelJob` aborts.
-    (job, token, signal) => runJob(bridge, worker, job, signal),
+    (job, token, signal) => runJob(bridge, worker, job, signal, early),
     {
       ...rest,
       autorun: false,
@@ -803,8 +809,12 @@ function work(manager, queueName, options) {
       },
     },
   );
-  // The cancel channel, subscribed before the first job is taken (a cancel before that is read from
-  // the job's cancel key when it starts). ioredis resubscribes after a reconnection.
+  // A cancel heard for a job this worker has not started yet (it was taking it from the queue just
+  // then): kept a minute, read when the job starts.
+  /** @type {Map<string, string>} */
+  const early = new Map();
+  // The cancel channel, subscribed before the first job is taken. ioredis resubscribes after a
+  // reconnection.
   const channel = (async () => {
     const sub = (await clientOf(worker)).duplicate();
     sub.on("error", () => {});
@@ -812,7 +822,11 @@ function work(manager, queueName, options) {
     sub.on("message", (/** @type {string} */ _channel, /** @type {string} */ text) => {
       try {
         const { id, reason } = JSON.parse(text);
-        worker.cancelJob(String(id), typeof reason === "string" ? reason : "");
+        const why = typeof reason === "string" ? reason : "";
+        if (!worker.cancelJob(String(id), why)) {
+          early.set(String(id), why);
+          setTimeout(() => early.delete(String(id)), 60_000).unref();
+        }
       } catch {
         // Not a message of ours.
       }
