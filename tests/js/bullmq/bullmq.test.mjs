@@ -331,6 +331,51 @@ describe("enqueue + work across processes", { timeout: TEST_TIMEOUT * 4 }, () =>
   });
 });
 
+test("another API process's executions show here with their progress, and a cancel here reaches them", {
+  timeout: TEST_TIMEOUT,
+}, async () => {
+  const a = await apiSide(["steps", "sleep"], { sleep: { retry: { attempts: 2 } } });
+  // A second API side (another manager, as another process would have) on the same queue.
+  const b = new ExecutionManager();
+  const bQueue = new Queue(a.name, { connection: redis.connection });
+  const bHandler = enqueue(bQueue);
+  b.register("steps", bHandler);
+  b.register("sleep", bHandler, { retry: { attempts: 2 } });
+  /** @type {any[]} */
+  const seen = [];
+  b.subscribe((e) => seen.push(e));
+  await bHandler.ready();
+  const w = await spawnWorker(a.name, 2);
+  try {
+    const x = a.manager.create({ targetId: "steps", inputs: { steps: 4, ms: 60 }, priority: 3 });
+    const there = await until(() => b.status(x.id), "the execution in the other manager");
+    assert.equal(there.targetId, "steps");
+    assert.deepEqual(there.inputs, { steps: 4, ms: 60 });
+    assert.equal(there.priority, 3);
+    const done = await b.wait(x.id);
+    assert.equal(done.status, "completed");
+    assert.equal(done.result, "done");
+    const progress = seen.filter((e) => e.type === "progress" && e.execution.id === x.id);
+    assert.ok(progress.length >= 3, `${progress.length} progress events seen in the other manager`);
+    assert.equal((await a.manager.wait(x.id)).status, "completed");
+    // A cancel in the other manager stops the job and the first manager shows it cancelled.
+    const y = a.manager.create({ targetId: "sleep", inputs: { ms: 30_000 } });
+    await w.waitFor((m) => m.type === "started" && m.id === y.id, "the job to start");
+    await until(() => b.status(y.id)?.status === "running", "running in the other manager");
+    b.cancel(y.id, "from b");
+    await w.waitFor((m) => m.type === "aborted" && m.id === y.id, "the abort", 5000);
+    const ya = await a.manager.wait(y.id);
+    assert.equal(ya.status, "cancelled");
+    assert.equal(ya.cancelReason, "from b");
+  } finally {
+    await w.close();
+    await bHandler.close();
+    await bQueue.close();
+    b.free();
+    await a.close();
+  }
+});
+
 test("Redis killed and restarted mid-run: nothing lost, nothing shown twice", { timeout: TEST_TIMEOUT }, async (t) => {
   const own = await startRedis({ durable: true });
   const api = await apiSide(["sleep"], {}, own.connection);
