@@ -10,7 +10,7 @@ export interface ManagerLike {
  * run as jobs of `queue` on BullMQ workers (it is never called here).
  */
 export interface EnqueueHandler {
-  (inputs: never, ctx: never): never;
+  (inputs: unknown, ctx: unknown): never;
   /** The queue its jobs are added to. */
   readonly queue: Queue;
   /** Resolves once every manager it is registered on follows the queue's events. */
