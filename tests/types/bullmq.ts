@@ -7,7 +7,10 @@ export async function cluster(): Promise<Mirror> {
   const connection = { host: "127.0.0.1", port: 6379 };
   const api = new ExecutionManager();
   const render: EnqueueHandler = enqueue(new Queue("render", { connection }));
-  api.register("render", render, { type: "video", retry: { attempts: 3, backoff: { type: "exponential", delayMs: 100 } } });
+  api.register("render", render, {
+    type: "video",
+    retry: { attempts: 3, backoff: { type: "exponential", delayMs: 100 } },
+  });
   await render.ready();
   const queue: Queue = render.queue;
   void queue;
