@@ -636,9 +636,16 @@ function matches(rec, e) {
  */
 function remoteOf(handler) {
   if (typeof handler !== "function") return undefined;
-  const r = /** @type {any} */ (handler)[Symbol.for("execman.remote")];
-  if (typeof r !== "object" || r === null) return undefined;
-  return typeof r.attach === "function" ? r : undefined;
+  try {
+    // A Proxy's traps may throw: such a handler is an ordinary one (its properties are never read
+    // again).
+    const r = /** @type {any} */ (handler)[Symbol.for("execman.remote")];
+    if (typeof r !== "object" || r === null) return undefined;
+    const attach = r.attach;
+    return typeof attach === "function" ? { attach: (b, t) => Reflect.apply(attach, r, [b, t]) } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
