@@ -131,6 +131,7 @@ const TARGETS = {
   "W5 ctx.progress": { baseline: { min: 1.0 } },
   "W6 memory (tracked)": { baseline: { max: 0.5 } },
   "W6 memory (handler)": { baseline: { max: 0.5 } },
+  "W9 BullMQ jobs/s c=16": { baseline: { min: 0.8 } },
 };
 const W4_MAX_US = 50;
 const W4_MAX_GROWTH = 1.5;
@@ -183,6 +184,14 @@ function cases(o) {
       args: ["--mode=held", `--size=${n}`, `--dispatch=${o.size(10_000)}`],
       runs: i === o.w7Sizes.length - 1 ? o.w4LargeRuns : o.runs,
     })),
+    // BullMQ on a redis-server of each run's own: enqueue + work against bare BullMQ (the
+    // "baseline" column is bare BullMQ here), and progress -> producer latency.
+    {
+      id: "W9",
+      script: "w9-bullmq.mjs",
+      impls: ["execman", "baseline"],
+      args: [`--size=${o.size(5000)}`, "--concurrency=16", `--reports=${Math.max(50, o.size(400))}`],
+    },
     {
       id: "W6/tracked",
       script: "w6-memory.mjs",

@@ -16,9 +16,10 @@
 //      stdout is not a terminal),
 //   6. waits for everything with wait() and prints list() and counts().
 //
-// Two other modes: `npm run demo -- --web` serves the browser dashboard, and
-// `npm run demo -- --serve` serves the REST routes with these targets, and the dashboard pointed
-// at them (top of main()).
+// Other modes: `npm run demo -- --web` serves the browser dashboard, `npm run demo -- --serve`
+// serves the REST routes with these targets and the dashboard pointed at them, and
+// `npm run demo -- --cluster` runs a batch on BullMQ across a redis-server and two worker
+// processes, one of them killed mid-job (top of main()).
 //
 // It takes about five seconds once pkg/ is built. Exit code 0 means every
 // execution ended the way the demo planned; anything unexpected prints the
@@ -57,6 +58,14 @@ async function main() {
   if (process.argv.includes("--serve")) {
     prepare();
     return serveRest(process.argv.slice(2));
+  }
+
+  // `npm run demo -- --cluster`: build, then execman over BullMQ with a redis-server, two worker
+  // processes and this one as the API process; one worker is killed mid-job (scripts/demo-cluster.mjs).
+  if (process.argv.includes("--cluster")) {
+    prepare();
+    const { cluster } = await import("./demo-cluster.mjs");
+    return cluster();
   }
 
   // ── 1. Prepare ──────────────────────────────────────────────────────────────

@@ -102,6 +102,9 @@ pub mod work {
     /// Enough executions were removed that JS should drop them from its
     /// cache (`Engine::drain_removed`).
     pub const REMOVED: u32 = 16;
+    /// Remote executions were created: JS hands each one to its queue
+    /// (`Engine::next_submit`).
+    pub const SUBMITS: u32 = 32;
 }
 
 /// The longest string argument (UTF-16 units) JS hands to the engine
@@ -149,6 +152,7 @@ pub const ALL: &[(&str, f64)] = &[
     ("WORK_STARTS", work::STARTS as f64),
     ("WORK_TIMER", work::TIMER as f64),
     ("WORK_REMOVED", work::REMOVED as f64),
+    ("WORK_SUBMITS", work::SUBMITS as f64),
     ("MAX_STRING", MAX_STRING as f64),
 ];
 
