@@ -20,6 +20,8 @@ use super::schedule::Schedule;
 use super::status::Status;
 use super::store::Store;
 
+mod persist;
+
 /// The default `maxFinished`.
 pub const DEFAULT_MAX_FINISHED: usize = 10_000;
 
@@ -166,6 +168,11 @@ pub struct Manager {
     /// this manager outside the store (queued events).
     cap: u64,
     outside: u64,
+    /// The changes to write, when the manager is durable.
+    journal: Option<persist::Journal>,
+    /// Handler-driven pending executions restored before their target was
+    /// registered: queued when it is.
+    parked: HashMap<Rc<str>, Vec<u64>>,
 }
 
 impl Manager {
@@ -195,6 +202,8 @@ impl Manager {
             active_bytes: 0,
             cap: u64::MAX,
             outside: 0,
+            journal: None,
+            parked: HashMap::new(),
         }
     }
 
@@ -376,6 +385,12 @@ impl Manager {
         let Some(record) = self.store.get(seq) else {
             return;
         };
+        if !self.targets.contains_key(&**record.target_id()) {
+            // Restored before its target was registered: queued by `register`.
+            let target = record.target_id().clone();
+            self.parked.entry(target).or_default().push(seq);
+            return;
+        }
         let slot = self
             .schedule
             .insert(seq, record.priority(), record.run_at(), now);
@@ -476,6 +491,18 @@ impl Manager {
         let retry = retry.map(Rc::new);
         self.targets
             .insert(target_id.to_owned(), Target { kind, retry });
+        if let Some(seqs) = self.parked.remove(target_id) {
+            let now = self.now();
+            for seq in seqs {
+                let waiting = self
+                    .store
+                    .get(seq)
+                    .is_some_and(|r| r.status() == Status::Pending && r.slot().is_none());
+                if waiting {
+                    self.enqueue(seq, now);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -592,6 +619,7 @@ impl Manager {
             run_at,
             retry: p.retry,
         }));
+        self.log_put(seq);
         self.emit(EventKind::Created, seq);
         Ok(seq)
     }
@@ -642,6 +670,7 @@ impl Manager {
             let now = self.now();
             self.rebyte(seq, |r| r.begin(now));
             self.store.set_status(seq, to);
+            self.log_state(seq);
             self.arm(seq);
             self.in_flight += 1;
             self.emit(EventKind::Status, seq);
@@ -753,6 +782,7 @@ impl Manager {
             let now = self.now();
             self.rebyte(seq, |r| r.wait_retry(failure, now + delay, now));
             self.store.set_status(seq, to);
+            self.log_state(seq);
             // The host aborts the signal of the attempt that ended (a timed-out one may run on).
             self.finished.push(seq);
             self.enqueue(seq, now);
@@ -834,6 +864,7 @@ impl Manager {
             record.report(progress);
             self.held_bytes = self.held_bytes.saturating_add_signed(delta);
             self.active_bytes = self.active_bytes.saturating_add_signed(delta);
+            self.log_progress(seq);
             self.emit(EventKind::Progress, seq);
         }
         Ok(())
@@ -887,6 +918,7 @@ impl Manager {
             record.begin(now);
         }
         self.store.set_status(seq, to);
+        self.log_state(seq);
         self.arm(seq);
         self.emit(EventKind::Status, seq);
         Ok(true)
@@ -1018,6 +1050,7 @@ impl Manager {
             self.active_bytes = self.active_bytes.saturating_sub(before);
         }
         self.store.set_status(seq, to);
+        self.log_state(seq);
         self.finished.push(seq);
         self.emit(EventKind::Status, seq);
         while self.store.finished_len() > self.options.max_finished {
@@ -1034,6 +1067,7 @@ impl Manager {
     fn take_out(&mut self, seq: u64) -> Option<Record> {
         self.disarm(seq);
         let record = self.store.remove(seq)?;
+        self.log_remove(seq);
         self.held_bytes = self.held_bytes.saturating_sub(record.bytes());
         if !record.status().is_terminal() {
             self.active_bytes = self.active_bytes.saturating_sub(record.bytes());
