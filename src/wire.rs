@@ -102,6 +102,9 @@ pub mod work {
     /// Enough executions were removed that JS should drop them from its
     /// cache (`Engine::drain_removed`).
     pub const REMOVED: u32 = 16;
+    /// Changes of a durable manager wait to be written: take them with
+    /// `Engine::take_batch` (at most `flushMs` later).
+    pub const STORE: u32 = 32;
 }
 
 /// The longest string argument (UTF-16 units) JS hands to the engine
@@ -149,6 +152,7 @@ pub const ALL: &[(&str, f64)] = &[
     ("WORK_STARTS", work::STARTS as f64),
     ("WORK_TIMER", work::TIMER as f64),
     ("WORK_REMOVED", work::REMOVED as f64),
+    ("WORK_STORE", work::STORE as f64),
     ("MAX_STRING", MAX_STRING as f64),
 ];
 
