@@ -62,7 +62,10 @@ manager.register("work", async (inputs, ctx) => {
   return { done: ctx.id, attempt: ctx.attempt };
 });
 // Never ends by itself: running when the kill comes (or cancelled).
-manager.register("slow", (inputs, ctx) => new Promise((resolve, reject) => ctx.signal.addEventListener("abort", reject)));
+manager.register(
+  "slow",
+  (inputs, ctx) => new Promise((resolve, reject) => ctx.signal.addEventListener("abort", reject)),
+);
 out("READY");
 
 const tracked = [];

@@ -95,7 +95,8 @@ function matches(r, p) {
   );
   if (!same || r.error?.code !== "INTERRUPTED") return false;
   if (r.status === "failed") return r.finishedAt !== null ? "interrupted" : false;
-  if (r.status === "pending") return r.runAt !== null && r.progress === null && r.attempt < r.maxAttempts ? "interrupted" : false;
+  if (r.status === "pending")
+    return r.runAt !== null && r.progress === null && r.attempt < r.maxAttempts ? "interrupted" : false;
   return false;
 }
 

@@ -49,7 +49,7 @@ async function populate(m) {
     completed: m.create({
       targetId: "ok",
       id: "done-1",
-      inputs: { nested: [1, { "__proto__": "x", "é": "ü" }], n: null },
+      inputs: { nested: [1, JSON.parse('{"__proto__":"x","é":"ü"}')], n: null },
       config: { timeoutMs: 60000, extra: true },
       type: "custom",
       priority: -3,
@@ -107,10 +107,13 @@ test("open on a memoryStore: a restart restores every field of every execution, 
       assert.equal(y.error.code, "INTERRUPTED");
       assert.equal(y.error.name, "InterruptedError");
       assert.match(y.error.message, /held-1/);
-      assert.deepEqual({ ...y, status: x.status, error: undefined, finishedAt: null, updatedAt: x.updatedAt }, {
-        ...x,
-        error: undefined,
-      });
+      assert.deepEqual(
+        { ...y, status: x.status, error: undefined, finishedAt: null, updatedAt: x.updatedAt },
+        {
+          ...x,
+          error: undefined,
+        },
+      );
       assert.ok(y.finishedAt >= x.startedAt);
     } else {
       assert.deepEqual(y, x, `${x.id} restored as it was`);
@@ -118,7 +121,11 @@ test("open on a memoryStore: a restart restores every field of every execution, 
   }
   const ids = (page) => ({ ...page, items: page.items.map((x) => x.id) });
   assert.deepEqual(ids(r.list({ pageSize: 4 })), ids(desc), "the first page");
-  assert.deepEqual(ids(r.list({ pageSize: 4, cursor: desc.nextCursor })), ids(next), "a cursor from before the restart");
+  assert.deepEqual(
+    ids(r.list({ pageSize: 4, cursor: desc.nextCursor })),
+    ids(next),
+    "a cursor from before the restart",
+  );
   assert.deepEqual(r.counts(), { ...counts, running: counts.running - 1, failed: counts.failed + 1 });
   // The restored manager is a manager.
   await healthy(r);
@@ -303,7 +310,7 @@ test("damage in the middle of a file, a newer version, not a store: STORE_ERROR 
     const newer = Buffer.from(good);
     newer.writeUInt16LE(2, 8);
     await check(newer, "format version 2 is newer");
-    await check(Buffer.from("{\"jobs\": []}\n"), "not an execman store");
+    await check(Buffer.from('{"jobs": []}\n'), "not an execman store");
     fs.writeFileSync(file, good);
     const m = await ExecutionManager.open({ store: fileStore(file) });
     assert.equal(m.counts().total, 20);
@@ -387,7 +394,9 @@ test("a store stays proportional to what is held: 20,000 executions with maxFini
     });
     assert.equal(run.status, 0, run.stderr);
     const { largest, final, json, held } = JSON.parse(run.stdout);
-    console.log(`compaction: 20,000 executions, ${held} held (${json} B as JSON): largest store ${largest} B, final ${final} B`);
+    console.log(
+      `compaction: 20,000 executions, ${held} held (${json} B as JSON): largest store ${largest} B, final ${final} B`,
+    );
     assert.equal(held, 50);
     // The policy keeps the log within 3 images plus 64 KiB (plus a batch); an image is smaller
     // than the JSON of what it holds. Without compaction the store would be megabytes.
@@ -406,9 +415,13 @@ test("a real failed write (the file size limit): flush() rejects STORE_ERROR, th
   try {
     const file = path.join(dir, "full.store");
     // RLIMIT_FSIZE makes writes past 64 KiB fail with EFBIG: a real failing write, no mock.
-    const run = spawnSync("bash", ["-c", `ulimit -f 64 && exec "${process.execPath}" "${path.join(DIR, "full-child.mjs")}" "${file}"`], {
-      encoding: "utf8",
-    });
+    const run = spawnSync(
+      "bash",
+      ["-c", `ulimit -f 64 && exec "${process.execPath}" "${path.join(DIR, "full-child.mjs")}" "${file}"`],
+      {
+        encoding: "utf8",
+      },
+    );
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     const report = JSON.parse(run.stdout);
     assert.equal(report.code, "STORE_ERROR");

@@ -36,6 +36,4 @@ try {
 }
 stillWorks &&= again === "STORE_ERROR";
 m.free();
-process.stdout.write(
-  JSON.stringify({ code: error?.code, message: error?.message, flushed, held: i, stillWorks }),
-);
+process.stdout.write(JSON.stringify({ code: error?.code, message: error?.message, flushed, held: i, stillWorks }));
