@@ -104,7 +104,9 @@ test("IndexedDB: executions survive a reload of the page", { timeout: 60_000 }, 
   await context.close();
 });
 
-test("IndexedDB: a page closed while handlers run; the next page finds them interrupted or retried", { timeout: 60_000 }, async () => {
+test("IndexedDB: a page closed while handlers run; the next page finds them interrupted or retried", {
+  timeout: 60_000,
+}, async () => {
   const context = await browser.newContext();
   const first = await blankPage(context);
   await first.page.evaluate(async () => {
@@ -180,7 +182,9 @@ test("IndexedDB: a second tab gets STORE_ERROR while the first has the store ope
   await context.close();
 });
 
-test("IndexedDB: a full quota makes flush() reject STORE_ERROR, and the manager goes on", { timeout: 60_000 }, async () => {
+test("IndexedDB: a full quota makes flush() reject STORE_ERROR, and the manager goes on", {
+  timeout: 60_000,
+}, async () => {
   // A profile on disk: Chromium enforces an overridden quota there (not in an incognito context).
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "execman-quota-"));
   const context = await chromium.launchPersistentContext(profile, {
