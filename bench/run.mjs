@@ -18,6 +18,8 @@
 //   --w7-sizes LIST    executions held pending for W7's dispatch figure (default 10000,100000,1000000)
 //   --out FILE         JSON output (default target/bench/latest.json)
 //   --pkg DIR          load execman from DIR instead of pkg/ (e.g. a build kept for comparison)
+//   --http-runs N      runs of W8 (the HTTP server: autocannon, 1,000 SSE clients; default 1,
+//                      about 30 s a run)
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -44,6 +46,7 @@ function parseOptions(argv) {
     w7Sizes: [10_000, 100_000, 1_000_000],
     out: path.join(ROOT, "target", "bench", "latest.json"),
     pkg: undefined,
+    httpRuns: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
@@ -79,6 +82,9 @@ function parseOptions(argv) {
       case "--pkg":
         o.pkg = value();
         break;
+      case "--http-runs":
+        o.httpRuns = Number(value());
+        break;
       case "-h":
       // biome-ignore lint/suspicious/noFallthroughSwitchClause: process.exit() does not return
       case "--help":
@@ -110,7 +116,7 @@ function parseOptions(argv) {
 // ---------------------------------------------------------------------------------------------
 // what runs, and what it is compared against
 
-const HIGHER = new Set(["exec/s", "calls/s"]);
+const HIGHER = new Set(["exec/s", "calls/s", "req/s", "msg/s"]);
 
 /** Targets on the ratio execman/baseline (or /p-queue), per metric. `max`: ratio ≤ max; `min`: ratio ≥ min. */
 const TARGETS = {
@@ -188,6 +194,21 @@ function cases(o) {
       script: "w6-memory.mjs",
       impls: ["execman", "baseline"],
       args: [`--size=${o.size(100_000)}`, "--mode=handler"],
+    },
+    // W8, the HTTP server (execman only): requests/s and p99 with autocannon, then 1,000 SSE clients.
+    {
+      id: "W8/rest",
+      script: "w8-http.mjs",
+      impls: ["execman"],
+      args: [`--seconds=${o.quick ? 1 : 3}`, "--mode=rest"],
+      runs: o.httpRuns,
+    },
+    {
+      id: "W8/sse",
+      script: "w8-http.mjs",
+      impls: ["execman"],
+      args: ["--mode=sse", `--seconds=${o.quick ? 2 : 4}`, `--clients=${o.size(1000)}`, `--executions=${o.size(100)}`],
+      runs: o.httpRuns,
     },
   ];
   for (const c of list) c.runs ??= o.runs;
@@ -305,7 +326,7 @@ function median(values) {
 
 function fmt(v, unit) {
   if (!Number.isFinite(v)) return "—";
-  if (unit === "exec/s" || unit === "calls/s") {
+  if (HIGHER.has(unit)) {
     if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
     if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k`;
     return v.toFixed(0);
@@ -595,6 +616,17 @@ async function mainRun() {
     out.push(
       `W6 execman split — ${w6parts.join("; ")} (wasm memory read from the instance captured at WebAssembly.Instance construction).`,
     );
+  const w8 = infos["W8/sse"]?.execman?.at(-1);
+  if (w8) {
+    const part = (name) => {
+      const x = w8[name];
+      if (!x) return null;
+      return `${name}: ${Math.round(x.received)} messages received of ${Math.round(x.offered)} sent (${(100 * x.share).toFixed(0)}%), server CPU ${x.serverCpuCores.toFixed(2)} cores, RSS ${x.rssMiB.toFixed(0)} MiB (+${x.rssGrowthMiB.toFixed(0)}), heap ${x.heapUsedMiB.toFixed(1)} MiB, ${x.counts.streams} subscription(s) for ${x.counts.clients} streams, connected in ${(x.connectMs / 1000).toFixed(1)} s`;
+    };
+    out.push(
+      `W8 SSE (${w8.clients} clients, ${w8.executions} executions reporting every ${w8.everyMs} ms, last run) — ${[part("one"), part("all")].filter(Boolean).join("; ")}; after they left: ${w8.afterClientsLeft.counts.clients} streams, heap ${w8.afterClientsLeft.heapUsedMiB.toFixed(1)} MiB.`,
+    );
+  }
   const w0 = infos.W0;
   if (w0) {
     const b = (impl) => fmt(median((w0[impl] ?? []).map((i) => i.bootstrapMs)), "ms");

@@ -110,6 +110,8 @@ const STATUS = ["pending", "running", "completed", "failed", "cancelled"];
 const KINDS = ["created", "status", "progress", "removed"];
 /** The longest delay `setTimeout` honours (longer ones fire at once). */
 const MAX_TIMER_DELAY = 2147483647;
+/** The key of the method tests reach the manager's internal counts through (not part of the API). */
+const INTERNALS = Symbol.for("execman.internals");
 
 /**
  * Every error of the contract: an `Error` named `"ExecutionError"` with a `code`. Exported, so that
@@ -678,6 +680,220 @@ class Watch {
   }
 }
 
+// ---- Server-Sent Events: the two stream routes of fetch() ---------------------------------------
+//
+// A stream route's request becomes one client of a hub: the hub is one `subscribe()` for what that
+// route asked to follow (one execution, or a filter over all of them, with its throttle), shared by
+// every open stream that asked for the same thing. A change reaches the hub once: the snapshot is
+// serialized to JSON and encoded to UTF-8 once, then each client's message is its own `event:` and
+// `id:` lines followed by a copy of those shared bytes (one copy per client, the least a stream of
+// its own needs). The messages of one burst of changes (one synchronous run of calls) go out as
+// one chunk per client at the end of the burst (a microtask): one enqueue, and for the Node server
+// one socket write, per client per burst rather than per message. The hub's one timer sends the
+// heartbeat comment to its clients that sent nothing
+// during the last interval. A client that goes (its stream cancelled) leaves its hub; the last one
+// out unsubscribes and stops the timer, so nothing stays behind.
+
+/** The heartbeat interval of streams, by default (ms). */
+const SSE_HEARTBEAT_MS = 15_000;
+/** A stream's reader more than this many bytes behind is disconnected (its stream errors). */
+const SSE_MAX_BEHIND = 4 * 1024 * 1024;
+/** What a stream queues before its reader is "behind" (backpressure reads this). */
+const SSE_HIGH_WATER = 64 * 1024;
+const utf8 = new TextEncoder();
+const HEARTBEAT = utf8.encode(": heartbeat\n\n");
+/** The statuses after which an execution's stream ends. */
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+/** The headers of a stream's response. */
+const SSE_HEADERS = Object.freeze({ "content-type": "text/event-stream", "cache-control": "no-store" });
+
+/**
+ * Messages as one chunk: for each, `event: <type>`, `id: <n>` (ASCII), then its shared `data:`
+ * line bytes.
+ * @param {(string | Uint8Array)[]} batch  type, data, type, data…  (data: `data: <json>\n\n`, UTF-8)
+ * @param {number} n  the id of the first
+ */
+function messages(batch, n) {
+  const heads = [];
+  let size = 0;
+  for (let i = 0; i < batch.length; i += 2) {
+    const head = `event: ${batch[i]}\nid: ${n++}\n`;
+    heads.push(head);
+    size += head.length + /** @type {Uint8Array} */ (batch[i + 1]).length;
+  }
+  const chunk = new Uint8Array(size);
+  let at = 0;
+  for (let i = 0; i < heads.length; i++) {
+    const head = heads[i];
+    for (let k = 0; k < head.length; k++) chunk[at++] = head.charCodeAt(k);
+    const data = /** @type {Uint8Array} */ (batch[2 * i + 1]);
+    chunk.set(data, at);
+    at += data.length;
+  }
+  return chunk;
+}
+
+/** @param {Execution} execution */
+const dataLine = (execution) => utf8.encode(`data: ${JSON.stringify(execution)}\n\n`);
+
+/** One open stream: its controller, its message count, and what it may skip. */
+class StreamClient {
+  /**
+   * @param {StreamHub} hub
+   * @param {number} from  the index of the first change event newer than the stream's start
+   */
+  constructor(hub, from) {
+    this.hub = hub;
+    this.from = from;
+    /** Messages sent (the last `id:`). */
+    this.n = 0;
+    /** @type {(string | Uint8Array)[]} messages of this burst not yet sent: type, data, … */
+    this.batch = [];
+    /** Whether anything went out since the last heartbeat tick. */
+    this.wrote = false;
+    this.open = true;
+    /** @type {ReadableStreamDefaultController<Uint8Array>} */
+    this.controller = /** @type {any} */ (null);
+    /** The stream the response reads, set up at once (its `start` runs in the constructor). */
+    this.stream = new ReadableStream(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        cancel: () => this.leave(),
+      },
+      { highWaterMark: SSE_HIGH_WATER, size: (chunk) => chunk.byteLength },
+    );
+  }
+
+  /**
+   * Adds one message to this burst's (the hub sends them with `flush`).
+   * @param {string} type
+   * @param {Uint8Array} data
+   */
+  add(type, data) {
+    this.batch.push(type, data);
+    this.wrote = true;
+  }
+
+  /** Sends the messages of this burst as one chunk. */
+  flush() {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    const n = this.n + 1;
+    this.n += batch.length / 2;
+    this.push(messages(batch, n));
+  }
+
+  /**
+   * Queues a chunk on the stream; a reader too far behind is disconnected instead.
+   * @param {Uint8Array} chunk
+   */
+  push(chunk) {
+    if (!this.open) return;
+    const c = this.controller;
+    c.enqueue(chunk);
+    this.wrote = true;
+    if ((c.desiredSize ?? 0) < SSE_HIGH_WATER - SSE_MAX_BEHIND) {
+      this.leave();
+      c.error(new ExecutionError("RESOURCE_EXHAUSTED", "the stream's reader fell more than 4 MiB behind"));
+    }
+  }
+
+  /** Ends the stream after what it queued (and this burst's messages). */
+  close() {
+    if (!this.open) return;
+    this.flush();
+    if (!this.open) return; // cut off by that flush
+    this.leave();
+    this.controller.close();
+  }
+
+  /** Leaves the hub (once). */
+  leave() {
+    if (!this.open) return;
+    this.open = false;
+    this.hub.remove(this);
+  }
+}
+
+/**
+ * One subscription shared by the streams that asked for the same thing (`key`): the changes it
+ * hears go to each client, encoded once.
+ */
+class StreamHub {
+  /**
+   * @param {string} key
+   * @param {boolean} ends  one execution's stream: it ends after the terminal snapshot
+   * @param {(hub: StreamHub) => void} gone  called when the last client left
+   */
+  constructor(key, ends, gone) {
+    this.key = key;
+    this.ends = ends;
+    this.gone = gone;
+    /** @type {Set<StreamClient>} */
+    this.clients = new Set();
+    /** @type {() => void} unsubscribes */
+    this.off = () => {};
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.timer = undefined;
+    /** Whether a flush of this burst's messages is queued (a microtask). */
+    this.flushing = false;
+  }
+
+  /**
+   * Starts the heartbeat, every `ms` while a client is idle.
+   * @param {number} ms
+   */
+  beatEvery(ms) {
+    this.timer = setInterval(() => {
+      for (const c of this.clients) {
+        if (!c.wrote) c.push(HEARTBEAT.slice());
+        c.wrote = false;
+      }
+    }, ms);
+  }
+
+  /**
+   * One change heard by the hub's subscription, the `index`-th change event handed out.
+   * @param {ExecutionEvent} event
+   * @param {number} index
+   */
+  change({ type, execution }, index) {
+    /** @type {Uint8Array | null} */
+    let data = null;
+    for (const c of this.clients) {
+      if (index < c.from) continue; // older than the snapshot that stream started with
+      data ??= dataLine(execution);
+      c.add(type, data);
+    }
+    if (this.ends && (type === "removed" || (type === "status" && TERMINAL.has(execution.status)))) {
+      for (const c of [...this.clients]) c.close();
+      return;
+    }
+    if (data !== null && !this.flushing) {
+      this.flushing = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** The end of a burst: each client's messages go out as one chunk. */
+  flush() {
+    this.flushing = false;
+    for (const c of [...this.clients]) c.flush();
+  }
+
+  /** @param {StreamClient} c */
+  remove(c) {
+    if (!this.clients.delete(c) || this.clients.size > 0) return;
+    this.off();
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.gone(this);
+  }
+}
+
 // ---- throttled listeners ------------------------------------------------------------------------
 
 /**
@@ -804,6 +1020,12 @@ export function wrap(Engine) {
     /** @type {ReturnType<typeof setTimeout> | undefined} the one timer for the earliest flush */
     #flushTimer = undefined;
     #flushAt = Number.POSITIVE_INFINITY;
+    /** @type {Map<string, StreamHub>} the subscriptions of open event streams, by what they follow */
+    #hubs = new Map();
+    /** The heartbeat interval of event streams opened from now on (ms). */
+    #heartbeatMs = SSE_HEARTBEAT_MS;
+    /** How many progress events throttled listeners hold now: with none, the flush timer is stopped. */
+    #held = 0;
     /** @type {Durable | null} the store of a manager made by `open()`, until it is closed */
     #durable = null;
 
@@ -1746,8 +1968,11 @@ export function wrap(Engine) {
         rec.active = false;
         this.#listeners = this.#listeners.filter((r) => r !== rec);
         if (rec.holds !== null && rec.holds.size > 0) {
+          let dropped = 0;
+          for (const h of rec.holds.values()) if (h.event !== null) dropped++;
           rec.holds.clear();
           this.#flushes = this.#flushes.filter((x) => x.rec !== rec).sort((a, b) => a.due - b.due);
+          if (dropped > 0) this.#heldGone(dropped);
         }
         this.#hear(-1);
       };
@@ -1915,11 +2140,15 @@ export function wrap(Engine) {
         } else if (now - h.last >= rec.throttle) {
           // The window is over (the flush timer may be late): this one is the latest.
           h.last = now;
-          h.event = null;
+          if (h.event !== null) {
+            h.event = null;
+            this.#heldGone(1);
+          }
           this.#notify(rec, event);
         } else {
           if (h.event === null) {
             h.due = h.last + rec.throttle;
+            this.#held++;
             this.#schedule({ due: h.due, rec, hold: h });
           }
           h.event = event;
@@ -1932,6 +2161,7 @@ export function wrap(Engine) {
         if (held !== null) {
           h.event = null;
           h.last = monotonic();
+          this.#heldGone(1);
           this.#notify(rec, held);
         }
       }
@@ -1961,6 +2191,22 @@ export function wrap(Engine) {
       }, delay);
     }
 
+    /**
+     * `n` held progress events went out or were dropped. When none is held any more, the flush timer
+     * and its queue (whose other entries are stale) go too, so no timer outlives what it was for
+     * (in Node an armed timer keeps the process alive).
+     * @param {number} n
+     */
+    #heldGone(n) {
+      this.#held -= n;
+      if (this.#held > 0) return;
+      this.#held = 0;
+      if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+      this.#flushAt = Number.POSITIVE_INFINITY;
+      this.#flushes = [];
+    }
+
     /** The flush timer fired: held progress events whose window is over go out. */
     #flushDue() {
       this.#flushTimer = undefined;
@@ -1976,6 +2222,7 @@ export function wrap(Engine) {
           if (held === null || hold.due !== due || !rec.active) continue;
           hold.event = null;
           hold.last = now;
+          this.#heldGone(1);
           this.#notify(rec, held);
           if (this.#engine === null) return;
         }
@@ -2035,14 +2282,17 @@ export function wrap(Engine) {
      * @returns {import("./types.js").RestResponse}
      */
     handle(request) {
-      return /** @type {any} */ (this.#answered(this.#live().handle(request)));
+      const { status, body, headers } = this.#answered(this.#live().handle(request));
+      return /** @type {any} */ (headers === undefined ? { status, body } : { status, body, headers });
     }
 
     /**
      * The answer the engine just gave: `{ status, body }`, and `headers` when it has some (a 201's
-     * `location`, a 405's `allow`), read before the work the call caused runs.
+     * `location`, a 405's `allow`), and for the 501 of a stream route what it asked to follow
+     * (`stream`, subscription options as `Engine.subscription` gives them), read before the work
+     * the call caused runs.
      * @param {string | undefined} text
-     * @returns {{ status: number, body: unknown, headers?: Record<string, string> }}
+     * @returns {{ status: number, body: unknown, headers?: Record<string, string>, stream?: any[] }}
      */
     #answered(text) {
       const f = this.#f();
@@ -2057,13 +2307,15 @@ export function wrap(Engine) {
         headers = {};
         for (let i = 0; i + 1 < pairs.length; i += 2) headers[pairs[i]] = pairs[i + 1];
       }
+      const stream = status === 501 ? this.#live().stream() : undefined;
       if (w !== 0) this.#work(w);
-      return headers === undefined ? { status, body } : { status, body, headers };
+      return { status, body, headers, stream };
     }
 
     /**
      * Answers a fetch `Request` with a `Response` (JSON bodies; a 201 has a `Location` header, a
-     * 405 an `Allow` header).
+     * 405 an `Allow` header). The two stream routes answer a `text/event-stream` whose body is a
+     * `ReadableStream`: cancel it (or its reader) to stop following.
      * Everything but the body is read at once, before the caller can change the request.
      * @example
      * self.addEventListener("fetch", (event) => event.respondWith(manager.fetch(event.request)));
@@ -2098,6 +2350,10 @@ export function wrap(Engine) {
         out = this.#live().fetch(method, path, search, text, bodyError);
       }
       const answer = this.#answered(out);
+      if (answer.stream !== undefined) {
+        const body = this.#stream(answer.stream);
+        if (body !== null) return new Response(body, { status: 200, headers: SSE_HEADERS });
+      }
       /** @type {Record<string, string>} */
       const headers = { ...answer.headers };
       if (out !== undefined) headers["content-type"] = "application/json";
@@ -2351,6 +2607,67 @@ export function wrap(Engine) {
     }
 
     /**
+     * The body of a stream route's answer: a client of the hub for what it asked to follow (`a`:
+     * `[id, targetId, types, throttleMs]`), made if there is none yet. One execution's stream
+     * starts with its snapshot, and is only that snapshot when the execution is already terminal.
+     * Null when the execution is gone meanwhile (the router's 501 is answered then).
+     * @param {any[]} a
+     * @returns {ReadableStream<Uint8Array> | string | null}
+     */
+    #stream(a) {
+      const [id, targetId, types, throttle] = a;
+      const throttleMs = Number.isNaN(throttle) ? 0 : throttle;
+      /** @type {Execution | undefined} */
+      let first;
+      if (id !== null) {
+        first = this.status(id);
+        if (first === undefined) return null;
+        if (TERMINAL.has(first.status)) return `event: snapshot\nid: 1\ndata: ${JSON.stringify(first)}\n\n`;
+      }
+      const key = JSON.stringify([id, targetId, types, throttleMs]);
+      let hub = this.#hubs.get(key);
+      if (hub === undefined) {
+        const made = new StreamHub(key, id !== null, (h) => this.#hubs.delete(h.key));
+        /** @type {import("./types.js").SubscribeOptions} */
+        const options = { throttleMs };
+        if (id !== null) options.id = id;
+        if (targetId !== null) options.targetId = targetId;
+        if (types !== null) options.type = types;
+        made.off = this.subscribe((event) => made.change(event, this.#delivered - 1), options);
+        made.beatEvery(this.#heartbeatMs);
+        this.#hubs.set(key, made);
+        hub = made;
+      }
+      // Change events queued before now are older than this stream's start.
+      const client = new StreamClient(hub, this.#delivered + this.#live().queued_events());
+      hub.clients.add(client);
+      if (first !== undefined) {
+        client.add("snapshot", dataLine(first));
+        client.flush();
+      }
+      return client.stream;
+    }
+
+    /**
+     * Not part of the API: what tests count (listeners, watches, event streams and their
+     * clients) and, with `{ heartbeatMs }`, the heartbeat interval of streams opened afterwards.
+     * Reached as `manager[Symbol.for("execman.internals")](settings?)`.
+     * @param {{ heartbeatMs?: number }} [settings]
+     */
+    [INTERNALS](settings) {
+      const ms = settings?.heartbeatMs;
+      if (ms !== undefined) {
+        if (!(typeof ms === "number" && ms > 0 && ms <= MAX_TIMER_DELAY)) throw new RangeError("heartbeatMs");
+        this.#heartbeatMs = ms;
+      }
+      let clients = 0;
+      for (const hub of this.#hubs.values()) clients += hub.clients.size;
+      let watches = 0;
+      for (const set of this.#watches.values()) watches += set.size;
+      return { listeners: this.#listeners.length, watches, streams: this.#hubs.size, clients };
+    }
+
+    /**
      * Frees the manager's memory in wasm. Afterwards every method throws `INVALID_TRANSITION`,
      * pending `wait()` promises reject with it, and running handlers' outcomes are ignored. A
      * durable manager writes its last changes and releases its store meanwhile (as `close()`,
@@ -2376,6 +2693,7 @@ export function wrap(Engine) {
       if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
       this.#flushTimer = undefined;
       this.#flushes = [];
+      this.#held = 0;
       this.#byId.clear();
       this.#bySeq.clear();
       this.#running.clear();
@@ -2386,6 +2704,8 @@ export function wrap(Engine) {
       this.#groupOf.clear();
       const watches = [...this.#watches.values()];
       this.#watches.clear();
+      // Event streams end (after what they queued); their subscriptions go with their last client.
+      for (const hub of [...this.#hubs.values()]) for (const c of [...hub.clients]) c.close();
       // In a microtask: free() may be called from inside one of the engine's own calls (a getter
       // of an argument, a listener), which must return first.
       queueMicrotask(() => engine.free());

@@ -23,6 +23,10 @@
 //      or the bodies being received at once would pass `limits.maxInFlightBytes`
 //                                                                              → 503 RESOURCE_EXHAUSTED
 // Every refusal has the router's error shape `{ "error": { "code", "message" } }`.
+//
+// The two stream routes (`…/{id}/events`, `/api/v1/events`) answer a `text/event-stream` from
+// `manager.fetch()`; its body is written chunk by chunk as the manager queues it, and cancelled
+// when the client goes (see `stream` below).
 
 const crypto = require("node:crypto");
 const http = require("node:http");
@@ -509,6 +513,7 @@ async function route(manager, req, res, cors, body) {
   }
   if (request) {
     const response = await manager.fetch(request);
+    if (response.body !== null && isEventStream(response)) return stream(response.body, req, res, response, cors);
     const payload = Buffer.from(await response.arrayBuffer());
     res.writeHead(response.status, { ...Object.fromEntries(response.headers), ...cors });
     res.end(payload.length > 0 ? payload : undefined);
@@ -521,6 +526,70 @@ async function route(manager, req, res, cors, body) {
       ...(text === undefined ? {} : { "content-type": "application/json" }),
     });
     res.end(text);
+  }
+}
+
+/**
+ * Whether a response of the router is an event stream (the two stream routes of `fetch()`).
+ * @param {Response} response
+ */
+function isEventStream(response) {
+  return /^text\/event-stream\b/i.test(response.headers.get("content-type") ?? "");
+}
+
+/**
+ * Writes an event stream as it comes: each chunk as soon as the manager queues it, waiting for the
+ * socket to drain when it is full (the stream then holds what follows; a reader more than 4 MiB
+ * behind is cut off by the manager). The client going (the socket closes) cancels the stream, which
+ * leaves no subscription behind; the stream ending (an execution's terminal snapshot) ends the
+ * response. Node's request timeouts concern the request only: a response may last.
+ * @param {ReadableStream<Uint8Array>} body
+ * @param {IncomingMessage} req
+ * @param {ServerResponse} res
+ * @param {Response} response
+ * @param {Record<string, string>} cors
+ */
+async function stream(body, req, res, response, cors) {
+  const reader = body.getReader();
+  let gone = false;
+  /** @type {(() => void) | null} */
+  let wake = null;
+  const onClose = () => {
+    gone = true;
+    reader.cancel().catch(() => {});
+    wake?.();
+  };
+  res.once("close", onClose);
+  try {
+    res.writeHead(response.status, {
+      ...Object.fromEntries(response.headers),
+      ...cors,
+      "x-accel-buffering": "no", // proxies that buffer responses (nginx) pass this one on at once
+    });
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || gone) break;
+      if (!res.write(value)) {
+        await new Promise((resolve) => {
+          const drained = () => {
+            res.off("drain", drained);
+            wake = null;
+            resolve(undefined);
+          };
+          wake = drained;
+          res.once("drain", drained);
+        });
+        if (gone) break;
+      }
+    }
+    if (!gone) res.end();
+  } catch {
+    // The stream errored (its reader fell too far behind, or the manager was freed): cut it off.
+    res.destroy();
+  } finally {
+    res.off("close", onClose);
   }
 }
 

@@ -17,7 +17,8 @@
 //   6. waits for everything with wait() and prints list() and counts().
 //
 // Two other modes: `npm run demo -- --web` serves the browser dashboard, and
-// `npm run demo -- --serve` serves the REST routes with these targets (top of main()).
+// `npm run demo -- --serve` serves the REST routes with these targets, and the dashboard pointed
+// at them (top of main()).
 //
 // It takes about five seconds once pkg/ is built. Exit code 0 means every
 // execution ended the way the demo planned; anything unexpected prints the
@@ -49,8 +50,10 @@ async function main() {
     return serveCli(process.argv.slice(2), { defaultPort: 8080 });
   }
 
-  // `npm run demo -- --serve [--port N]`: build, then serve the REST routes (/api/v1/executions…)
-  // of a manager with the demo's targets on 127.0.0.1 (default port 8080) until Ctrl-C.
+  // `npm run demo -- --serve [--port N] [--web-port M]`: build, then serve the REST routes
+  // (/api/v1/executions…, the event streams) of a manager with the demo's targets on 127.0.0.1
+  // (default port 8080), and the dashboard (www/, default port 8081) in its remote mode, allowed
+  // by CORS, until Ctrl-C.
   if (process.argv.includes("--serve")) {
     prepare();
     return serveRest(process.argv.slice(2));
@@ -221,16 +224,23 @@ async function main() {
   if (problems.length > 0) throw new Error(`the run did not go as planned:\n  - ${problems.join("\n  - ")}`);
 }
 
-/** `--serve`: execman/server's serve() with the demo's targets registered, until Ctrl-C. */
+/**
+ * `--serve`: execman/server's serve() with the demo's targets registered (and the dashboard's
+ * others, `crawl` and `sync`, so that every target of the dashboard's form exists), plus the static server of the
+ * dashboard, whose origin the API grants CORS; until Ctrl-C.
+ */
 async function serveRest(argv) {
   const require = createRequire(import.meta.url);
   const { ExecutionManager } = require("../pkg");
   const { serve } = require("../pkg/server.cjs"); // what `require("execman/server")` gives
-  const { portFromArgs } = await import("./serve.mjs");
+  const { portFromArgs, startServer } = await import("./serve.mjs");
+  const { TARGETS, registerTargets } = await import("../www/targets.js");
   const port = portFromArgs(argv, 8080);
+  const webPort = portFromArgs(argv, port === 0 ? 0 : port + 1, "--web-port");
 
   const manager = new ExecutionManager({ concurrency: CONCURRENCY });
   registerDemoTargets(manager);
+  registerTargets(manager, { targets: TARGETS.filter((t) => !DEMO_TARGETS.some((d) => d.id === t.id)) });
   manager.subscribe(({ type, execution: e }) => {
     if (type === "created" || type === "status")
       console.log(
@@ -238,16 +248,29 @@ async function serveRest(argv) {
       );
   });
 
-  const server = await serve({ manager, port, host: "127.0.0.1" }).catch((err) => {
+  const taken = (flag, p) => (err) => {
     throw err?.code === "EADDRINUSE"
-      ? new Error(`port ${port} is already in use; pass --port N (or --port 0 for any free port)`)
+      ? new Error(`port ${p} is already in use; pass ${flag} N (or ${flag} 0 for any free port)`)
       : err;
+  };
+  const web = await startServer({ port: webPort }).catch(taken("--web-port", webPort));
+  // The dashboard's origin as the browser names it, by address or by name.
+  const origin = new URL(web.url).origin;
+  const cors = { origin: [origin, origin.replace("127.0.0.1", "localhost")] };
+  const server = await serve({ manager, port, host: "127.0.0.1", cors }).catch(async (err) => {
+    await web.close();
+    taken("--port", port)(err);
   });
   const api = `${server.url}/api/v1/executions`;
+  const dashboard = `${web.url}?server=${server.url}`;
   console.log(`
 execman REST API: ${api}
-targets: ${DEMO_TARGETS.map((t) => `${t.id} (${t.type})`).join(", ")}; concurrency ${CONCURRENCY}
+targets: ${[...DEMO_TARGETS, ...TARGETS.filter((t) => !DEMO_TARGETS.some((d) => d.id === t.id))].map((t) => `${t.id} (${t.type})`).join(", ")}; concurrency ${CONCURRENCY}
 (inputs are checked: see scripts/demo-targets.mjs for their defaults and bounds)
+
+The dashboard, following this server live (REST + EventSource; CORS is granted to its origin):
+  ${dashboard}
+(or open ${web.url} and type ${server.url} in its Server field)
 
 Every POST needs -H 'content-type: application/json' (even without a body); only requests for
 localhost, 127.0.0.1 or [::1] are answered. Try:
@@ -256,6 +279,8 @@ localhost, 127.0.0.1 or [::1] are answered. Try:
   curl -s ${api}/job-1/progress
   curl -s '${api}?status=running,pending&type=transfer&page_size=5'
   curl -s -X POST ${api}/job-1/cancel -H 'content-type: application/json' -d '{"reason":"changed my mind"}'
+  curl -sN ${api}/job-1/events                   # its Server-Sent Events, until it ends
+  curl -sN '${server.url}/api/v1/events?throttle_ms=500'   # every change, until Ctrl-C
 
 Press Ctrl-C to stop.
 `);
@@ -263,8 +288,8 @@ Press Ctrl-C to stop.
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  await server.close();
-  console.log("\nserver stopped");
+  await Promise.all([server.close(), web.close()]);
+  console.log("\nservers stopped");
 }
 
 // ── Preparation ─────────────────────────────────────────────────────────────

@@ -198,14 +198,17 @@ export function startServer({ port = 0, host = "127.0.0.1", roots = {} } = {}) {
   });
 }
 
-/** "--port N" / "--port=N" from argv, else `fallback`. Throws on a malformed value. */
-export function portFromArgs(argv, fallback = 8080) {
-  const i = argv.findIndex((a) => a === "--port" || a.startsWith("--port="));
+/**
+ * "--port N" / "--port=N" (or another `flag`, e.g. "--web-port") from argv, else `fallback`.
+ * Throws on a malformed value.
+ */
+export function portFromArgs(argv, fallback = 8080, flag = "--port") {
+  const i = argv.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
   if (i === -1) return fallback;
-  const raw = argv[i].includes("=") ? argv[i].slice("--port=".length) : argv[i + 1];
+  const raw = argv[i].includes("=") ? argv[i].slice(flag.length + 1) : argv[i + 1];
   const port = Number(raw);
   if (raw === undefined || raw === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--port expects an integer 0..65535, got ${JSON.stringify(raw ?? null)}`);
+    throw new Error(`${flag} expects an integer 0..65535, got ${JSON.stringify(raw ?? null)}`);
   }
   return port;
 }

@@ -11,12 +11,14 @@
 //
 // The dashboard's targets take inputs { name, durationMs, failureChance } (failureChance 0..1: 1
 // always fails, 0 never does) plus a size of their own, so runs are reproducible from their
-// snapshot.
+// snapshot. Their input errors carry `retryable: false`: a retry policy would read the same
+// inputs again. `sync` fails its first `failAttempts` attempts (ctx.attempt), so with a retry
+// policy of one attempt more it completes on its last.
 
 import { MAX_RUN_MS, inputsObject, numberField, stringField, stringListField } from "./inputs.js";
 
 /** @typedef {{ id: string, type: string, label: string }} TargetInfo */
-/** @typedef {{ signal: AbortSignal, progress: (current: number, total?: number | null, message?: string | null) => void }} Ctx */
+/** @typedef {{ signal: AbortSignal, attempt?: number, progress: (current: number, total?: number | null, message?: string | null) => void }} Ctx */
 /** @typedef {(inputs: unknown, ctx: Ctx) => Promise<unknown>} Handler */
 
 /** The dashboard's targets (www/app.js). @type {TargetInfo[]} */
@@ -25,6 +27,7 @@ export const TARGETS = [
   { id: "transcode", type: "media", label: "Transcode a video" },
   { id: "report", type: "analytics", label: "Build a report" },
   { id: "crawl", type: "scan", label: "Crawl a site (no total)" },
+  { id: "sync", type: "network", label: "Sync (first 2 attempts fail)" },
 ];
 
 /** The Web Worker example's targets (www/worker.js). @type {TargetInfo[]} */
@@ -69,18 +72,29 @@ class DecodeError extends Error {
   name = "DecodeError";
 }
 
+/** Runs `read` (reading inputs); an error there is final: no retry would read them differently. */
+function final(read) {
+  try {
+    return read();
+  } catch (err) {
+    throw Object.assign(/** @type {Error} */ (err), { retryable: false });
+  }
+}
+
 /**
  * The fields every dashboard target takes: `name` (default: the target's id), `durationMs`
- * (100..60,000, default 4,000) and `failureChance` (0..1, default 0).
+ * (100..60,000, default 4,000) and `failureChance` (0..1, default 0). Refused inputs are final.
  */
 function dashboardInputs(inputs, targetId) {
-  const fields = inputsObject(inputs);
-  return {
-    fields,
-    name: stringField(fields, "name", { fallback: targetId }),
-    durationMs: numberField(fields, "durationMs", { min: 100, max: MAX_RUN_MS, fallback: 4000 }),
-    failureChance: numberField(fields, "failureChance", { min: 0, max: 1, fallback: 0 }),
-  };
+  return final(() => {
+    const fields = inputsObject(inputs);
+    return {
+      fields,
+      name: stringField(fields, "name", { fallback: targetId }),
+      durationMs: numberField(fields, "durationMs", { min: 100, max: MAX_RUN_MS, fallback: 4000 }),
+      failureChance: numberField(fields, "failureChance", { min: 0, max: 1, fallback: 0 }),
+    };
+  });
 }
 
 /** The optional `failAt` of the worker's targets: 0..1 of the work, where the run throws. */
@@ -93,7 +107,7 @@ const HANDLERS = {
   /** 1 MB chunks over `durationMs`; progress in MB. `sizeMb`: 0.1..1,000, default 16. */
   async upload(inputs, { signal, progress }) {
     const { fields, name, durationMs, failureChance } = dashboardInputs(inputs, "upload");
-    const sizeMb = numberField(fields, "sizeMb", { min: 0.1, max: 1000, fallback: 16 });
+    const sizeMb = final(() => numberField(fields, "sizeMb", { min: 0.1, max: 1000, fallback: 16 }));
     const chunks = Math.ceil(sizeMb);
     const failAt = failurePoint(failureChance);
     for (let chunk = 1; chunk <= chunks; chunk++) {
@@ -108,7 +122,7 @@ const HANDLERS = {
   /** Batches of 12 frames over `durationMs`. `frames`: a whole number 1..10,000, default 120. */
   async transcode(inputs, { signal, progress }) {
     const { fields, durationMs, failureChance } = dashboardInputs(inputs, "transcode");
-    const frames = numberField(fields, "frames", { min: 1, max: 10_000, fallback: 120, integer: true });
+    const frames = final(() => numberField(fields, "frames", { min: 1, max: 10_000, fallback: 120, integer: true }));
     const failAt = failurePoint(failureChance);
     const steps = Math.ceil(frames / 12);
     for (let frame = 0; frame < frames; ) {
@@ -126,7 +140,9 @@ const HANDLERS = {
    */
   async report(inputs, { signal, progress }) {
     const { fields, durationMs, failureChance } = dashboardInputs(inputs, "report");
-    const sections = stringListField(fields, "sections", { fallback: ["summary", "details", "totals"], maxItems: 50 });
+    const sections = final(() =>
+      stringListField(fields, "sections", { fallback: ["summary", "details", "totals"], maxItems: 50 }),
+    );
     const failAt = failurePoint(failureChance);
     for (let i = 0; i < sections.length; i++) {
       progress(i, sections.length, `section “${sections[i]}”`);
@@ -150,6 +166,29 @@ const HANDLERS = {
       progress(pages, null, `${pages} pages found`);
     }
     return { pages };
+  },
+
+  /**
+   * Sends 100 records in 10 batches over `durationMs`. Attempts 1..`failAttempts` (a whole
+   * number 0..5, default 2) fail after the fourth batch, as a server answering 503 would; a later
+   * attempt fails only by `failureChance`. With `retry: { attempts: failAttempts + 1 }` it
+   * completes on its last attempt.
+   */
+  async sync(inputs, { signal, progress, attempt = 1 }) {
+    const { fields, name, durationMs, failureChance } = dashboardInputs(inputs, "sync");
+    const failAttempts = final(() =>
+      numberField(fields, "failAttempts", { min: 0, max: 5, fallback: 2, integer: true }),
+    );
+    const failAt = attempt <= failAttempts ? 0.4 : failurePoint(failureChance);
+    const batches = 10;
+    for (let batch = 1; batch <= batches; batch++) {
+      await sleep(durationMs / batches, signal);
+      if (batch / batches >= failAt) {
+        throw new Error(`${name}: server answered 503 Service Unavailable`);
+      }
+      progress(batch * 10, 100, `${batch * 10} / 100 records (attempt ${attempt})`);
+    }
+    return { records: 100, attempt };
   },
 
   // ── The Web Worker's (every one takes an optional `name` and `failAt`, 0..1) ──
@@ -276,8 +315,9 @@ const NAMES = {
   transcode: ["intro", "keynote", "trailer", "interview", "b-roll"],
   report: ["daily-sales", "weekly-usage", "churn", "kpis", "inventory"],
   crawl: ["docs.example.com", "shop.example.com", "blog.example.com", "example.org"],
+  sync: ["contacts", "calendar", "ledger", "orders"],
 };
-const EXT = { upload: ".zip", transcode: ".mp4", report: "", crawl: "" };
+const EXT = { upload: ".zip", transcode: ".mp4", report: "", crawl: "", sync: "" };
 
 /**
  * The inputs of a new dashboard run of `targetId`: a readable name and a size of its own.
@@ -296,6 +336,8 @@ export function makeInputs(targetId, { durationMs, failureChance }) {
       return { ...base, frames: 120 + (n % 4) * 60 };
     case "report":
       return { ...base, sections: SECTIONS.slice(0, 3 + (n % 4)) };
+    case "sync":
+      return { ...base, failAttempts: 2 };
     default:
       return base;
   }

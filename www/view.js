@@ -33,9 +33,30 @@ export function formatDuration(ms) {
   return `${Math.floor(s / 3600)} h ${String(Math.floor(s / 60) % 60).padStart(2, "0")} m`;
 }
 
-/** How long an execution has run (or ran): startedAt → finishedAt or now; null if it never started. */
+/**
+ * How long an execution's latest attempt has run (or ran): startedAt → finishedAt or now; null
+ * while it is pending (not started yet, or waiting for a retry).
+ */
 export function elapsedMs(e, now = Date.now()) {
-  return e.startedAt == null ? null : (e.finishedAt ?? now) - e.startedAt;
+  return e.startedAt == null || e.status === "pending" ? null : (e.finishedAt ?? now) - e.startedAt;
+}
+
+/** A wait until a due time, in whole seconds rounded up: 2300 → "3 s", 65000 → "1 m 05 s". */
+export function formatWait(ms) {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  return s < 60 ? `${s} s` : formatDuration(s * 1000);
+}
+
+/**
+ * What a pending execution waits for: its delay or its retry's backoff (`runAt` ahead: "due in
+ * 3 s"), else a free slot; a retry also shows the failure of the attempt before it.
+ * Returns [detail, detailKind].
+ */
+function pendingDetail(e, now) {
+  const wait = e.runAt != null && e.runAt > now ? `due in ${formatWait(e.runAt - now)}` : null;
+  if (!(e.attempt > 0)) return [wait ? `Delayed: ${wait}` : "Queued: waiting for a free slot", "muted"];
+  const failed = e.error ? ` · attempt ${e.attempt} failed: ${e.error.code} · ${e.error.name}: ${e.error.message}` : "";
+  return [`${wait ? `Retry ${wait}` : "Retry queued: waiting for a free slot"}${failed}`, "retry"];
 }
 
 /** What an error looks like to the user: { title, message }. ExecutionError shows its code. */
@@ -60,6 +81,8 @@ export function labelOf(e) {
  * percentText: "42%" when the total is known, "done" for a completed one without a total, "—" otherwise.
  * bar: a number 0..100, or null for an indeterminate (animated) bar, which only a running
  * execution without a total gets.
+ * attempt: "attempt / maxAttempts" (attempts started so far: "0 / 3" before the first).
+ * meta: target and type, and the priority when it is not the default 0.
  */
 export function viewOf(e, now = Date.now()) {
   const pct = e.progress?.percentage ?? null;
@@ -84,15 +107,15 @@ export function viewOf(e, now = Date.now()) {
     detail = e.cancelReason ? `Cancelled: ${e.cancelReason}` : "Cancelled";
     detailKind = "muted";
   } else if (e.status === "pending") {
-    detail = "Queued: waiting for a free slot";
-    detailKind = "muted";
+    [detail, detailKind] = pendingDetail(e, now);
   } else {
     detail = e.progress?.message ?? (e.status === "running" ? "Starting…" : "Done");
   }
   const elapsed = elapsedMs(e, now);
   return {
     label: labelOf(e),
-    meta: `${e.targetId} · ${e.type}`,
+    meta: `${e.targetId} · ${e.type}${e.priority ? ` · priority ${e.priority}` : ""}`,
+    attempt: e.maxAttempts == null ? "—" : `${e.attempt} / ${e.maxAttempts}`,
     shortId: e.id.length > 12 ? `${e.id.slice(0, 8)}…` : e.id,
     id: e.id,
     status: e.status,
@@ -108,7 +131,7 @@ export function viewOf(e, now = Date.now()) {
 /**
  * A keyed table body of executions.
  *
- *   const table = new ExecutionTable(tbody, { onCancel: (id) => ..., columns: 5 });
+ *   const table = new ExecutionTable(tbody, { onCancel: (id) => ..., columns: 6 });
  *   table.render(page.items);
  */
 export class ExecutionTable {
@@ -116,7 +139,7 @@ export class ExecutionTable {
    * @param {HTMLTableSectionElement} tbody
    * @param {{ onCancel?: (id: string, button: HTMLButtonElement) => void, columns?: number }} options
    */
-  constructor(tbody, { onCancel, columns = 5 } = {}) {
+  constructor(tbody, { onCancel, columns = 6 } = {}) {
     this.tbody = tbody;
     this.columns = columns;
     /** @type {Map<string, Row>} */
@@ -190,6 +213,7 @@ class Row {
     this.bar = h("progress", { max: "100" });
     this.pct = h("span", { class: "pct", "data-testid": "percentage" });
     this.detail = h("div", { class: "detail", "data-testid": "detail" });
+    this.attempt = h("td", { class: "col-attempt", "data-testid": "attempt" });
     this.elapsed = h("td", { class: "col-elapsed", "data-testid": "elapsed" });
     this.cancel = h(
       "button",
@@ -201,6 +225,7 @@ class Row {
       { "data-testid": "row" },
       h("td", { class: "col-exec" }, this.name, h("div", { class: "exec-sub" }, this.meta, this.idCode)),
       h("td", { class: "col-status" }, this.badge),
+      this.attempt,
       h("td", { class: "col-progress" }, h("div", { class: "bar-line" }, this.bar, this.pct), this.detail),
       this.elapsed,
       h("td", { class: "col-actions" }, this.cancel),
@@ -236,6 +261,7 @@ class Row {
       this.detail.className = `detail detail-${v.detailKind}`;
       this.detail.dataset.testid = v.detailKind === "error" ? "error" : "detail";
     }
+    if (old.attempt !== v.attempt) this.attempt.textContent = v.attempt;
     if (old.elapsed !== v.elapsed) this.elapsed.textContent = v.elapsed;
     if (old.active !== v.active) this.cancel.hidden = !v.active;
     this.shown = v;

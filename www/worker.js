@@ -3,7 +3,8 @@
 // The page creates it with `new Worker(new URL("./worker.js", import.meta.url), { type: "module" })`.
 // Protocol (all messages are structured-clone friendly plain objects):
 //
-//   page → worker  { type: "start",  requestId, request: { targetId, inputs?, config?, id? } }
+//   page → worker  { type: "start",  requestId, request: { targetId, inputs?, config?, id?, priority?,
+//                                                       delayMs?, runAt?, retry? } }
 //                  { type: "cancel", requestId, id, reason? }
 //                  { type: "clear",  requestId }
 //   worker → page  { type: "ready", targets: [{ id, type, label }] }

@@ -30,7 +30,7 @@ use super::clock::{RandomIds, Time};
 use super::convert::{self, describe, json};
 use super::{args, rest, signal};
 use crate::core::durable::{DurableState, Replayer};
-use crate::core::rest::RestRequest;
+use crate::core::rest::{RestRequest, Stream};
 use crate::core::{
     Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, SplitMix, Status,
 };
@@ -145,6 +145,9 @@ struct State {
     /// The headers of the last REST answer (`Allow` of a 405, `Location` of
     /// a 201), as name/value pairs.
     headers: Vec<String>,
+    /// What the stream route of the last REST answer (its 501) asked to
+    /// follow, for `fetch()` to serve.
+    stream: Option<Box<Stream>>,
     /// The time the JS timer is armed for (see [`crate::wire::slot::WAKE`]).
     wake: Option<f64>,
     listening: bool,
@@ -479,6 +482,7 @@ impl Engine {
         if let Some(location) = response.location {
             st.headers.extend(["location".to_owned(), location]);
         }
+        st.stream = response.stream;
         st.settle(sc);
         sc.reply(i32::from(response.status));
         response.body
@@ -515,6 +519,7 @@ impl Engine {
                 current_finished: None,
                 cursor: None,
                 headers: Vec::new(),
+                stream: None,
                 wake: None,
                 listening: false,
                 queued_bytes: 0,
@@ -1022,18 +1027,7 @@ impl Engine {
             return JsValue::UNDEFINED;
         };
         match parsed {
-            Ok(sub) => {
-                let text = |s: Option<String>| s.map_or(JsValue::NULL, |s| JsValue::from_str(&s));
-                let types = sub.types.map_or(JsValue::NULL, |types| {
-                    types
-                        .iter()
-                        .map(|t| JsValue::from_str(t))
-                        .collect::<js_sys::Array>()
-                        .into()
-                });
-                let throttle = JsValue::from_f64(sub.throttle_ms.unwrap_or(f64::NAN));
-                js_sys::Array::of4(&text(sub.id), &text(sub.target_id), &types, &throttle).into()
-            }
+            Ok(sub) => subscription_array(sub),
             Err(e) => {
                 st.fail(&self.scratch, e);
                 JsValue::UNDEFINED
@@ -1243,12 +1237,59 @@ impl Engine {
         self.answer(request)
     }
 
+    /// What the stream route of the last [`Engine::fetch`] answer asked to
+    /// follow (the router checked it, then answered 501), as the options of
+    /// one subscription in the form of [`Engine::subscription`]: `[id, null,
+    /// null, throttleMs]` for one execution's stream, `[null, targetId,
+    /// types, throttleMs]` for `/api/v1/events`. `undefined` when the last
+    /// answer was not a stream route's.
+    pub fn stream(&self) -> JsValue {
+        let Some(stream) = self.st().and_then(|mut st| st.stream.take()) else {
+            return JsValue::UNDEFINED;
+        };
+        // A whole number of ms at most 2^53 − 1 (the router's bound): exact as an f64.
+        let ms = |t: Option<u64>| t.map(|t| t as f64);
+        subscription_array(match *stream {
+            Stream::Execution { id, throttle_ms } => args::Subscription {
+                id: Some(id),
+                target_id: None,
+                types: None,
+                throttle_ms: ms(throttle_ms),
+            },
+            Stream::All {
+                target_id,
+                types,
+                throttle_ms,
+            } => args::Subscription {
+                id: None,
+                target_id,
+                types,
+                throttle_ms: ms(throttle_ms),
+            },
+        })
+    }
+
     /// The headers of the last [`Engine::handle`] or [`Engine::fetch`]
     /// answer, as `[name, value, …]` (lowercase names): `allow` of a 405,
     /// `location` of a 201; none for the others.
     pub fn headers(&self) -> Vec<String> {
         self.st().map_or_else(Vec::new, |st| st.headers.clone())
     }
+}
+
+/// Subscription options as JS reads them: `[id, targetId, types,
+/// throttleMs]`, `null` for an absent filter, `NaN` for no throttle.
+fn subscription_array(sub: args::Subscription) -> JsValue {
+    let text = |s: Option<String>| s.map_or(JsValue::NULL, |s| JsValue::from_str(&s));
+    let types = sub.types.map_or(JsValue::NULL, |types| {
+        types
+            .iter()
+            .map(|t| JsValue::from_str(t))
+            .collect::<js_sys::Array>()
+            .into()
+    });
+    let throttle = JsValue::from_f64(sub.throttle_ms.unwrap_or(f64::NAN));
+    js_sys::Array::of4(&text(sub.id), &text(sub.target_id), &types, &throttle).into()
 }
 
 impl Drop for Engine {

@@ -31,6 +31,7 @@ const readRow = (page, name) =>
       percentage: text("[data-testid=percentage]"),
       detail: text("[data-testid=detail]"),
       error: text("[data-testid=error]"),
+      attempt: text("[data-testid=attempt]"),
       cancelVisible: /** @type {HTMLElement} */ (tr.querySelector("button[data-action=cancel]")).checkVisibility(),
     };
   }, name);
@@ -146,6 +147,38 @@ test("worker: executions run in a dedicated worker; the page shows their progres
   await page.click("[data-testid=clear]");
   await page.waitForFunction(() => document.querySelector("[data-testid=count-total]")?.textContent === "0");
   assert.equal(await page.textContent("[data-testid=status-line]"), "Removed 4 finished executions.");
+
+  // The scheduling fields of a request cross postMessage as they are; the shared table shows them.
+  const scheduled = await page.evaluate(() =>
+    window.__workerDemo.call({
+      type: "start",
+      request: {
+        targetId: "download",
+        inputs: { name: "scheduled download", durationMs: 300 },
+        priority: 4,
+        delayMs: 1500,
+        retry: { attempts: 2, backoff: { type: "exponential", delayMs: 100 } },
+      },
+    }),
+  );
+  assert.equal(scheduled.status, "pending");
+  assert.deepEqual([scheduled.priority, scheduled.attempt, scheduled.maxAttempts], [4, 0, 2]);
+  assert.equal(scheduled.runAt - scheduled.createdAt, 1500);
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll("tr[data-testid=row]")].some((r) =>
+      /^Delayed: due in [12] s$/.test(r.querySelector("[data-testid=detail]")?.textContent ?? ""),
+    ),
+  );
+  const waiting = await readRow(page, "scheduled download");
+  assert.equal(waiting.status, "pending");
+  assert.equal(waiting.attempt, "0 / 2");
+  await page.waitForFunction(
+    (id) => document.querySelector(`tr[data-id="${id}"]`)?.dataset.status === "completed",
+    scheduled.id,
+  );
+  const ran = await readRow(page, "scheduled download");
+  assert.equal(ran.attempt, "1 / 2");
+  assert.equal(ran.detail, "100 MB / 100 MB");
 
   const unexpected = problems.filter((p) => !p.includes("no-such-id"));
   assert.deepEqual(unexpected, [], "no console errors, page errors or failed requests");

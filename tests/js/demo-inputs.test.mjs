@@ -1,9 +1,10 @@
 // A property of every simulated target of the demos (scripts/demo-targets.mjs, www/targets.js):
 // whatever JSON a client sends as inputs (over `--serve`, the Service Worker, the dashboard), the
 // handler either accepts it or fails with an error that names the input it refused — never a
-// TypeError of its own code ("Cannot read properties of undefined (reading 'length')"). Each
-// handler is called with an already aborted signal: accepted inputs end at the first wait with
-// the abort's reason, refused ones before it.
+// TypeError of its own code ("Cannot read properties of undefined (reading 'length')"); for the
+// targets a retry policy may run again (the terminal demo's, the dashboard's), an error marked
+// `retryable: false`. Each handler is called with an already aborted signal: accepted inputs end
+// at the first wait with the abort's reason, refused ones before it.
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -38,6 +39,7 @@ const FIELDS = [
   "stepMs",
   "maxMs",
   "ms",
+  "failAttempts",
 ];
 
 /** Inputs a client could send: any JSON, or objects of the targets' own fields with any JSON. */
@@ -68,6 +70,8 @@ test("every demo target accepts its inputs or refuses them naming the input, for
       if (thrown === stop || thrown === undefined) return;
       assert.ok(thrown instanceof TypeError || thrown instanceof RangeError, `${key}: ${thrown}`);
       assert.match(thrown.message, /^inputs(\.\w+)? must be /, `${key} ${JSON.stringify(given)}`);
+      // The terminal demo's and the dashboard's targets are retried by policy: a refusal is final.
+      if (/^(demo|dashboard)\//.test(key)) assert.equal(thrown.retryable, false, `${key}: retryable`);
     }),
     { numRuns: 3000 },
   );

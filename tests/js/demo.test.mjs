@@ -211,7 +211,7 @@ test("--serve: three uploads of sizeMb 1e9 fail at once and free their slots", a
 /** The progress total each target reports first with no inputs (undefined: it reports none). */
 const DEFAULT_TOTAL = {
   demo: { upload: 10, transcode: 120, report: 3 },
-  dashboard: { upload: 16, transcode: 120, report: 3, crawl: null },
+  dashboard: { upload: 16, transcode: 120, report: 3, crawl: null, sync: 100 },
   worker: { primes: 300_000, checksum: 500, download: 20 },
   sw: { countdown: 8, hold: undefined, flaky: 1 },
 };

@@ -2,7 +2,8 @@
 // the Node server over real HTTP (execman/server on 127.0.0.1). The same scenarios run through
 // the three: a tracked execution created (`"tracked": true`, its `Location`), started, given
 // progress (204), completed, failed and removed (DELETE), counts, the OpenAPI document, the
-// checks of the two stream routes, and a 405 with `Allow` for every method a path does not take
+// checks of the two stream routes (then a stream from fetch() and the Node server, 501 from
+// handle()), and a 405 with `Allow` for every method a path does not take
 // (TRACE, PATCH, PROPFIND… over HTTP). Every answer any of them receives is checked against the
 // OpenAPI document (tests/js/openapi-schemas.mjs: the status listed for its operation, the body
 // valid against its JSON Schema under ajv's draft 2020-12), and each layer must have reached every
@@ -88,6 +89,12 @@ const LAYERS = [
 ];
 
 /**
+ * Whether a content type is an event stream's (its body is text, not JSON).
+ * @param {string | null | undefined} type
+ */
+const isStream = (type) => /^text\/event-stream\b/.test(type ?? "");
+
+/**
  * A fetch Response as a Reply.
  * @param {Response} response
  * @returns {Promise<Reply>}
@@ -96,7 +103,7 @@ async function read(response) {
   const text = await response.text();
   return {
     status: response.status,
-    body: text === "" ? null : JSON.parse(text),
+    body: text === "" ? null : isStream(response.headers.get("content-type")) ? text : JSON.parse(text),
     headers: Object.fromEntries(response.headers),
     contentType: response.headers.get("content-type"),
   };
@@ -125,7 +132,7 @@ function raw(port, method, path, text, contentType) {
         const h = /** @type {Record<string, string>} */ (res.headers);
         resolve({
           status: res.statusCode ?? 0,
-          body: body === "" ? null : JSON.parse(body),
+          body: body === "" ? null : isStream(h["content-type"]) ? body : JSON.parse(body),
           headers: h,
           contentType: h["content-type"] ?? null,
         });
@@ -313,7 +320,7 @@ for (const layer of LAYERS) {
       assert.deepEqual(doc.body, DOC);
     });
 
-    test("stream routes: 404 for an unknown id, 400 for a bad query (501 from handle())", async () => {
+    test("stream routes: 404 for an unknown id, 400 for a bad query; a stream, or 501 from handle()", async () => {
       expectError(await call("GET", at("no-such", "/events")), 404, "NOT_FOUND");
       expectError(await call("GET", "/api/v1/events?throttle_ms=soon"), 400, "INVALID_ARGUMENT");
       await call("POST", API, { targetId: "w", id: "s1", tracked: true });
@@ -322,6 +329,14 @@ for (const layer of LAYERS) {
         const msg = expectError(await call("GET", at("s1", "/events")), 501, "NOT_IMPLEMENTED");
         assert.match(msg, /fetch\(\)/);
         expectError(await call("GET", "/api/v1/events?type=a,b&throttle_ms="), 501, "NOT_IMPLEMENTED");
+      } else {
+        // A terminal execution's stream is its snapshot, then the end (tests/js/streams.test.mjs
+        // follows live ones and /api/v1/events through both layers).
+        await call("POST", at("s1", "/cancel"), {});
+        const stream = await call("GET", `${at("s1", "/events")}?throttle_ms=10`);
+        assert.equal(stream.status, 200);
+        assert.equal(stream.contentType, "text/event-stream");
+        assert.equal(stream.body, `event: snapshot\nid: 1\ndata: ${JSON.stringify(l.manager.status("s1"))}\n\n`);
       }
     });
 

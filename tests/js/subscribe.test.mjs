@@ -428,3 +428,30 @@ test(
   },
   { timeout: 120_000 },
 );
+
+test("no throttle timer outlives what it held: a Node process exits once the held progress went out or its listener left", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const script = `
+    const { ExecutionManager } = require("execman");
+    const m = new ExecutionManager();
+    const seen = [];
+    const off = m.subscribe((e) => seen.push(e.type), { throttleMs: 600000 });
+    const a = m.track({ targetId: "t" });
+    m.start(a.id);
+    m.reportProgress(a.id, 1);
+    m.reportProgress(a.id, 2); // held for ten minutes
+    m.complete(a.id); // the held one goes out right before the status event
+    const b = m.track({ targetId: "t" });
+    m.start(b.id);
+    m.reportProgress(b.id, 1);
+    m.reportProgress(b.id, 2); // held, then dropped with its listener
+    off();
+    console.log(seen.join(","));
+  `;
+  const t0 = Date.now();
+  const res = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(res.status, 0, res.stderr);
+  assert.equal(res.stdout.trim(), "created,status,progress,progress,status,created,status,progress");
+  // A timer left armed would keep the process alive for ten minutes (the spawn's 60 s bound kills it first).
+  assert.ok(Date.now() - t0 < 60_000);
+});
