@@ -289,193 +289,217 @@ async function written(dir) {
   return file;
 }
 
-test("damage in the middle of a file, a newer version, not a store: STORE_ERROR naming where", async () => {
-  const dir = tempDir();
-  try {
-    const file = await written(dir);
-    const good = fs.readFileSync(file);
-    const check = async (bytes, mention) => {
-      fs.writeFileSync(file, bytes);
-      const err = await rejectsExec(ExecutionManager.open({ store: fileStore(file) }), "STORE_ERROR", mention);
-      assert.ok(err.message.includes(file), err.message);
-      // Nothing was changed or left locked: the same bytes, and the next open gets the same error.
-      assert.deepEqual(fs.readFileSync(file), bytes);
-      await rejectsExec(ExecutionManager.open({ store: fileStore(file) }), "STORE_ERROR", mention);
-    };
-    for (const at of [good.length >> 2, good.length >> 1, good.length - 200]) {
-      const bad = Buffer.from(good);
-      bad[at] ^= 0x20;
-      await check(bad, "damaged store at byte");
+test(
+  "damage in the middle of a file, a newer version, not a store: STORE_ERROR naming where",
+  async () => {
+    const dir = tempDir();
+    try {
+      const file = await written(dir);
+      const good = fs.readFileSync(file);
+      const check = async (bytes, mention) => {
+        fs.writeFileSync(file, bytes);
+        const err = await rejectsExec(ExecutionManager.open({ store: fileStore(file) }), "STORE_ERROR", mention);
+        assert.ok(err.message.includes(file), err.message);
+        // Nothing was changed or left locked: the same bytes, and the next open gets the same error.
+        assert.deepEqual(fs.readFileSync(file), bytes);
+        await rejectsExec(ExecutionManager.open({ store: fileStore(file) }), "STORE_ERROR", mention);
+      };
+      for (const at of [good.length >> 2, good.length >> 1, good.length - 200]) {
+        const bad = Buffer.from(good);
+        bad[at] ^= 0x20;
+        await check(bad, "damaged store at byte");
+      }
+      const newer = Buffer.from(good);
+      newer.writeUInt16LE(2, 8);
+      await check(newer, "format version 2 is newer");
+      await check(Buffer.from('{"jobs": []}\n'), "not an execman store");
+      fs.writeFileSync(file, good);
+      const m = await ExecutionManager.open({ store: fileStore(file) });
+      assert.equal(m.counts().total, 20);
+      await m.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    const newer = Buffer.from(good);
-    newer.writeUInt16LE(2, 8);
-    await check(newer, "format version 2 is newer");
-    await check(Buffer.from('{"jobs": []}\n'), "not an execman store");
-    fs.writeFileSync(file, good);
-    const m = await ExecutionManager.open({ store: fileStore(file) });
-    assert.equal(m.counts().total, 20);
-    await m.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+  { timeout: 60_000 },
+);
 
-test("a torn last write: every whole change before it is restored, and the store is cut there", async () => {
-  const dir = tempDir();
-  try {
-    const file = await written(dir);
-    const m = await ExecutionManager.open({ store: fileStore(file) });
-    m.complete("t1", "the last change");
-    await m.close();
-    const whole = fs.readFileSync(file);
-    for (const cut of [1, 7, 20]) {
-      fs.writeFileSync(file, whole.subarray(0, whole.length - cut));
+test(
+  "a torn last write: every whole change before it is restored, and the store is cut there",
+  async () => {
+    const dir = tempDir();
+    try {
+      const file = await written(dir);
+      const m = await ExecutionManager.open({ store: fileStore(file) });
+      m.complete("t1", "the last change");
+      await m.close();
+      const whole = fs.readFileSync(file);
+      for (const cut of [1, 7, 20]) {
+        fs.writeFileSync(file, whole.subarray(0, whole.length - cut));
+        const r = await ExecutionManager.open({ store: fileStore(file) });
+        assert.equal(r.status("t1").status, "running", "the torn change is gone");
+        assert.equal(r.status("t0").status, "completed");
+        assert.equal(r.status("t19").progress.message, "step 19");
+        await r.close();
+        assert.ok(fs.statSync(file).size < whole.length - cut + 1, "cut to the last whole record");
+        // Writes after the cut are read back.
+        const again = await ExecutionManager.open({ store: fileStore(file) });
+        again.complete("t3", "after the cut");
+        await again.close();
+        const last = await ExecutionManager.open({ store: fileStore(file) });
+        assert.equal(last.status("t3").result, "after the cut");
+        await last.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 60_000 },
+);
+
+test(
+  "batches: written flushMs after the first change, not before; flush() makes them durable",
+  async () => {
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, "f.store");
+      const m = await ExecutionManager.open({ store: fileStore(file), flushMs: 300 });
+      const size = fs.statSync(file).size;
+      m.track({ targetId: "remote", id: "a" });
+      await sleep(20);
+      assert.equal(fs.statSync(file).size, size, "not written before flushMs");
+      await until(() => fs.statSync(file).size > size, "the batch written", 5000);
+      const grown = fs.statSync(file).size;
+      m.track({ targetId: "remote", id: "b" });
+      await m.flush();
+      assert.ok(fs.statSync(file).size > grown, "flush() wrote at once");
+      m.free(); // as close(), without waiting: the last changes are written all the same
+      await until(() => !fs.existsSync(`${file}.lock`), "the store released");
       const r = await ExecutionManager.open({ store: fileStore(file) });
-      assert.equal(r.status("t1").status, "running", "the torn change is gone");
-      assert.equal(r.status("t0").status, "completed");
-      assert.equal(r.status("t19").progress.message, "step 19");
+      assert.deepEqual(
+        all(r).map((x) => x.id),
+        ["a", "b"],
+      );
       await r.close();
-      assert.ok(fs.statSync(file).size < whole.length - cut + 1, "cut to the last whole record");
-      // Writes after the cut are read back.
-      const again = await ExecutionManager.open({ store: fileStore(file) });
-      again.complete("t3", "after the cut");
-      await again.close();
-      const last = await ExecutionManager.open({ store: fileStore(file) });
-      assert.equal(last.status("t3").result, "after the cut");
-      await last.close();
+      // Default flushMs: at the end of the current task.
+      const d = await ExecutionManager.open({ store: fileStore(file) });
+      const before = fs.statSync(file).size;
+      d.track({ targetId: "remote", id: "c" });
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(fs.statSync(file).size > before, "written by the end of the task");
+      await d.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+  { timeout: 60_000 },
+);
 
-test("batches: written flushMs after the first change, not before; flush() makes them durable", async () => {
-  const dir = tempDir();
-  try {
-    const file = path.join(dir, "f.store");
-    const m = await ExecutionManager.open({ store: fileStore(file), flushMs: 300 });
-    const size = fs.statSync(file).size;
-    m.track({ targetId: "remote", id: "a" });
-    await sleep(20);
-    assert.equal(fs.statSync(file).size, size, "not written before flushMs");
-    await until(() => fs.statSync(file).size > size, "the batch written", 5000);
-    const grown = fs.statSync(file).size;
-    m.track({ targetId: "remote", id: "b" });
-    await m.flush();
-    assert.ok(fs.statSync(file).size > grown, "flush() wrote at once");
-    m.free(); // as close(), without waiting: the last changes are written all the same
-    await until(() => !fs.existsSync(`${file}.lock`), "the store released");
-    const r = await ExecutionManager.open({ store: fileStore(file) });
-    assert.deepEqual(
-      all(r).map((x) => x.id),
-      ["a", "b"],
-    );
-    await r.close();
-    // Default flushMs: at the end of the current task.
-    const d = await ExecutionManager.open({ store: fileStore(file) });
-    const before = fs.statSync(file).size;
-    d.track({ targetId: "remote", id: "c" });
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(fs.statSync(file).size > before, "written by the end of the task");
-    await d.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test("a store stays proportional to what is held: 20,000 executions with maxFinished 50", async () => {
-  const dir = tempDir();
-  try {
-    const file = path.join(dir, "c.store");
-    // In a child process: a hot JS<->wasm loop (see the notes on V8 in the README).
-    const run = spawnSync(process.execPath, [path.join(DIR, "compaction-child.mjs"), file, "20000", "50"], {
-      encoding: "utf8",
-    });
-    assert.equal(run.status, 0, run.stderr);
-    const { largest, final, json, held } = JSON.parse(run.stdout);
-    console.log(
-      `compaction: 20,000 executions, ${held} held (${json} B as JSON): largest store ${largest} B, final ${final} B`,
-    );
-    assert.equal(held, 50);
-    // The policy keeps the log within 3 images plus 64 KiB (plus a batch); an image is smaller
-    // than the JSON of what it holds. Without compaction the store would be megabytes.
-    assert.ok(largest < 3 * json + (64 << 10) + 16_384, `largest ${largest} B`);
-    const r = await ExecutionManager.open({ store: fileStore(file) });
-    assert.equal(r.counts().total, 50);
-    assert.equal(r.counts().completed, 50);
-    await r.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test("a real failed write (the file size limit): flush() rejects STORE_ERROR, the manager goes on, the store stays whole", async () => {
-  const dir = tempDir();
-  try {
-    const file = path.join(dir, "full.store");
-    // RLIMIT_FSIZE makes writes past 64 KiB fail with EFBIG: a real failing write, no mock.
-    const run = spawnSync(
-      "bash",
-      ["-c", `ulimit -f 64 && exec "${process.execPath}" "${path.join(DIR, "full-child.mjs")}" "${file}"`],
-      {
+test(
+  "a store stays proportional to what is held: 20,000 executions with maxFinished 50",
+  async () => {
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, "c.store");
+      // In a child process: a hot JS<->wasm loop (see the notes on V8 in the README).
+      const run = spawnSync(process.execPath, [path.join(DIR, "compaction-child.mjs"), file, "20000", "50"], {
         encoding: "utf8",
-      },
-    );
-    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
-    const report = JSON.parse(run.stdout);
-    assert.equal(report.code, "STORE_ERROR");
-    assert.match(report.message, /full\.store/);
-    assert.ok(report.flushed > 0 && report.held > report.flushed, JSON.stringify(report));
-    assert.equal(report.stillWorks, true);
-    // Every change flushed before the failure is there; the store opens.
-    const r = await ExecutionManager.open({ store: fileStore(file) });
-    for (let i = 0; i < report.flushed; i++) assert.ok(r.status(`x${i}`), `x${i} kept`);
-    await r.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+      });
+      assert.equal(run.status, 0, run.stderr);
+      const { largest, final, json, held } = JSON.parse(run.stdout);
+      console.log(
+        `compaction: 20,000 executions, ${held} held (${json} B as JSON): largest store ${largest} B, final ${final} B`,
+      );
+      assert.equal(held, 50);
+      // The policy keeps the log within 3 images plus 64 KiB (plus a batch); an image is smaller
+      // than the JSON of what it holds. Without compaction the store would be megabytes.
+      assert.ok(largest < 3 * json + (64 << 10) + 16_384, `largest ${largest} B`);
+      const r = await ExecutionManager.open({ store: fileStore(file) });
+      assert.equal(r.counts().total, 50);
+      assert.equal(r.counts().completed, 50);
+      await r.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 60_000 },
+);
 
-test("a failed write is retried with the next batch: a store path that cannot be written, then can", async () => {
-  const dir = tempDir();
-  try {
-    const file = path.join(dir, "moving.store");
-    const m = await ExecutionManager.open({ store: fileStore(file), maxFinished: 10 });
-    m.track({ targetId: "remote", id: "first" });
-    await m.flush();
-    // The directory is replaced by a file: the compaction's temp file cannot be created.
-    // (Appends go to the open file; a compaction comes once the log outgrows the 10 finished
-    // executions held.)
-    fs.renameSync(dir, `${dir}.away`);
-    fs.writeFileSync(dir, "not a directory");
-    let failed = null;
-    for (let i = 0; i < 20_000 && failed === null; i++) {
-      m.track({ targetId: "remote", id: `n${i}`, inputs: { pad: "x".repeat(100) } });
-      m.start(`n${i}`);
-      m.complete(`n${i}`);
-      if (i % 200 === 199) {
-        try {
-          await m.flush();
-        } catch (err) {
-          failed = err;
+test(
+  "a real failed write (the file size limit): flush() rejects STORE_ERROR, the manager goes on, the store stays whole",
+  async () => {
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, "full.store");
+      // RLIMIT_FSIZE makes writes past 64 KiB fail with EFBIG: a real failing write, no mock.
+      const run = spawnSync(
+        "bash",
+        ["-c", `ulimit -f 64 && exec "${process.execPath}" "${path.join(DIR, "full-child.mjs")}" "${file}"`],
+        {
+          encoding: "utf8",
+        },
+      );
+      assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+      const report = JSON.parse(run.stdout);
+      assert.equal(report.code, "STORE_ERROR");
+      assert.match(report.message, /full\.store/);
+      assert.ok(report.flushed > 0 && report.held > report.flushed, JSON.stringify(report));
+      assert.equal(report.stillWorks, true);
+      // Every change flushed before the failure is there; the store opens.
+      const r = await ExecutionManager.open({ store: fileStore(file) });
+      for (let i = 0; i < report.flushed; i++) assert.ok(r.status(`x${i}`), `x${i} kept`);
+      await r.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  { timeout: 60_000 },
+);
+
+test(
+  "a failed write is retried with the next batch: a store path that cannot be written, then can",
+  async () => {
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, "moving.store");
+      const m = await ExecutionManager.open({ store: fileStore(file), maxFinished: 10 });
+      m.track({ targetId: "remote", id: "first" });
+      await m.flush();
+      // The directory is replaced by a file: the compaction's temp file cannot be created.
+      // (Appends go to the open file; a compaction comes once the log outgrows the 10 finished
+      // executions held.)
+      fs.renameSync(dir, `${dir}.away`);
+      fs.writeFileSync(dir, "not a directory");
+      let failed = null;
+      for (let i = 0; i < 20_000 && failed === null; i++) {
+        m.track({ targetId: "remote", id: `n${i}`, inputs: { pad: "x".repeat(100) } });
+        m.start(`n${i}`);
+        m.complete(`n${i}`);
+        if (i % 200 === 199) {
+          try {
+            await m.flush();
+          } catch (err) {
+            failed = err;
+          }
         }
       }
+      assert.ok(failed !== null, "a compaction into a missing directory failed");
+      checkError(failed, "STORE_ERROR", "moving.store");
+      assert.equal(m.status("first").status, "pending", "the manager keeps its executions");
+      fs.rmSync(dir);
+      fs.renameSync(`${dir}.away`, dir);
+      m.track({ targetId: "remote", id: "after" });
+      await m.flush();
+      await m.close();
+      const r = await ExecutionManager.open({ store: fileStore(file) });
+      assert.ok(r.status("after") && r.status("first"));
+      assert.equal(r.counts().completed, 10);
+      await r.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(`${dir}.away`, { recursive: true, force: true });
     }
-    assert.ok(failed !== null, "a compaction into a missing directory failed");
-    checkError(failed, "STORE_ERROR", "moving.store");
-    assert.equal(m.status("first").status, "pending", "the manager keeps its executions");
-    fs.rmSync(dir);
-    fs.renameSync(`${dir}.away`, dir);
-    m.track({ targetId: "remote", id: "after" });
-    await m.flush();
-    await m.close();
-    const r = await ExecutionManager.open({ store: fileStore(file) });
-    assert.ok(r.status("after") && r.status("first"));
-    assert.equal(r.counts().completed, 10);
-    await r.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(`${dir}.away`, { recursive: true, force: true });
-  }
-});
+  },
+  { timeout: 60_000 },
+);
