@@ -16,9 +16,10 @@
 //      stdout is not a terminal),
 //   6. waits for everything with wait() and prints list() and counts().
 //
-// Two other modes: `npm run demo -- --web` serves the browser dashboard, and
+// Other modes: `npm run demo -- --web` serves the browser dashboard,
 // `npm run demo -- --serve` serves the REST routes with these targets, and the dashboard pointed
-// at them (top of main()).
+// at them, and `npm run demo -- --durable` runs a durable manager that kills itself with SIGKILL
+// and reopens its store (top of main()).
 //
 // It takes about five seconds once pkg/ is built. Exit code 0 means every
 // execution ended the way the demo planned; anything unexpected prints the
@@ -57,6 +58,14 @@ async function main() {
   if (process.argv.includes("--serve")) {
     prepare();
     return serveRest(process.argv.slice(2));
+  }
+
+  // `npm run demo -- --durable`: build, then a durable manager on a file that kills itself with
+  // SIGKILL mid-run, and a second process that reopens the store (scripts/demo-durable.mjs).
+  if (process.argv.includes("--durable")) {
+    prepare();
+    const { runDurableDemo } = await import("./demo-durable.mjs");
+    return runDurableDemo();
   }
 
   // ── 1. Prepare ──────────────────────────────────────────────────────────────
