@@ -236,3 +236,48 @@ test("IndexedDB: a full quota makes flush() reject STORE_ERROR, and the manager 
   await context.close();
   fs.rmSync(profile, { recursive: true, force: true });
 });
+
+test("the dashboard keeps its executions across a reload and shows the interrupted ones", {
+  timeout: 90_000,
+}, async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${server.url}?concurrency=3`);
+  await page.waitForFunction(() => window.__execman?.ready === true);
+  assert.equal(await page.textContent("[data-testid=engine]"), "wasm ready · concurrency 3 · kept in IndexedDB");
+  // Six executions of 3–10 s: three run, three wait.
+  await page.evaluate(() => window.__execman.startMany(6));
+  await page.waitForFunction(() => window.__execman.manager.counts().running === 3);
+  const before = await page.evaluate(() =>
+    window.__execman.manager.list({ order: "asc", pageSize: 100 }).items.map((x) => ({ id: x.id, status: x.status })),
+  );
+  await page.evaluate(() => window.__execman.manager.flush());
+  await page.reload();
+  await page.waitForFunction(() => window.__execman?.ready === true);
+  const chip = await page.textContent("[data-testid=engine]");
+  assert.match(chip, /kept in IndexedDB · 6 restored, \d interrupted/);
+  const after = await page.evaluate(() =>
+    window.__execman.manager
+      .list({ order: "asc", pageSize: 100 })
+      .items.map((x) => ({ id: x.id, status: x.status, code: x.error?.code ?? null })),
+  );
+  assert.deepEqual(
+    after.map((x) => x.id),
+    before.map((x) => x.id),
+  );
+  for (const [i, x] of after.entries()) {
+    if (before[i].status === "running") assert.equal(x.code, "INTERRUPTED", JSON.stringify(x));
+  }
+  // The interrupted ones are on screen as such.
+  await page.waitForFunction(() => document.querySelector("#rows")?.textContent.includes("INTERRUPTED"));
+  // A tab that opens the dashboard meanwhile gets a manager that keeps nothing, and says why.
+  const other = await context.newPage();
+  await other.goto(`${server.url}?concurrency=3`);
+  await other.waitForFunction(() => window.__execman?.ready === true);
+  assert.equal(await other.textContent("[data-testid=engine]"), "wasm ready · concurrency 3");
+  assert.match(await other.textContent("[data-testid=alert]"), /STORE_ERROR|in use/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
