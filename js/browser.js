@@ -11,7 +11,8 @@
 import { Engine, initSync } from "./execman_core.js";
 import { wrap } from "./manager.js";
 
-export { ExecutionError } from "./manager.js";
+export { ExecutionError, memoryStore } from "./manager.js";
+export { indexedDBStore } from "./indexeddb-store.js";
 
 initSync({ module: loadWasm(new URL("../execman_bg.wasm", import.meta.url)) });
 

@@ -10,7 +10,8 @@ import { Engine, initSync } from "./execman_core.js";
 import { wrap } from "./manager.js";
 import base64 from "./wasm_inline.js";
 
-export { ExecutionError } from "./manager.js";
+export { ExecutionError, memoryStore } from "./manager.js";
+export { indexedDBStore } from "./indexeddb-store.js";
 
 initSync({ module: decode(base64) });
 

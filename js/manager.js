@@ -55,6 +55,7 @@ const WORK_STARTS = 4;
 const WORK_TIMER = 8;
 const WORK_REMOVED = 16;
 const WORK_SUBMITS = 32;
+const WORK_STORE = 64;
 const MAX_STRING = 33554432;
 // wire:end
 
@@ -95,6 +96,7 @@ export const WIRE = {
   WORK_TIMER,
   WORK_REMOVED,
   WORK_SUBMITS,
+  WORK_STORE,
   MAX_STRING,
 };
 
@@ -143,6 +145,23 @@ function errorOf(text) {
 
 /** What a freed manager throws for every method, and rejects its pending waits with. */
 const freed = () => new ExecutionError("INVALID_TRANSITION", "the manager was freed");
+
+/**
+ * A store's failure as `STORE_ERROR`, naming the store: an I/O error of the store, or the engine's
+ * error about the store's bytes (damage and where it is).
+ * @param {string} name  e.g. `file store "/data/jobs.store"`
+ * @param {unknown} err
+ */
+function storeError(name, err) {
+  /** @type {unknown} */
+  let message;
+  try {
+    message = /** @type {any} */ (err)?.message;
+  } catch {
+    message = undefined;
+  }
+  return new ExecutionError("STORE_ERROR", `${name}: ${typeof message === "string" ? message : String(err)}`);
+}
 
 // What Engine.stage converts (src/wasm/engine.rs).
 const STAGE_RESULT = 0;
@@ -364,6 +383,144 @@ class SignalGroup {
     this.stops = new Set();
     this.listener = () => aborted(this);
   }
+}
+
+// ---- durable stores ------------------------------------------------------------------------------
+//
+// A store is an object with an opener under STORE (memoryStore() below; fileStore() in Node and
+// indexedDBStore() in browsers live in their own files, which know the symbol by its name). Opening
+// gives a handle that only moves bytes: the engine encodes every change, decides when the log is
+// compacted, and reads the bytes back (src/core/durable/).
+
+/** Where a store keeps its opener. */
+const STORE = Symbol.for("execman.store");
+
+/**
+ * What an opened store does: read it whole (in chunks, in order; `feed` returns false to stop),
+ * cut it to a length (a torn last write), append bytes, make what was written durable, replace it
+ * whole atomically (a compaction; durable when it resolves), and release it.
+ * @typedef {{
+ *   read(feed: (chunk: Uint8Array) => boolean): Promise<number>,
+ *   truncate(length: number): Promise<void>,
+ *   append(bytes: Uint8Array): Promise<void>,
+ *   sync(): Promise<void>,
+ *   replace(bytes: Uint8Array): Promise<void>,
+ *   close(): Promise<void>,
+ * }} StoreHandle
+ * @typedef {{ name: string, open(): Promise<StoreHandle> }} StoreOpener
+ */
+
+/** The store of a durable manager, and the bytes on their way to it. */
+class Durable {
+  /**
+   * @param {string} name
+   * @param {StoreHandle} handle
+   * @param {number} flushMs
+   */
+  constructor(name, handle, flushMs) {
+    this.name = name;
+    this.handle = handle;
+    this.flushMs = flushMs;
+    /** Writes, one after the other. @type {Promise<void>} */
+    this.chain = Promise.resolve();
+    /** Batches taken from the engine and not yet appended (a failed write keeps them). @type {Uint8Array[]} */
+    this.unwritten = [];
+    /** An image to replace the store with before those batches. @type {Uint8Array | null} */
+    this.image = null;
+    /** A failed write that no `flush()` reported yet. @type {ExecutionError | null} */
+    this.error = null;
+    /** Whether a write is scheduled for the changes made since the last one. */
+    this.scheduled = false;
+    /** The last write and the release of the store, once the manager is closed. @type {Promise<void> | null} */
+    this.released = null;
+  }
+}
+
+const noop = () => {};
+
+/** Runs `fn` at the end of the current task (after its microtasks and I/O callbacks). */
+const soon =
+  typeof setImmediate === "function"
+    ? (/** @type {() => void} */ fn) => {
+        setImmediate(fn);
+      }
+    : (/** @type {() => void} */ fn) => {
+        setTimeout(fn, 0);
+      };
+
+/** @param {Uint8Array[]} parts */
+function concat(parts) {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * A store that keeps its bytes in memory, for tests and for managers that should survive a
+ * `close()` and a later `open()` in the same process (reopening it after `close()` is a restart).
+ * One open manager at a time: a second `open` while one is open rejects with `STORE_ERROR`.
+ * @example
+ * const store = memoryStore();
+ * let manager = await ExecutionManager.open({ store });
+ * await manager.close();
+ * manager = await ExecutionManager.open({ store }); // the executions are back
+ * @returns {import("./types.js").Store}
+ */
+export function memoryStore() {
+  /** @type {Uint8Array[]} */
+  let chunks = [];
+  let open = false;
+  /** @type {StoreOpener} */
+  const opener = {
+    name: "memory store",
+    async open() {
+      if (open) throw new Error("the store is in use by another open manager");
+      open = true;
+      let live = true;
+      const check = () => {
+        if (!live) throw new Error("the store was closed");
+      };
+      return {
+        async read(feed) {
+          let n = 0;
+          for (const c of chunks) {
+            n += c.length;
+            if (!feed(c)) break;
+          }
+          return n;
+        },
+        async truncate(length) {
+          check();
+          chunks = [concat(chunks).slice(0, length)];
+        },
+        async append(bytes) {
+          check();
+          chunks.push(bytes.slice());
+        },
+        async sync() {
+          check();
+        },
+        async replace(bytes) {
+          check();
+          chunks = [bytes.slice()];
+        },
+        async close() {
+          if (live) {
+            live = false;
+            open = false;
+          }
+        },
+      };
+    },
+  };
+  return /** @type {any} */ (Object.freeze({ [STORE]: Object.freeze(opener) }));
 }
 
 // ---- watch() ------------------------------------------------------------------------------------
@@ -939,6 +1096,8 @@ export function wrap(Engine) {
     #heartbeatMs = SSE_HEARTBEAT_MS;
     /** How many progress events throttled listeners hold now: with none, the flush timer is stopped. */
     #held = 0;
+    /** @type {Durable | null} the store of a manager made by `open()`, until it is closed */
+    #durable = null;
 
     /** @param {import("./types.js").ManagerOptions} [options] */
     constructor(options) {
@@ -1000,6 +1159,7 @@ export function wrap(Engine) {
         this.#submitQueued = true;
         queueMicrotask(() => this.#submit());
       }
+      if ((w & WORK_STORE) !== 0) this.#dirty();
       if ((w & (WORK_FINISHED | WORK_EVENTS)) !== 0) this.#drain();
       if ((w & WORK_REMOVED) !== 0 && this.#engine !== null) this.#sweep();
     }
@@ -1191,6 +1351,8 @@ export function wrap(Engine) {
       }
       this.#handlers.set(targetId, handler);
       if (remote !== undefined) this.#remotes.set(targetId, remote.attach(this.#bridge(), targetId));
+      // A durable manager's restored pending executions of this target may start now.
+      this.#after();
     }
 
     /**
@@ -2409,6 +2571,252 @@ export function wrap(Engine) {
       return new Response(out ?? null, { status: answer.status, headers });
     }
 
+    // ---- durable managers ---------------------------------------------------------------------
+
+    /**
+     * Opens a durable manager on `options.store`: the executions it holds come back as they were
+     * (then the restart rules apply: handler-driven running ones are `INTERRUPTED` or retried,
+     * pending ones start once their target is registered), and every change is written to it, in
+     * batches, at most `options.flushMs` (default 0: the end of the current task) after it is made.
+     * Rejects `STORE_ERROR` when the store is in use, damaged, or cannot be read or written.
+     * @example
+     * const manager = await ExecutionManager.open({ store: fileStore("jobs.store"), concurrency: 4 });
+     * manager.register("export", exportHandler); // restored pending exports start now
+     * @param {import("./types.js").OpenOptions} options
+     * @returns {Promise<ExecutionManager>}
+     */
+    static async open(options) {
+      const manager = new ExecutionManager(options);
+      const engine = manager.#live();
+      /** @type {unknown} */
+      let store;
+      /** @type {unknown} */
+      let flushMs;
+      /** @type {StoreOpener | undefined} */
+      let opener;
+      try {
+        store = options?.store;
+        flushMs = options?.flushMs;
+        opener = typeof store === "object" && store !== null ? /** @type {any} */ (store)[STORE] : undefined;
+      } catch {
+        opener = undefined;
+      }
+      /** @type {ExecutionError | undefined} */
+      let invalid;
+      if (typeof opener !== "object" || opener === null || typeof opener.open !== "function") {
+        engine.invalid("options.store", "a store from memoryStore(), fileStore(path) or indexedDBStore(name)", store);
+        invalid = manager.#error();
+      } else if (
+        flushMs !== undefined &&
+        (typeof flushMs !== "number" || !Number.isFinite(flushMs) || flushMs < 0 || flushMs > MAX_TIMER_DELAY)
+      ) {
+        engine.invalid("options.flushMs", "a finite number of ms from 0 to 2147483647", flushMs);
+        invalid = manager.#error();
+      }
+      if (invalid !== undefined || opener === undefined) {
+        manager.free();
+        throw invalid;
+      }
+      const name = String(opener.name);
+      /** @type {StoreHandle} */
+      let handle;
+      try {
+        handle = await opener.open();
+      } catch (err) {
+        manager.free();
+        throw storeError(name, err);
+      }
+      try {
+        await manager.#restore(name, handle, /** @type {number | undefined} */ (flushMs) ?? 0);
+      } catch (err) {
+        manager.#durable = null;
+        manager.free();
+        await handle.close().catch(noop);
+        throw err instanceof ExecutionError && err.code === "STORE_ERROR" ? err : storeError(name, err);
+      }
+      return manager;
+    }
+
+    /**
+     * Reads the store into the engine (which restores its executions and writes every change from
+     * then on), cuts a torn last write, writes a new store's first image, then acts on what the
+     * restore left (deadlines to arm, the restart's changes to write).
+     * @param {string} name
+     * @param {StoreHandle} handle
+     * @param {number} flushMs
+     */
+    async #restore(name, handle, flushMs) {
+      const engine = this.#live();
+      if (engine.restore_begin() === ERROR) throw this.#error();
+      /** @type {ExecutionError | null} */
+      let damage = null;
+      const total = await handle.read((chunk) => {
+        if (engine.restore_feed(chunk) !== ERROR) return true;
+        damage = this.#error();
+        return false;
+      });
+      if (damage !== null) throw storeError(name, damage);
+      const valid = engine.restore_finish();
+      if (valid === ERROR) throw storeError(name, this.#error());
+      const w = this.#f()[SLOT_WORK];
+      const d = new Durable(name, handle, flushMs);
+      if (valid < total) await handle.truncate(valid);
+      if (valid === 0) {
+        const image = engine.image();
+        if (image === undefined) throw storeError(name, this.#error());
+        d.image = image;
+      }
+      this.#durable = d;
+      await this.#chainWrite(d, true);
+      if (d.error !== null) throw d.error;
+      if (w !== 0) this.#work(w);
+    }
+
+    /** Changes wait to be written: a write is scheduled, `flushMs` from the first of them. */
+    #dirty() {
+      const d = this.#durable;
+      if (d === null || d.scheduled) return;
+      d.scheduled = true;
+      const fire = () => {
+        d.scheduled = false;
+        if (this.#durable === d) this.#chainWrite(d, false).catch(noop);
+      };
+      if (d.flushMs > 0) setTimeout(fire, d.flushMs);
+      else soon(fire);
+    }
+
+    /**
+     * Takes what the engine has for the store: the batch of changes since the last take, or an
+     * image of the whole state when the log has outgrown it (the batches not yet written are in it).
+     * @param {Durable} d
+     */
+    #take(d) {
+      const engine = this.#engine;
+      if (engine === null) return;
+      if (engine.should_compact()) {
+        const image = engine.image();
+        if (image === undefined) throw this.#error();
+        d.image = image;
+        d.unwritten = [];
+        return;
+      }
+      const batch = engine.take_batch();
+      if (batch === undefined) throw this.#error();
+      if (batch.length > 0) d.unwritten.push(batch);
+    }
+
+    /**
+     * One write: what the engine has now, after what earlier writes left (an image, then batches
+     * in order), made durable when `sync`. A failed write keeps its bytes for the next one.
+     * @param {Durable} d
+     * @param {boolean} sync
+     */
+    async #write(d, sync) {
+      this.#take(d);
+      const image = d.image;
+      if (image !== null) {
+        await d.handle.replace(image);
+        if (d.image === image) d.image = null;
+      }
+      if (d.unwritten.length > 0) {
+        const bytes = concat(d.unwritten);
+        d.unwritten = [];
+        try {
+          await d.handle.append(bytes);
+        } catch (err) {
+          d.unwritten.unshift(bytes);
+          throw err;
+        }
+      }
+      if (sync) await d.handle.sync();
+    }
+
+    /**
+     * Queues a write after the ones in progress; its failure is kept for the next `flush()`.
+     * @param {Durable} d
+     * @param {boolean} sync
+     */
+    #chainWrite(d, sync) {
+      const run = async () => {
+        try {
+          await this.#write(d, sync);
+        } catch (err) {
+          const e = storeError(d.name, err);
+          d.error = e;
+          throw e;
+        }
+      };
+      const p = d.chain.then(run, run);
+      d.chain = p.then(noop, noop);
+      return p;
+    }
+
+    /**
+     * Resolves when every change made before the call is durable (a file: written and fsync'd;
+     * IndexedDB: its transaction complete). Rejects `STORE_ERROR` when a write failed since the
+     * last `flush()` (the manager keeps its executions and writes them again with the next batch).
+     * On a manager made with `new`, resolves at once.
+     * @example
+     * manager.create({ targetId: "export" });
+     * await manager.flush(); // survives a crash from here on
+     * @returns {Promise<void>}
+     */
+    flush() {
+      if (this.#engine === null) return Promise.reject(freed());
+      const d = this.#durable;
+      if (d === null) return Promise.resolve();
+      return this.#chainWrite(d, true).then(
+        () => {
+          const e = d.error;
+          d.error = null;
+          if (e !== null) throw e;
+        },
+        (err) => {
+          d.error = null;
+          throw err;
+        },
+      );
+    }
+
+    /**
+     * Writes the last changes, releases the store and frees the manager: afterwards every method
+     * throws `INVALID_TRANSITION`, handlers still running are left to finish (their outcome is
+     * ignored: the next `open` finds them interrupted) and no other handler starts. Rejects
+     * `STORE_ERROR` when the last write failed (the store is released all the same). On a manager
+     * made with `new`, the same as `free()`.
+     * @example
+     * process.on("SIGTERM", () => manager.close().then(() => process.exit(0)));
+     * @returns {Promise<void>}
+     */
+    close() {
+      if (this.#engine === null) return Promise.reject(freed());
+      const d = this.#durable;
+      this.free();
+      return d?.released ?? Promise.resolve();
+    }
+
+    /**
+     * The last write of a closed manager (what `free` took from the engine), then the release of
+     * its store; rejects with the first failure, or a failed write no `flush()` reported.
+     * @param {Durable} d
+     */
+    async #releaseStore(d) {
+      /** @type {unknown} */
+      let failure = null;
+      try {
+        await this.#chainWrite(d, true);
+      } catch (err) {
+        failure = err;
+      }
+      try {
+        await d.handle.close();
+      } catch (err) {
+        failure ??= storeError(d.name, err);
+      }
+      failure ??= d.error;
+      if (failure !== null) throw failure;
+    }
+
     /**
      * The body of a stream route's answer: a client of the hub for what it asked to follow (`a`:
      * `[id, targetId, types, throttleMs]`), made if there is none yet. One execution's stream
@@ -2472,11 +2880,24 @@ export function wrap(Engine) {
 
     /**
      * Frees the manager's memory in wasm. Afterwards every method throws `INVALID_TRANSITION`,
-     * pending `wait()` promises reject with it, and running handlers' outcomes are ignored.
+     * pending `wait()` promises reject with it, and running handlers' outcomes are ignored. A
+     * durable manager writes its last changes and releases its store meanwhile (as `close()`,
+     * whose promise says when that is done).
      */
     free() {
       const engine = this.#engine;
       if (engine === null) return;
+      // A durable manager's last changes are taken now; they are written, and the store released,
+      // after (see `close()`).
+      const d = this.#durable;
+      if (d !== null) {
+        this.#durable = null;
+        try {
+          this.#take(d);
+        } catch (err) {
+          d.error = storeError(d.name, err);
+        }
+      }
       this.#engine = null;
       if (this.#timer !== undefined) clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -2504,6 +2925,10 @@ export function wrap(Engine) {
         for (const waiter of w.list) waiter.reject(error);
       }
       for (const set of watches) for (const w of set) w.freed();
+      if (d !== null) {
+        d.released = this.#releaseStore(d);
+        d.released.catch(noop);
+      }
     }
   }
   if (Symbol.dispose) {

@@ -140,6 +140,33 @@ export interface ManagerOptions {
   maxBytes?: number;
 }
 
+/**
+ * A durable store for `ExecutionManager.open`: `memoryStore()` (everywhere), `fileStore(path)`
+ * (Node, from `execman`) or `indexedDBStore(name)` (browsers and workers, from the web build).
+ * Opaque: only the manager uses it. One open manager at a time.
+ */
+export interface Store {
+  readonly [store: symbol]: unknown;
+}
+
+/** Options of `ExecutionManager.open(options)`: those of `new ExecutionManager`, and the store. */
+export interface OpenOptions extends ManagerOptions {
+  /** Where the executions are kept. */
+  store: Store;
+  /**
+   * How long a batch of changes may wait before it is written, in ms; default 0: at the end of
+   * the current task. A process killed (or a tab closed) loses no change made before the last
+   * batch write began.
+   */
+  flushMs?: number;
+}
+
+/**
+ * A store that keeps its bytes in memory: reopening it after `close()` is a restart (tests, and
+ * managers closed and opened again in one process).
+ */
+export declare function memoryStore(): Store;
+
 /** The delays between attempts of a retry policy. */
 export interface Backoff {
   /** `"fixed"` (default): `delayMs` each time; `"exponential"`: `delayMs × 2^(n−1)` after the n-th failure. */
@@ -318,8 +345,8 @@ export interface ExecutionEvent<I = JsonValue, R = JsonValue> {
 export type Listener<I = JsonValue, R = JsonValue> = (event: ExecutionEvent<I, R>) => void;
 
 /**
- * The `code` of an `ExecutionError`. `STORE_ERROR` belongs to durable managers, which this
- * version does not have yet: nothing throws it today.
+ * The `code` of an `ExecutionError`. `STORE_ERROR`: a durable manager's store is in use, damaged,
+ * or could not be read or written.
  */
 export type ErrorCode =
   | "NOT_FOUND"
@@ -427,6 +454,29 @@ export class ExecutionManager {
    * const manager = new ExecutionManager({ concurrency: 2, maxFinished: 1000 });
    */
   constructor(options?: ManagerOptions | null);
+  /**
+   * A durable manager on `options.store`: the executions it holds come back as they were (ids,
+   * statuses, inputs, results, order, counts), then handler-driven `running` ones fail with
+   * `INTERRUPTED` (or, with attempts left, wait for a retry), `pending` ones start once their target
+   * is registered, tracked ones stay as they were. Every change is then written automatically.
+   * Rejects `STORE_ERROR` when the store is in use, damaged, or cannot be read or written.
+   *
+   * @example
+   * const manager = await ExecutionManager.open({ store: fileStore("jobs.store"), concurrency: 4 });
+   * manager.register("export", exportHandler);
+   */
+  static open(options: OpenOptions): Promise<ExecutionManager>;
+  /**
+   * Resolves when every change made before the call is durable; rejects `STORE_ERROR` when a
+   * write failed since the last `flush()`. Resolves at once on a manager made with `new`.
+   */
+  flush(): Promise<void>;
+  /**
+   * Writes the last changes, releases the store and frees the manager (every method then throws
+   * `INVALID_TRANSITION`; handlers still running are left to finish, their outcome ignored). On a
+   * manager made with `new`, the same as `free()`.
+   */
+  close(): Promise<void>;
   /**
    * Registers the handler of a target. Throws `ALREADY_EXISTS` if taken. The types of the
    * handler's inputs (`I`, from its first parameter's annotation; `JsonValue` without one) and of

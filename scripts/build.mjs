@@ -257,8 +257,9 @@ function writeLayer(wasm) {
       '"use strict";',
       "// execman for Node (CommonJS): the ExecutionManager of manager.js around the engine of execman_core.js.",
       `const { Engine } = require("./${CRATE}_core.js");`,
-      'const { wrap, ExecutionError } = require("./manager.js");',
-      "module.exports = { ExecutionManager: wrap(Engine), ExecutionError };",
+      'const { wrap, ExecutionError, memoryStore } = require("./manager.js");',
+      'const { fileStoreWith } = require("./file-store.js");',
+      "module.exports = { ExecutionManager: wrap(Engine), ExecutionError, memoryStore, fileStore: fileStoreWith(ExecutionError) };",
       "",
     ].join("\n"),
   );
@@ -270,13 +271,17 @@ function writeLayer(wasm) {
       `import init, { Engine, initSync } from "./${CRATE}_core.js";`,
       'import { wrap } from "./manager.js";',
       "",
-      'export { ExecutionError } from "./manager.js";',
+      'export { ExecutionError, memoryStore } from "./manager.js";',
+      'export { indexedDBStore } from "./indexeddb-store.js";',
       "export const ExecutionManager = wrap(Engine);",
       "export { initSync };",
       "export default init;",
       "",
     ].join("\n"),
   );
+  // The stores that do I/O: the file store for Node, the IndexedDB store for the web build.
+  fs.copyFileSync(path.join(ROOT, "js", "file-store.cjs"), path.join(PKG_DIR, "node", "file-store.js"));
+  fs.copyFileSync(path.join(ROOT, "js", "indexeddb-store.js"), path.join(PKG_DIR, "web", "indexeddb-store.js"));
   fs.copyFileSync(path.join(ROOT, "js", "browser.js"), path.join(PKG_DIR, "web", "browser.js"));
   fs.copyFileSync(path.join(ROOT, "js", "inline.js"), path.join(PKG_DIR, "web", "inline.js"));
   fs.writeFileSync(
@@ -294,8 +299,19 @@ function writeLayer(wasm) {
 // web entry adds wasm-bindgen's declarations of `init` and `initSync`.
 function writeTypes() {
   const types = fs.readFileSync(path.join(ROOT, "js", "types.d.ts"), "utf8");
-  fs.writeFileSync(path.join(PKG_DIR, "node", `${CRATE}.d.ts`), types);
-  fs.writeFileSync(path.join(PKG_DIR, "web", "types.d.ts"), types);
+  // Each build adds the store it has: a file in Node, an IndexedDB database in browsers and workers.
+  const store = (doc, decl) => `${types}\n/** ${doc} */\nexport declare function ${decl}: Store;\n`;
+  fs.writeFileSync(
+    path.join(PKG_DIR, "node", `${CRATE}.d.ts`),
+    store(
+      "A durable store in the file `path` (and `path.lock` while it is open): Node only.",
+      "fileStore(path: string)",
+    ),
+  );
+  fs.writeFileSync(
+    path.join(PKG_DIR, "web", "types.d.ts"),
+    store("A durable store in the IndexedDB database `name`: browsers and workers.", "indexedDBStore(name: string)"),
+  );
   const web = path.join(PKG_DIR, "web", `${CRATE}.d.ts`);
   const generated = fs.readFileSync(web, "utf8");
   const at = generated.indexOf("export type InitInput");

@@ -17,9 +17,10 @@
 //   6. waits for everything with wait() and prints list() and counts().
 //
 // Other modes: `npm run demo -- --web` serves the browser dashboard, `npm run demo -- --serve`
-// serves the REST routes with these targets and the dashboard pointed at them, and
+// serves the REST routes with these targets and the dashboard pointed at them,
 // `npm run demo -- --cluster` runs a batch on BullMQ across a redis-server and two worker
-// processes, one of them killed mid-job (top of main()).
+// processes, one of them killed mid-job, and `npm run demo -- --durable` runs a durable manager
+// that kills itself with SIGKILL and reopens its store (top of main()).
 //
 // It takes about five seconds once pkg/ is built. Exit code 0 means every
 // execution ended the way the demo planned; anything unexpected prints the
@@ -66,6 +67,13 @@ async function main() {
     prepare();
     const { cluster } = await import("./demo-cluster.mjs");
     return cluster();
+  }
+  // `npm run demo -- --durable`: build, then a durable manager on a file that kills itself with
+  // SIGKILL mid-run, and a second process that reopens the store (scripts/demo-durable.mjs).
+  if (process.argv.includes("--durable")) {
+    prepare();
+    const { runDurableDemo } = await import("./demo-durable.mjs");
+    return runDurableDemo();
   }
 
   // ── 1. Prepare ──────────────────────────────────────────────────────────────

@@ -105,6 +105,9 @@ pub mod work {
     /// Remote executions were created: JS hands each one to its queue
     /// (`Engine::next_submit`).
     pub const SUBMITS: u32 = 32;
+    /// Changes of a durable manager wait to be written: take them with
+    /// `Engine::take_batch` (at most `flushMs` later).
+    pub const STORE: u32 = 64;
 }
 
 /// The longest string argument (UTF-16 units) JS hands to the engine
@@ -153,6 +156,7 @@ pub const ALL: &[(&str, f64)] = &[
     ("WORK_TIMER", work::TIMER as f64),
     ("WORK_REMOVED", work::REMOVED as f64),
     ("WORK_SUBMITS", work::SUBMITS as f64),
+    ("WORK_STORE", work::STORE as f64),
     ("MAX_STRING", MAX_STRING as f64),
 ];
 

@@ -16,10 +16,12 @@
 // shown in the alert region.
 //
 // Query parameters: ?server=URL (remote mode), ?concurrency=N (default 100; "Infinity" allowed),
-// ?pageSize=N (1..1000), ?stress=N (start N executions on load).
+// ?pageSize=N (1..1000), ?stress=N (start N executions on load), ?store=none (a manager that keeps
+// nothing; by default the executions are kept in the IndexedDB database "execman-dashboard", so a
+// reload finds them again, those that were running interrupted or retried).
 // Test hook: window.__execman = { manager, remote, measureRepaint(runs), repaintStats(), startMany(n) }.
 
-import init, { ExecutionManager } from "../pkg/web/execman.js";
+import init, { ExecutionManager, indexedDBStore } from "../pkg/web/execman.js";
 import { RemoteExecutions, serverBase } from "./remote.js";
 import { TARGETS, makeInputs, registerTargets } from "./targets.js";
 import { Alerts, ExecutionTable, STATUSES, formatCount } from "./view.js";
@@ -28,6 +30,8 @@ const $ = (selector) => /** @type {HTMLElement} */ (document.querySelector(selec
 const params = new URLSearchParams(location.search);
 const PAGE_SIZES = [5, 10, 20, 50, 100];
 const DEFAULT_CONCURRENCY = 100;
+/** The IndexedDB database the dashboard keeps its executions in. */
+const STORE_NAME = "execman-dashboard";
 
 const alerts = new Alerts($("#alerts"));
 // Nothing is swallowed: an error that escapes a handler of this page ends up on screen too.
@@ -108,8 +112,29 @@ async function main() {
       limit = DEFAULT_CONCURRENCY;
       manager = new ExecutionManager({ concurrency: limit, maxFinished: 10_000 });
     }
+    // Durable by default: the executions are kept in IndexedDB across reloads (another tab that has
+    // the store open, or a browser without IndexedDB, leaves this tab with a manager that keeps nothing).
+    let kept = "";
+    if (params.get("store") !== "none") {
+      try {
+        const durable = await ExecutionManager.open({
+          store: indexedDBStore(STORE_NAME),
+          concurrency: limit,
+          maxFinished: 10_000,
+        });
+        manager.free();
+        manager = durable;
+        const restored = manager.counts().total;
+        const interrupted = manager
+          .list({ pageSize: 1000 })
+          .items.filter((x) => x.error?.code === "INTERRUPTED").length;
+        kept = ` · kept in IndexedDB${restored > 0 ? ` · ${formatCount(restored)} restored${interrupted > 0 ? `, ${formatCount(interrupted)} interrupted` : ""}` : ""}`;
+      } catch (err) {
+        alerts.show(err, "Executions are not kept across reloads here");
+      }
+    }
     registerTargets(manager);
-    engineChip.textContent = `wasm ready · concurrency ${limit === Infinity ? "∞" : formatCount(limit)}`;
+    engineChip.textContent = `wasm ready · concurrency ${limit === Infinity ? "∞" : formatCount(limit)}${kept}`;
     engineChip.classList.add("chip-ok");
   }
 

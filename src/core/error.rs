@@ -49,6 +49,13 @@ pub enum Error {
         /// `maxBytes`.
         budget: u64,
     },
+    /// A durable manager's store failed or holds damaged data; `message`
+    /// says what and where (a byte offset for damage).
+    #[error("{message}")]
+    Store {
+        /// What went wrong, and where.
+        message: String,
+    },
     /// `create` named a target with no registered handler.
     #[error("unknown target {}: no handler is registered for it", shown(target_id))]
     UnknownTarget {
@@ -67,6 +74,7 @@ impl Error {
             Error::InvalidTransition { .. } => "INVALID_TRANSITION",
             Error::UnknownTarget { .. } => "UNKNOWN_TARGET",
             Error::ResourceExhausted { .. } => "RESOURCE_EXHAUSTED",
+            Error::Store { .. } => "STORE_ERROR",
         }
     }
 
@@ -84,6 +92,13 @@ impl Error {
             id: id.to_owned(),
             action,
             why: format!("it is {status}"),
+        }
+    }
+
+    /// Shorthand for an [`Error::Store`].
+    pub fn store(message: impl Into<String>) -> Error {
+        Error::Store {
+            message: message.into(),
         }
     }
 

@@ -74,6 +74,19 @@ impl Indexes {
         }
     }
 
+    /// Every execution, in creation order.
+    pub fn all(&self) -> impl Iterator<Item = u64> + '_ {
+        let key = IndexKey {
+            status: None,
+            kind: None,
+            target: None,
+        };
+        self.sets
+            .get(&key)
+            .into_iter()
+            .flat_map(|s| s.iter().copied())
+    }
+
     /// Takes an execution out of its 8 sets.
     pub fn remove(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
         for key in keys(status, kind, target, false) {

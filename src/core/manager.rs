@@ -20,6 +20,8 @@ use super::schedule::Schedule;
 use super::status::Status;
 use super::store::Store;
 
+mod persist;
+
 /// The default `maxFinished`.
 pub const DEFAULT_MAX_FINISHED: usize = 10_000;
 
@@ -171,6 +173,11 @@ pub struct Manager {
     /// this manager outside the store (queued events).
     cap: u64,
     outside: u64,
+    /// The changes to write, when the manager is durable.
+    journal: Option<persist::Journal>,
+    /// Handler-driven pending executions restored before their target was
+    /// registered: queued when it is.
+    parked: HashMap<Rc<str>, Vec<u64>>,
 }
 
 impl Manager {
@@ -201,6 +208,8 @@ impl Manager {
             active_bytes: 0,
             cap: u64::MAX,
             outside: 0,
+            journal: None,
+            parked: HashMap::new(),
         }
     }
 
@@ -382,6 +391,12 @@ impl Manager {
         let Some(record) = self.store.get(seq) else {
             return;
         };
+        if !self.targets.contains_key(&**record.target_id()) {
+            // Restored before its target was registered: queued by `register`.
+            let target = record.target_id().clone();
+            self.parked.entry(target).or_default().push(seq);
+            return;
+        }
         let slot = self
             .schedule
             .insert(seq, record.priority(), record.run_at(), now);
@@ -524,6 +539,20 @@ impl Manager {
                 remote,
             },
         );
+        // Restored pending executions of a handler's target wait for it (a remote target's run
+        // on their queue: durable stores do not hold remote executions).
+        if let Some(seqs) = (!remote).then(|| self.parked.remove(target_id)).flatten() {
+            let now = self.now();
+            for seq in seqs {
+                let waiting = self
+                    .store
+                    .get(seq)
+                    .is_some_and(|r| r.status() == Status::Pending && r.slot().is_none());
+                if waiting {
+                    self.enqueue(seq, now);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -646,6 +675,7 @@ impl Manager {
             run_at,
             retry: p.retry,
         }));
+        self.log_put(seq);
         self.emit(EventKind::Created, seq);
         Ok(seq)
     }
@@ -696,6 +726,7 @@ impl Manager {
             let now = self.now();
             self.rebyte(seq, |r| r.begin(now));
             self.store.set_status(seq, to);
+            self.log_state(seq);
             self.arm(seq);
             self.in_flight += 1;
             self.emit(EventKind::Status, seq);
@@ -807,6 +838,7 @@ impl Manager {
             let now = self.now();
             self.rebyte(seq, |r| r.wait_retry(failure, now + delay, now));
             self.store.set_status(seq, to);
+            self.log_state(seq);
             // The host aborts the signal of the attempt that ended (a timed-out one may run on).
             self.finished.push(seq);
             self.enqueue(seq, now);
@@ -888,6 +920,7 @@ impl Manager {
             record.report(progress);
             self.held_bytes = self.held_bytes.saturating_add_signed(delta);
             self.active_bytes = self.active_bytes.saturating_add_signed(delta);
+            self.log_progress(seq);
             self.emit(EventKind::Progress, seq);
         }
         Ok(())
@@ -956,6 +989,7 @@ impl Manager {
             record.begin(now);
         }
         self.store.set_status(seq, to);
+        self.log_state(seq);
         if by == Driver::External {
             self.arm(seq);
         }
@@ -1141,6 +1175,7 @@ impl Manager {
             self.active_bytes = self.active_bytes.saturating_sub(before);
         }
         self.store.set_status(seq, to);
+        self.log_state(seq);
         self.finished.push(seq);
         self.emit(EventKind::Status, seq);
         while self.store.finished_len() > self.options.max_finished {
@@ -1157,6 +1192,7 @@ impl Manager {
     fn take_out(&mut self, seq: u64) -> Option<Record> {
         self.disarm(seq);
         let record = self.store.remove(seq)?;
+        self.log_remove(seq);
         self.held_bytes = self.held_bytes.saturating_sub(record.bytes());
         if !record.status().is_terminal() {
             self.active_bytes = self.active_bytes.saturating_sub(record.bytes());

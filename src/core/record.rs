@@ -2,6 +2,8 @@
 
 use std::rc::Rc;
 
+mod stored;
+
 use super::json::{write_f64, write_key, write_opt_f64, write_opt_str, write_str};
 use super::progress::Progress;
 use super::retry::Retry;

@@ -60,6 +60,40 @@ impl Store {
         self.records.insert(seq, record);
     }
 
+    /// Adds an execution restored from a durable store, in whatever status
+    /// it was, keeping its place in the finish order.
+    pub fn restore(&mut self, record: Record) {
+        let seq = record.seq();
+        let tick = record.finish_tick();
+        if record.status().is_terminal() {
+            self.finished.insert(tick, seq);
+            self.next_tick = self.next_tick.max(tick);
+        }
+        self.indexes
+            .insert(seq, record.status(), record.kind(), record.target_id());
+        if let Some(c) = self.counts.get_mut(record.status().index()) {
+            *c += 1;
+        }
+        self.by_id.insert(record.id().clone(), seq);
+        self.records.insert(seq, record);
+    }
+
+    /// The last finish order given (a restored store's, so that later
+    /// ends come after it).
+    pub fn last_tick(&self) -> u64 {
+        self.next_tick
+    }
+
+    /// Sets the last finish order given (see [`Store::last_tick`]).
+    pub fn set_last_tick(&mut self, tick: u64) {
+        self.next_tick = self.next_tick.max(tick);
+    }
+
+    /// Every held execution's sequence, in creation order.
+    pub fn seqs(&self) -> impl Iterator<Item = u64> + '_ {
+        self.indexes.all()
+    }
+
     /// Changes the status of an execution, to one that a `Status::to_*`
     /// move returned (the manager calls it only with those).
     pub(super) fn set_status(&mut self, seq: u64, to: Status) {

@@ -29,6 +29,7 @@ use wasm_bindgen::prelude::*;
 use super::clock::{RandomIds, Time};
 use super::convert::{self, describe, json};
 use super::{args, rest, signal};
+use crate::core::durable::{DurableState, Replayer};
 use crate::core::rest::{RestRequest, Stream};
 use crate::core::{
     Driver, Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, SplitMix, Status,
@@ -158,6 +159,8 @@ struct State {
     queued_bytes: u64,
     /// What this engine last reported to [`INSTANCE_HELD`].
     reported: u64,
+    /// The store being read, while a durable manager opens.
+    replayer: Option<Replayer>,
 }
 
 /// The engine behind one `ExecutionManager` (internal: users get the class
@@ -350,6 +353,9 @@ impl State {
         if self.core.removed_len() >= SWEEP_AT {
             flags |= work::REMOVED;
         }
+        if self.core.batch_len() > 0 {
+            flags |= work::STORE;
+        }
         sc.set(slot::WORK, f64::from(flags));
     }
 
@@ -366,11 +372,13 @@ impl State {
         if weighed {
             self.report();
         }
-        let flags = if self.events.is_empty() {
-            0
-        } else {
-            work::EVENTS
-        };
+        let mut flags = 0;
+        if !self.events.is_empty() {
+            flags |= work::EVENTS;
+        }
+        if self.core.batch_len() > 0 {
+            flags |= work::STORE;
+        }
         sc.set(slot::WORK, f64::from(flags));
     }
 
@@ -538,12 +546,107 @@ impl Engine {
                 listening: false,
                 queued_bytes: 0,
                 reported: 0,
+                replayer: None,
             }),
             scratch,
             busy: Cell::new(false),
             time,
             ids,
             signal: Cell::new(None),
+        }
+    }
+
+    /// Starts reading a store into this engine, which must be new: the
+    /// bytes follow in chunks ([`Engine::restore_feed`]), then
+    /// [`Engine::restore_finish`]. 1 or [`reply::ERROR`].
+    pub fn restore_begin(&self) -> i32 {
+        let Some(mut st) = self.st() else {
+            return reply::ERROR;
+        };
+        if st.core.is_durable() || st.core.counts().total > 0 {
+            return st.fail(
+                &self.scratch,
+                Error::store("only a new manager can open a store"),
+            );
+        }
+        st.replayer = Some(Replayer::new(DurableState::default()));
+        1
+    }
+
+    /// The next bytes of the store, in order (chunks of any size). 1, or
+    /// [`reply::ERROR`] with a `STORE_ERROR` naming the byte offset of the
+    /// damage (every later call fails the same way).
+    pub fn restore_feed(&self, chunk: &[u8]) -> i32 {
+        let Some(mut st) = self.st() else {
+            return reply::ERROR;
+        };
+        let fed = match st.replayer.as_mut() {
+            Some(r) => r.feed(chunk).map_err(|e| Error::store(e.to_string())),
+            None => Err(Error::store("no store is being read")),
+        };
+        match fed {
+            Ok(()) => 1,
+            Err(e) => st.fail(&self.scratch, e),
+        }
+    }
+
+    /// Ends the reading: the executions the store held are restored (with
+    /// the restart rules) and from now on every change is written to the
+    /// batch. Returns where the last whole record ends: a writer cuts the
+    /// store there (a torn last write) before appending; [`reply::ERROR`]
+    /// with a `STORE_ERROR` for damage.
+    pub fn restore_finish(&self) -> f64 {
+        self.time.tick();
+        let Some(mut st) = self.st() else {
+            return f64::from(reply::ERROR);
+        };
+        let sc = &*self.scratch;
+        let replayed = match st.replayer.take() {
+            Some(r) => r.finish().map_err(|e| Error::store(e.to_string())),
+            None => Err(Error::store("no store is being read")),
+        };
+        let restored =
+            replayed.and_then(|r| st.core.restore(r.state, r.valid_len).map(|()| r.valid_len));
+        match restored {
+            Ok(len) => {
+                st.settle(sc);
+                len as f64
+            }
+            Err(e) => f64::from(st.fail(sc, e)),
+        }
+    }
+
+    /// The records of every change made since the last call, to append to
+    /// the store; nothing with a `STORE_ERROR` left when a change could not
+    /// be encoded (then only an [`Engine::image`] brings the store up to
+    /// date).
+    pub fn take_batch(&self) -> Option<Vec<u8>> {
+        let mut st = self.st()?;
+        match st.core.take_batch() {
+            Ok(batch) => Some(batch),
+            Err(e) => {
+                st.fail(&self.scratch, e);
+                None
+            }
+        }
+    }
+
+    /// Whether the store should be replaced by an [`Engine::image`] now.
+    pub fn should_compact(&self) -> bool {
+        self.st().is_some_and(|st| st.core.should_compact())
+    }
+
+    /// A whole store holding the state now, to replace the store with
+    /// atomically (the changes not yet taken are in it); nothing with a
+    /// `STORE_ERROR` left.
+    pub fn image(&self) -> Option<Vec<u8>> {
+        let mut st = self.st()?;
+        match st.core.image() {
+            Ok(image) => Some(image),
+            Err(e) => {
+                st.fail(&self.scratch, e);
+                None
+            }
         }
     }
 
@@ -642,7 +745,11 @@ impl Engine {
             st.core.register_with(&target_id, kind.as_deref(), retry)
         };
         match registered {
-            Ok(()) => sc.reply(1),
+            Ok(()) => {
+                // Restored executions of this target may be due now.
+                st.settle(sc);
+                sc.reply(1)
+            }
             Err(e) => st.fail(sc, e),
         }
     }

@@ -140,7 +140,7 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
   const { page, url, problems } = b;
   // ?pageSize=2 adds "2" to the page-size menu, used for paging below. ?concurrency=0 goes to the
   // library as typed: its INVALID_ARGUMENT is shown, and the page falls back to the default.
-  await page.goto(`${url}?pageSize=2&concurrency=0`);
+  await page.goto(`${url}?pageSize=2&concurrency=0&store=none`);
   await page.waitForFunction(() => window.__execman?.ready === true);
   assert.match(
     await page.textContent("[data-testid=alert]"),
@@ -344,7 +344,7 @@ test("dashboard: start five, cancel one, one fails; badges, percentages, counts,
 test("dashboard: scheduling from the form — checks, the library's refusals, a delay, a retry policy", async () => {
   const { page, url, problems } = b;
   const seenBefore = problems.length;
-  await page.goto(url);
+  await page.goto(`${url}?store=none`);
   await page.waitForFunction(() => window.__execman?.ready === true);
   assert.equal(await page.getAttribute("[data-testid=retry-group]", "open"), null, "the retry policy starts folded");
 
@@ -512,7 +512,7 @@ test("dashboard: scheduling from the form — checks, the library's refusals, a 
 test("dashboard: priorities under concurrency 1 — the highest waiting starts first, equal ones in order", async () => {
   const { page, url, problems } = b;
   const seenBefore = problems.length;
-  await page.goto(`${url}?concurrency=1`);
+  await page.goto(`${url}?concurrency=1&store=none`);
   await page.waitForFunction(() => window.__execman?.ready === true);
   assert.equal(await page.textContent("[data-testid=engine]"), "wasm ready · concurrency 1");
 
@@ -569,7 +569,7 @@ test("dashboard: priorities under concurrency 1 — the highest waiting starts f
 
 test("dashboard: time per repaint with 5,000 held executions", async () => {
   const { page, url } = b;
-  await page.goto(url);
+  await page.goto(`${url}?store=none`);
   await page.waitForFunction(() => window.__execman?.ready === true);
   await page.click("[data-testid=start-5000]");
   await page.waitForFunction(() =>

@@ -329,7 +329,7 @@ pub fn status_of(error: &Error) -> u16 {
         Error::InvalidArgument { .. } => 400,
         Error::NotFound { .. } | Error::UnknownTarget { .. } => 404,
         Error::AlreadyExists { .. } | Error::InvalidTransition { .. } => 409,
-        Error::ResourceExhausted { .. } => 503,
+        Error::ResourceExhausted { .. } | Error::Store { .. } => 503,
     }
 }
 
