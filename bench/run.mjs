@@ -18,7 +18,7 @@
 //   --w7-sizes LIST    executions held pending for W7's dispatch figure (default 10000,100000,1000000)
 //   --out FILE         JSON output (default target/bench/latest.json)
 //   --pkg DIR          load execman from DIR instead of pkg/ (e.g. a build kept for comparison)
-//   (W9, durable managers: W2 on a fileStore, open() of 1,000,000 executions, bytes, flush())
+//   (W10, durable managers: W2 on a fileStore, open() of 1,000,000 executions, bytes, flush())
 //   --http-runs N      runs of W8 (the HTTP server: autocannon, 1,000 SSE clients; default 1,
 //                      about 30 s a run)
 
@@ -132,12 +132,13 @@ const TARGETS = {
   "W5 ctx.progress": { baseline: { min: 1.0 } },
   "W6 memory (tracked)": { baseline: { max: 0.5 } },
   "W6 memory (handler)": { baseline: { max: 0.5 } },
+  "W9 BullMQ jobs/s c=16": { baseline: { min: 0.8 } },
 };
-/** Targets of W9 (durable managers, execman alone): value ≤ max. */
-const W9_TARGETS = {
-  "W9 W2 file/memory time": 1.5,
-  "W9 open": 2000,
-  "W9 store bytes / JSON bytes": 1.2,
+/** Targets of W10 (durable managers, execman alone): value ≤ max. */
+const W10_TARGETS = {
+  "W10 W2 file/memory time": 1.5,
+  "W10 open": 2000,
+  "W10 store bytes / JSON bytes": 1.2,
 };
 const W4_MAX_US = 50;
 const W4_MAX_GROWTH = 1.5;
@@ -190,6 +191,14 @@ function cases(o) {
       args: ["--mode=held", `--size=${n}`, `--dispatch=${o.size(10_000)}`],
       runs: i === o.w7Sizes.length - 1 ? o.w4LargeRuns : o.runs,
     })),
+    // BullMQ on a redis-server of each run's own: enqueue + work against bare BullMQ (the
+    // "baseline" column is bare BullMQ here), and progress -> producer latency.
+    {
+      id: "W9",
+      script: "w9-bullmq.mjs",
+      impls: ["execman", "baseline"],
+      args: [`--size=${o.size(5000)}`, "--concurrency=16", `--reports=${Math.max(50, o.size(400))}`],
+    },
     {
       id: "W6/tracked",
       script: "w6-memory.mjs",
@@ -202,11 +211,11 @@ function cases(o) {
       impls: ["execman", "baseline"],
       args: [`--size=${o.size(100_000)}`, "--mode=handler"],
     },
-    // W9, durable managers (execman only): W2 on a fileStore against memory, open() of a store of
+    // W10, durable managers (execman only): W2 on a fileStore against memory, open() of a store of
     // 1,000,000 executions, store bytes per execution against its JSON, flush() latency.
     {
-      id: "W9",
-      script: "w9-durable.mjs",
+      id: "W10",
+      script: "w10-durable.mjs",
       impls: ["execman"],
       args: [`--size=${o.size(100_000)}`, `--open-size=${o.size(1_000_000)}`, `--flushes=${o.size(1000)}`],
       runs: Math.min(o.runs, 3),
@@ -445,10 +454,10 @@ async function mainRun() {
       runs: byImpl,
       median: med,
       ratio: Number.isFinite(ratio) ? ratio : null,
-      // W9's targets are on execman's own figures (there is no baseline of a durable manager).
+      // W10's targets are on execman's own figures (there is no baseline of a durable manager).
       target:
-        W9_TARGETS[name] !== undefined
-          ? { text: `≤ ${W9_TARGETS[name]} ${unit}`, met: med.execman <= W9_TARGETS[name] }
+        W10_TARGETS[name] !== undefined
+          ? { text: `≤ ${W10_TARGETS[name]} ${unit}`, met: med.execman <= W10_TARGETS[name] }
           : judge(ratio, t.baseline),
       ratioPqueue: Number.isFinite(ratioPq) ? ratioPq : null,
       targetPqueue: judge(ratioPq, t.pqueue),

@@ -54,7 +54,8 @@ const WORK_FINISHED = 2;
 const WORK_STARTS = 4;
 const WORK_TIMER = 8;
 const WORK_REMOVED = 16;
-const WORK_STORE = 32;
+const WORK_SUBMITS = 32;
+const WORK_STORE = 64;
 const MAX_STRING = 33554432;
 // wire:end
 
@@ -94,6 +95,7 @@ export const WIRE = {
   WORK_STARTS,
   WORK_TIMER,
   WORK_REMOVED,
+  WORK_SUBMITS,
   WORK_STORE,
   MAX_STRING,
 };
@@ -972,6 +974,69 @@ function matches(rec, e) {
   );
 }
 
+// ---- remote targets ------------------------------------------------------------------------------
+
+/**
+ * What a remote target's handler carries under `Symbol.for("execman.remote")` (execman/bullmq's
+ * `enqueue`): `attach`, called by `register` with the manager's bridge, returns the target's port:
+ * `submit` is called for each new execution of the target (still pending, a microtask after its
+ * creation), `ended` for each that was cancelled (its other ends come from the queue itself).
+ * @typedef {{ attach(bridge: Bridge, targetId: string): RemotePort }} Remote
+ * @typedef {{ submit(execution: Execution): void, ended(execution: Execution): void }} RemotePort
+ * What a remote target's queue (and a worker, `handler`) drives a manager through. The moves take
+ * an id and return whether they were made (false when the id is unknown or the move is not legal
+ * now); bad values throw INVALID_ARGUMENT.
+ * @typedef {{
+ *   start(id: string): boolean,
+ *   progress(id: string, current: number, total?: number | null, message?: string | null): boolean,
+ *   complete(id: string, result?: unknown): boolean,
+ *   fail(id: string, error: unknown): boolean,
+ *   retry(id: string, error: unknown, runAt?: number | null): boolean,
+ *   cancel(id: string, reason?: string): boolean,
+ *   status(id: string): Execution | undefined,
+ *   policy(id: string): import("./types.js").RetryPolicy | null,
+ *   create(request: import("./types.js").ExecutionRequest): Execution,
+ *   handler(targetId: string): Function | undefined,
+ *   live(): boolean,
+ *   ExecutionError: typeof ExecutionError,
+ * }} Bridge
+ */
+
+/**
+ * The remote side of a handler, if it is a remote target's (see `Remote`).
+ * @param {unknown} handler
+ * @returns {Remote | undefined}
+ */
+function remoteOf(handler) {
+  if (typeof handler !== "function") return undefined;
+  try {
+    // A Proxy's traps may throw: such a handler is an ordinary one (its properties are never read
+    // again).
+    const r = /** @type {any} */ (handler)[Symbol.for("execman.remote")];
+    if (typeof r !== "object" || r === null) return undefined;
+    const attach = r.attach;
+    return typeof attach === "function" ? { attach: (b, t) => Reflect.apply(attach, r, [b, t]) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Calls a remote target's hook, isolating what it throws (as a listener's).
+ * @param {() => void} fn
+ */
+function tell(fn) {
+  try {
+    fn();
+  } catch (err) {
+    try {
+      console.error("execman: a remote target's queue threw:", err);
+    } catch {
+      // Ignored, as for listeners.
+    }
+  }
+}
+
 /**
  * The `ExecutionManager` class around the engine class `Engine` (wasm-bindgen's).
  * @param {any} Engine
@@ -993,6 +1058,11 @@ export function wrap(Engine) {
     #bySeq = new Map();
     /** @type {Map<string, Function>} */
     #handlers = new Map();
+    /** @type {Map<string, RemotePort>} the queues of remote targets, by target */
+    #remotes = new Map();
+    /** @type {Bridge | null} what remote targets and workers drive this manager through */
+    #bridged = null;
+    #submitQueued = false;
     /** @type {ListenerRecord[]} replaced, never mutated, on change */
     #listeners = [];
     #delivering = false;
@@ -1084,6 +1154,10 @@ export function wrap(Engine) {
       if ((w & WORK_STARTS) !== 0 && !this.#pumpQueued) {
         this.#pumpQueued = true;
         queueMicrotask(() => this.#pump());
+      }
+      if ((w & WORK_SUBMITS) !== 0 && !this.#submitQueued) {
+        this.#submitQueued = true;
+        queueMicrotask(() => this.#submit());
       }
       if ((w & WORK_STORE) !== 0) this.#dirty();
       if ((w & (WORK_FINISHED | WORK_EVENTS)) !== 0) this.#drain();
@@ -1270,8 +1344,13 @@ export function wrap(Engine) {
      * @param {import("./types.js").TargetOptions} [options]
      */
     register(targetId, handler, options) {
-      if (this.#live().register(targetId, options, typeof handler === "function") === ERROR) throw this.#error();
+      const remote = remoteOf(handler);
+      const engine = this.#live();
+      if (engine.register(targetId, options, typeof handler === "function", remote !== undefined) === ERROR) {
+        throw this.#error();
+      }
       this.#handlers.set(targetId, handler);
+      if (remote !== undefined) this.#remotes.set(targetId, remote.attach(this.#bridge(), targetId));
       // A durable manager's restored pending executions of this target may start now.
       this.#after();
     }
@@ -1533,23 +1612,25 @@ export function wrap(Engine) {
 
     /**
      * A progress report of `seq` whose arguments `#checked` accepted: `ctx.progress` of attempt
-     * `attempt`, or (`attempt` 0) `reportProgress`; the reply code (1, GONE, ERROR).
+     * `attempt`, or (`attempt` 0) `reportProgress`, or (`remote`) the report of a remote execution's
+     * job; the reply code (1, GONE, ERROR).
      * @param {number} seq
      * @param {number} current
      * @param {unknown} total
      * @param {unknown} message
      * @param {number} attempt
+     * @param {boolean} [remote]
      * @returns {number}
      */
-    #progress(seq, current, total, message, attempt) {
+    #progress(seq, current, total, message, attempt, remote = false) {
       const engine = this.#live();
       const handler = attempt > 0;
       if (message == null) {
         return total != null
-          ? engine.progress(seq, current, total, true, undefined, handler, attempt)
-          : engine.progress(seq, current, 0, false, undefined, handler, attempt);
+          ? engine.progress(seq, current, total, true, undefined, handler, attempt, remote)
+          : engine.progress(seq, current, 0, false, undefined, handler, attempt, remote);
       }
-      return engine.progress(seq, current, total ?? 0, total != null, message, handler, attempt);
+      return engine.progress(seq, current, total ?? 0, total != null, message, handler, attempt, remote);
     }
 
     /**
@@ -1589,10 +1670,10 @@ export function wrap(Engine) {
      */
     start(id) {
       let e = this.#lookup(id) ?? this.#must(id, null);
-      let x = this.#changed(e, this.#live().start(e.seq));
+      let x = this.#changed(e, this.#live().start(e.seq, false));
       if (x === null) {
         e = this.#must(id, e);
-        x = /** @type {Execution} */ (this.#changed(e, this.#live().start(e.seq)));
+        x = /** @type {Execution} */ (this.#changed(e, this.#live().start(e.seq, false)));
       }
       return x;
     }
@@ -1628,10 +1709,10 @@ export function wrap(Engine) {
       const staged = result !== undefined;
       if (staged && this.#live().stage(STAGE_RESULT, result) === ERROR) throw this.#error();
       if (e === null) e = this.#must(id, null);
-      let x = this.#changed(e, this.#live().complete(e.seq, staged));
+      let x = this.#changed(e, this.#live().complete(e.seq, staged, false));
       if (x === null) {
         e = this.#must(id, e);
-        x = /** @type {Execution} */ (this.#changed(e, this.#live().complete(e.seq, staged)));
+        x = /** @type {Execution} */ (this.#changed(e, this.#live().complete(e.seq, staged, false)));
       }
       return x;
     }
@@ -1646,10 +1727,10 @@ export function wrap(Engine) {
       let e = this.#lookup(id);
       if (this.#live().stage(STAGE_FAILURE, error) === ERROR) throw this.#error();
       if (e === null) e = this.#must(id, null);
-      let x = this.#changed(e, this.#live().fail(e.seq));
+      let x = this.#changed(e, this.#live().fail(e.seq, false));
       if (x === null) {
         e = this.#must(id, e);
-        x = /** @type {Execution} */ (this.#changed(e, this.#live().fail(e.seq)));
+        x = /** @type {Execution} */ (this.#changed(e, this.#live().fail(e.seq, false)));
       }
       return x;
     }
@@ -2017,16 +2098,24 @@ export function wrap(Engine) {
       // Waiters wait for the terminal status: an attempt's end alone (a retry) leaves them waiting.
       const w = code >= STATUS_COMPLETED ? this.#waiters.get(seq) : undefined;
       const run = this.#running.get(seq);
-      // Texts are read for waiters and for a failed attempt's run (its TimeoutError reason), not
-      // for an execution followed only for its outside signal.
-      const needed = w !== undefined || (run !== undefined && (code === STATUS_FAILED || code === STATUS_PENDING));
-      const texts = needed && f[SLOT_HAS_TEXTS] === 1 ? this.#live().finished_texts() : undefined;
+      // A remote execution's queue hears of its cancels (its other ends are the queue's own doing).
+      const re = code === STATUS_CANCELLED && this.#remotes.size > 0 ? this.#entryOf(seq) : undefined;
+      const remote = re === undefined ? undefined : this.#remotes.get(re.targetId);
+      // Texts are read for waiters, for a remote execution's queue, and for a failed attempt's run
+      // (its TimeoutError reason), not for an execution followed only for its outside signal.
+      const needed =
+        w !== undefined ||
+        remote !== undefined ||
+        (run !== undefined && (code === STATUS_FAILED || code === STATUS_PENDING));
+      const texts = needed && this.#f()[SLOT_HAS_TEXTS] === 1 ? this.#live().finished_texts() : undefined;
       /** @type {Execution[]} */
       let snapshots = [];
       if (w !== undefined) {
         this.#waiters.delete(seq);
         snapshots = w.list.map(() => this.#snapshot(w.e, texts));
       }
+      // Before anything below runs user code (abort listeners, waiters), which may use the scratch.
+      const ended = remote !== undefined ? this.#snapshot(/** @type {Entry} */ (re), texts) : undefined;
       if (run !== undefined) {
         this.#running.delete(seq);
         const error =
@@ -2041,6 +2130,128 @@ export function wrap(Engine) {
           waiter.resolve(snapshots[i]);
         }
       }
+      if (remote !== undefined && ended !== undefined) tell(() => remote.ended(ended));
+    }
+
+    // ---- remote targets (execman/bullmq) ----------------------------------------------------------
+    //
+    // A handler with a `Symbol.for("execman.remote")` property (what `enqueue(queue)` returns) makes
+    // its target remote: the engine creates its executions as any others but queues none of them to
+    // start here; each new one, still pending a microtask after its creation (by `create` or REST),
+    // goes to the queue's `submit`, each cancel to its `ended`, and
+    // the queue moves them along through the bridge: the moves of tracked work (start, progress,
+    // complete, fail) plus `retry` (running -> pending), refused to every other caller.
+
+    /** Hands the remote executions created since to their queues (a microtask). */
+    #submit() {
+      this.#submitQueued = false;
+      for (;;) {
+        const engine = this.#engine;
+        if (engine === null) return;
+        const seq = engine.next_submit();
+        if (seq === 0) return;
+        if (this.#f()[SLOT_STATUS] !== STATUS_PENDING) continue; // cancelled (or removed) already
+        const e = this.#entryOf(seq);
+        if (e === undefined) continue;
+        const x = this.#snapshot(e, undefined);
+        const remote = this.#remotes.get(e.targetId);
+        if (remote !== undefined) tell(() => remote.submit(x));
+      }
+    }
+
+    /**
+     * A change of a remote execution by its queue: `call(seq)` makes it; whether it was made
+     * (false when the id is unknown or the move is not legal now: a late or repeated report). No
+     * snapshot is built (the queue reads `status(id)` when it needs one). Bad values throw their
+     * INVALID_ARGUMENT.
+     * @param {string} id
+     * @param {(seq: number) => string | undefined} call
+     * @returns {boolean}
+     */
+    #driven(id, call) {
+      for (let tries = 0; tries < 2; tries++) {
+        const e = this.#lookup(id);
+        if (e === null) return false;
+        call(e.seq);
+        const code = this.#f()[SLOT_STATUS];
+        if (code === GONE) {
+          this.#sweep();
+          this.#forget(e);
+          continue;
+        }
+        if (code === ERROR) {
+          const err = this.#error();
+          this.#after();
+          if (err.code === "INVALID_TRANSITION") return false;
+          throw err;
+        }
+        this.#after();
+        return true;
+      }
+      return false;
+    }
+
+    /** The bridge of this manager (made once). */
+    #bridge() {
+      if (this.#bridged !== null) return this.#bridged;
+      /** @type {Bridge} */
+      const bridge = {
+        start: (id) => this.#driven(id, (seq) => this.#live().start(seq, true)),
+        progress: (id, current, total, message) => {
+          const e = this.#lookup(id);
+          this.#checked(current, total, message);
+          if (e === null) return false;
+          const code = this.#progress(e.seq, current, total, message, 0, true);
+          if (code === ERROR) {
+            const err = this.#error();
+            if (err.code === "INVALID_TRANSITION") return false;
+            throw err;
+          }
+          this.#after();
+          return code === 1;
+        },
+        complete: (id, result) => {
+          const staged = result !== undefined;
+          if (staged && this.#live().stage(STAGE_RESULT, result) === ERROR) throw this.#error();
+          return this.#driven(id, (seq) => this.#live().complete(seq, staged, true));
+        },
+        fail: (id, error) => {
+          if (this.#live().stage(STAGE_FAILURE, error) === ERROR) throw this.#error();
+          return this.#driven(id, (seq) => this.#live().fail(seq, true));
+        },
+        retry: (id, error, runAt) => {
+          if (this.#live().stage(STAGE_FAILURE, error) === ERROR) throw this.#error();
+          const at = typeof runAt === "number" && Number.isFinite(runAt) ? runAt : Number.NaN;
+          return this.#driven(id, (seq) => this.#live().retry(seq, at));
+        },
+        cancel: (id, reason) => {
+          const staged = reason != null;
+          if (staged && this.#live().stage(STAGE_REASON, reason) === ERROR) throw this.#error();
+          return this.#driven(id, (seq) => this.#live().cancel(seq, staged));
+        },
+        status: (id) => this.status(id),
+        policy: (id) => {
+          const e = this.#lookup(id);
+          const text = e === null ? undefined : this.#live().policy(e.seq);
+          return text === undefined ? null : JSON.parse(text);
+        },
+        create: (request) => this.create(request),
+        handler: (targetId) => (this.#remotes.has(targetId) ? undefined : this.#handlers.get(targetId)),
+        live: () => this.#engine !== null,
+        ExecutionError,
+      };
+      this.#bridged = bridge;
+      return bridge;
+    }
+
+    /**
+     * What `execman/bullmq` drives this manager through (internal: see ARCHITECTURE.md, "Remote
+     * targets").
+     * @returns {Bridge}
+     */
+    [Symbol.for("execman.bridge")]() {
+      this.#live();
+      return this.#bridge();
     }
 
     /**

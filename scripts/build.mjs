@@ -343,6 +343,11 @@ function writePackageFiles(version, exportNames) {
     fs.copyFileSync(path.join(ROOT, "js", f), path.join(PKG_DIR, f));
   }
   fs.copyFileSync(path.join(ROOT, "js", "server.d.ts"), path.join(PKG_DIR, "server.d.mts"));
+  // execman/bullmq: enqueue, work and mirror on BullMQ (hand-written JS in js/; bullmq a peer dependency).
+  for (const f of ["bullmq.cjs", "bullmq.mjs", "bullmq.d.ts"]) {
+    fs.copyFileSync(path.join(ROOT, "js", f), path.join(PKG_DIR, f));
+  }
+  fs.copyFileSync(path.join(ROOT, "js", "bullmq.d.ts"), path.join(PKG_DIR, "bullmq.d.mts"));
   // The command line, `npx execman serve` (js/cli.mjs): the package's `bin` (below).
   fs.copyFileSync(path.join(ROOT, "js", "cli.mjs"), path.join(PKG_DIR, "cli.mjs"));
   fs.copyFileSync(path.join(ROOT, "LICENSE"), path.join(PKG_DIR, "LICENSE"));
@@ -378,6 +383,10 @@ function writePackageFiles(version, exportNames) {
         import: { types: "./server.d.mts", default: "./server.mjs" },
         require: { types: "./server.d.ts", default: "./server.cjs" },
       },
+      "./bullmq": {
+        import: { types: "./bullmq.d.mts", default: "./bullmq.mjs" },
+        require: { types: "./bullmq.d.ts", default: "./bullmq.cjs" },
+      },
       [`./${WASM_NAME}`]: `./${WASM_NAME}`,
       "./package.json": "./package.json",
     },
@@ -389,6 +398,10 @@ function writePackageFiles(version, exportNames) {
       "server.mjs",
       "server.d.ts",
       "server.d.mts",
+      "bullmq.cjs",
+      "bullmq.mjs",
+      "bullmq.d.ts",
+      "bullmq.d.mts",
       "cli.mjs",
       "node/",
       "web/",
@@ -396,6 +409,9 @@ function writePackageFiles(version, exportNames) {
     ],
     sideEffects: ["./index.mjs", "./node/**", "./web/browser.js", "./web/inline.js", "./web/snippets/**"],
     engines: { node: ">=20" },
+    // Only execman/bullmq needs it.
+    peerDependencies: { bullmq: "^6.7.0" },
+    peerDependenciesMeta: { bullmq: { optional: true } },
   });
 
   fs.writeFileSync(path.join(PKG_DIR, "README.md"), packageReadme(version));

@@ -16,10 +16,11 @@
 //      stdout is not a terminal),
 //   6. waits for everything with wait() and prints list() and counts().
 //
-// Other modes: `npm run demo -- --web` serves the browser dashboard,
-// `npm run demo -- --serve` serves the REST routes with these targets, and the dashboard pointed
-// at them, and `npm run demo -- --durable` runs a durable manager that kills itself with SIGKILL
-// and reopens its store (top of main()).
+// Other modes: `npm run demo -- --web` serves the browser dashboard, `npm run demo -- --serve`
+// serves the REST routes with these targets and the dashboard pointed at them,
+// `npm run demo -- --cluster` runs a batch on BullMQ across a redis-server and two worker
+// processes, one of them killed mid-job, and `npm run demo -- --durable` runs a durable manager
+// that kills itself with SIGKILL and reopens its store (top of main()).
 //
 // It takes about five seconds once pkg/ is built. Exit code 0 means every
 // execution ended the way the demo planned; anything unexpected prints the
@@ -60,6 +61,13 @@ async function main() {
     return serveRest(process.argv.slice(2));
   }
 
+  // `npm run demo -- --cluster`: build, then execman over BullMQ with a redis-server, two worker
+  // processes and this one as the API process; one worker is killed mid-job (scripts/demo-cluster.mjs).
+  if (process.argv.includes("--cluster")) {
+    prepare();
+    const { cluster } = await import("./demo-cluster.mjs");
+    return cluster();
+  }
   // `npm run demo -- --durable`: build, then a durable manager on a file that kills itself with
   // SIGKILL mid-run, and a second process that reopens the store (scripts/demo-durable.mjs).
   if (process.argv.includes("--durable")) {

@@ -4,6 +4,8 @@
 #   - wasm-bindgen-cli at the version Cargo.lock pins (wasm-bindgen + wasm-bindgen-test-runner)
 #   - wasm-pack (unless --minimal)
 #   - Debian's chromium + chromium-driver for headless browser tests (unless --minimal)
+#   - Debian's redis-server for the execman/bullmq tests and `npm run demo -- --cluster` (started
+#     by them as a plain process on a free port; no service is enabled or started here)
 #   - node_modules from package-lock.json (reinstalled when the lock file changes)
 #
 # Usage: bash scripts/setup.sh [--minimal]
@@ -80,9 +82,11 @@ in_background() { # NAME CMD...
   BG_NAMES+=("$name")
 }
 
-install_chromium() {
+# One apt-get for every Debian package missing (two at once would fight over dpkg's lock).
+APT_PACKAGES=()
+install_debian() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${APT_PACKAGES[@]}"
 }
 
 if [[ $MINIMAL -eq 0 ]]; then
@@ -93,9 +97,17 @@ if [[ $MINIMAL -eq 0 ]]; then
   fi
   # Chromium and its WebDriver from Debian, for the headless browser suites.
   if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
-    in_background chromium install_chromium
+    APT_PACKAGES+=(chromium chromium-driver)
     DID+=("chromium")
   fi
+fi
+# redis-server from Debian, for execman/bullmq's tests and the cluster demo.
+if ! command -v redis-server >/dev/null; then
+  APT_PACKAGES+=(redis-server)
+  DID+=("redis-server")
+fi
+if [[ ${#APT_PACKAGES[@]} -gt 0 ]]; then
+  in_background debian-packages install_debian
 fi
 
 # The wasm-bindgen CLI (with wasm-bindgen-test-runner, which wasm-pack test uses) must match the
@@ -134,8 +146,8 @@ if [[ ! -d node_modules || ! -f "$STAMP" || "$(cat "$STAMP")" != "$want_stamp" ]
   DID+=("npm packages")
 fi
 
-what="rust target, wasm-bindgen $WB_VERSION, npm packages"
-[[ $MINIMAL -eq 0 ]] && what="rust target + rustfmt/clippy, wasm-bindgen $WB_VERSION, wasm-pack, chromium, npm packages"
+what="rust target, wasm-bindgen $WB_VERSION, redis-server, npm packages"
+[[ $MINIMAL -eq 0 ]] && what="rust target + rustfmt/clippy, wasm-bindgen $WB_VERSION, wasm-pack, chromium, redis-server, npm packages"
 if [[ ${#DID[@]} -eq 0 ]]; then
   log "ok ($what already present, $((SECONDS - START))s)"
 else

@@ -102,9 +102,12 @@ pub mod work {
     /// Enough executions were removed that JS should drop them from its
     /// cache (`Engine::drain_removed`).
     pub const REMOVED: u32 = 16;
+    /// Remote executions were created: JS hands each one to its queue
+    /// (`Engine::next_submit`).
+    pub const SUBMITS: u32 = 32;
     /// Changes of a durable manager wait to be written: take them with
     /// `Engine::take_batch` (at most `flushMs` later).
-    pub const STORE: u32 = 32;
+    pub const STORE: u32 = 64;
 }
 
 /// The longest string argument (UTF-16 units) JS hands to the engine
@@ -152,6 +155,7 @@ pub const ALL: &[(&str, f64)] = &[
     ("WORK_STARTS", work::STARTS as f64),
     ("WORK_TIMER", work::TIMER as f64),
     ("WORK_REMOVED", work::REMOVED as f64),
+    ("WORK_SUBMITS", work::SUBMITS as f64),
     ("WORK_STORE", work::STORE as f64),
     ("MAX_STRING", MAX_STRING as f64),
 ];

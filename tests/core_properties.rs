@@ -277,6 +277,8 @@ impl Model {
                 Some(k) => *k,
                 None => return Out::Err("UNKNOWN_TARGET"),
             },
+            // This model registers no remote target (tests/core_remote.rs covers them).
+            Driver::Remote => return Out::Err("UNKNOWN_TARGET"),
         };
         let id = match id {
             Some(i) => {

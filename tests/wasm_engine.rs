@@ -118,7 +118,7 @@ fn errors_are_left_for_error_and_read_once() {
 #[wasm_bindgen_test]
 fn create_fills_the_scratch_and_returns_the_fixed_parts_once() {
     let e = engine("{ concurrency: 1 }");
-    assert_eq!(e.register(js("'t'"), JsValue::UNDEFINED, true), 1);
+    assert_eq!(e.register(js("'t'"), JsValue::UNDEFINED, true, false), 1);
     let fixed = e
         .create(js("{ targetId: 't', id: 'a', inputs: { n: 1 } }"))
         .unwrap();
@@ -144,7 +144,7 @@ fn create_fills_the_scratch_and_returns_the_fixed_parts_once() {
 #[wasm_bindgen_test]
 fn starts_are_handed_out_while_slots_are_free() {
     let e = engine("{ concurrency: 1 }");
-    e.register(js("'t'"), JsValue::UNDEFINED, true);
+    e.register(js("'t'"), JsValue::UNDEFINED, true, false);
     e.create(js("{ targetId: 't', id: 'a' }")).unwrap();
     let a = at(&e, slot::SEQ);
     e.create(js("{ targetId: 't', id: 'b' }")).unwrap();
@@ -176,13 +176,13 @@ fn events_are_queued_only_while_listening_with_their_numbers_at_the_change() {
     e.listen(true);
     e.track(js("{ targetId: 'x', id: 'a' }")).unwrap();
     let a = at(&e, slot::SEQ);
-    e.start(a);
+    e.start(a, false);
     assert_eq!(
-        e.progress(a, 3.0, 10.0, true, Some("three".into()), false, 0),
+        e.progress(a, 3.0, 10.0, true, Some("three".into()), false, 0, false),
         1
     );
     assert_eq!(e.stage(0, JsValue::from(1)), 1);
-    e.complete(a, true);
+    e.complete(a, true, false);
     assert_eq!(work_of(&e) & work::EVENTS, work::EVENTS);
 
     let mut kinds = Vec::new();
@@ -248,7 +248,7 @@ fn one_deadline_for_the_one_timer() {
     ))
     .unwrap();
     let fast = at(&e, slot::SEQ);
-    e.start(slow);
+    e.start(slow, false);
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
     let started = at(&e, slot::STARTED);
     assert_eq!(at(&e, slot::WAKE), started + 500.0);
@@ -257,11 +257,11 @@ fn one_deadline_for_the_one_timer() {
         500.0,
         "armed from the start's own time"
     );
-    e.start(fast);
+    e.start(fast, false);
     let due = at(&e, slot::WAKE);
     assert_eq!(due, at(&e, slot::STARTED) + 50.0, "the earliest deadline");
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
-    e.progress(slow, 1.0, 0.0, false, None, false, 0);
+    e.progress(slow, 1.0, 0.0, false, None, false, 0, false);
     assert_eq!(
         work_of(&e) & work::TIMER,
         0,
@@ -279,7 +279,7 @@ fn one_deadline_for_the_one_timer() {
         started + 500.0,
         "the next deadline is slow's"
     );
-    e.complete(slow, false);
+    e.complete(slow, false, false);
     assert!(at(&e, slot::WAKE).is_nan(), "no deadline left");
     assert_eq!(work_of(&e) & work::TIMER, work::TIMER);
 }
@@ -294,8 +294,8 @@ fn removals_are_handed_out_in_batches() {
             .unwrap();
         let s = at(&e, slot::SEQ);
         seqs.push(s);
-        e.start(s);
-        e.complete(s, false);
+        e.start(s, false);
+        e.complete(s, false, false);
         if flagged.is_none() && work_of(&e) & work::REMOVED != 0 {
             flagged = Some(i);
         }
@@ -309,7 +309,7 @@ fn removals_are_handed_out_in_batches() {
 #[wasm_bindgen_test]
 fn a_handler_outcome_that_is_not_json_fails_the_execution() {
     let e = engine("undefined");
-    e.register(js("'t'"), JsValue::UNDEFINED, true);
+    e.register(js("'t'"), JsValue::UNDEFINED, true, false);
     e.create(js("{ targetId: 't' }")).unwrap();
     let s = at(&e, slot::SEQ);
     assert_eq!(e.next_start(), s);
@@ -322,7 +322,7 @@ fn a_handler_outcome_that_is_not_json_fails_the_execution() {
 #[wasm_bindgen_test]
 fn rest_answers_through_the_status_slot() {
     let e = engine("undefined");
-    e.register(js("'t'"), JsValue::UNDEFINED, true);
+    e.register(js("'t'"), JsValue::UNDEFINED, true, false);
     let body = e
         .handle(js(
             "{ method: 'POST', path: '/api/v1/executions', body: { targetId: 't', id: 'r' } }",
@@ -347,7 +347,7 @@ fn rest_answers_through_the_status_slot() {
 #[wasm_bindgen_test]
 fn due_times_arm_the_one_timer_and_a_retried_attempt_ends_only_its_run() {
     let e = engine("undefined");
-    e.register(js("'t'"), js("{ retry: { attempts: 3 } }"), true);
+    e.register(js("'t'"), js("{ retry: { attempts: 3 } }"), true, false);
     // A runAt an hour ahead: pending, waiting; the timer is armed for it.
     e.create(js(
         "{ targetId: 't', id: 'later', runAt: Date.now() + 3600000 }",

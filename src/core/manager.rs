@@ -102,6 +102,8 @@ struct Target {
     kind: Rc<str>,
     /// Shared by the records of its executions that take it.
     retry: Option<Rc<Retry>>,
+    /// Its executions run on a queue's workers ([`Driver::Remote`]).
+    remote: bool,
 }
 
 /// Per-status counts, as `counts()` returns them.
@@ -151,6 +153,9 @@ pub struct Manager {
     record_numbers: bool,
     events: Vec<Event>,
     finished: Vec<u64>,
+    /// Remote executions created since the host last took them (it hands
+    /// each to its queue).
+    submitted: Vec<u64>,
     removed: Vec<u64>,
     removed_total: u64,
     track_removed: bool,
@@ -192,6 +197,7 @@ impl Manager {
             record_numbers: false,
             events: Vec::new(),
             finished: Vec::new(),
+            submitted: Vec::new(),
             removed: Vec::new(),
             removed_total: 0,
             track_removed: false,
@@ -460,6 +466,17 @@ impl Manager {
         std::mem::take(&mut self.finished)
     }
 
+    /// Takes the remote executions created since the last call, in creation
+    /// order (the host hands each one still pending to its queue).
+    pub fn take_submitted(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.submitted)
+    }
+
+    /// Whether remote executions wait to be taken by [`Manager::take_submitted`].
+    pub fn has_submitted(&self) -> bool {
+        !self.submitted.is_empty()
+    }
+
     /// Registers a target (the wasm layer keeps its handler).
     pub fn register(&mut self, target_id: &str, kind: Option<&str>) -> Result<()> {
         self.register_with(target_id, kind, None)
@@ -472,6 +489,31 @@ impl Manager {
         target_id: &str,
         kind: Option<&str>,
         retry: Option<Retry>,
+    ) -> Result<()> {
+        self.add_target(target_id, kind, retry, false)
+    }
+
+    /// Registers a remote target: its executions are created as any
+    /// others (`create`, with priority, delay and retry policy) but run on
+    /// a queue's workers elsewhere, not here: they take no concurrency slot,
+    /// the host takes each new one ([`Manager::take_submitted`]) to enqueue
+    /// it, and moves it along with the remote moves
+    /// ([`Manager::start_as`] … with [`Driver::Remote`], [`Manager::retry_remote`]).
+    pub fn register_remote(
+        &mut self,
+        target_id: &str,
+        kind: Option<&str>,
+        retry: Option<Retry>,
+    ) -> Result<()> {
+        self.add_target(target_id, kind, retry, true)
+    }
+
+    fn add_target(
+        &mut self,
+        target_id: &str,
+        kind: Option<&str>,
+        retry: Option<Retry>,
+        remote: bool,
     ) -> Result<()> {
         if target_id.is_empty() {
             return Err(Error::invalid("targetId", "must be a non-empty string"));
@@ -489,9 +531,17 @@ impl Manager {
             .map(Rc::from)
             .unwrap_or_else(|| self.default_kind.clone());
         let retry = retry.map(Rc::new);
-        self.targets
-            .insert(target_id.to_owned(), Target { kind, retry });
-        if let Some(seqs) = self.parked.remove(target_id) {
+        self.targets.insert(
+            target_id.to_owned(),
+            Target {
+                kind,
+                retry,
+                remote,
+            },
+        );
+        // Restored pending executions of a handler's target wait for it (a remote target's run
+        // on their queue: durable stores do not hold remote executions).
+        if let Some(seqs) = (!remote).then(|| self.parked.remove(target_id)).flatten() {
             let now = self.now();
             for seq in seqs {
                 let waiting = self
@@ -520,8 +570,14 @@ impl Manager {
             });
         };
         let default_kind = target.kind.clone();
+        let remote = target.remote;
         if prepared.retry.is_none() {
             prepared.retry = target.retry.clone();
+        }
+        if remote {
+            let seq = self.insert(prepared, Driver::Remote, default_kind)?;
+            self.submitted.push(seq);
+            return Ok(seq);
         }
         let seq = self.insert(prepared, Driver::Handler, default_kind)?;
         self.enqueue(seq, self.last_now());
@@ -875,17 +931,24 @@ impl Manager {
         self.store.seq_of(id).ok_or_else(|| Error::not_found(id))
     }
 
-    /// The status of a held, externally driven execution; `None` if `seq` is
-    /// not held; `INVALID_TRANSITION` if a handler runs it.
-    fn external(&self, seq: u64, action: &'static str) -> Result<Option<Status>> {
+    /// The status of a held execution that `by` moves along (a tracked one
+    /// for the public moves, a remote one for the remote moves); `None` if
+    /// `seq` is not held; `INVALID_TRANSITION` if something else moves it.
+    fn driven(&self, seq: u64, action: &'static str, by: Driver) -> Result<Option<Status>> {
         let Some(record) = self.store.get(seq) else {
             return Ok(None);
         };
-        if record.driver() == Driver::Handler {
+        let driver = record.driver();
+        if driver != by {
+            let why = match driver {
+                Driver::Handler => "it is run by its handler",
+                Driver::Remote => "it runs on its queue's workers",
+                Driver::External => "it is tracked, not remote",
+            };
             return Err(Error::InvalidTransition {
                 id: record.id().to_string(),
                 action,
-                why: "it is run by its handler".to_owned(),
+                why: why.to_owned(),
             });
         }
         Ok(Some(record.status()))
@@ -907,7 +970,15 @@ impl Manager {
 
     /// `start` by creation sequence: `Ok(false)` if `seq` is not held.
     pub fn start_seq(&mut self, seq: u64) -> Result<bool> {
-        let Some(status) = self.external(seq, "start")? else {
+        self.start_as(seq, Driver::External)
+    }
+
+    /// `start` of an execution that `by` moves along: a tracked one
+    /// ([`Driver::External`]: `start(id)`, its `timeoutMs` counted from now)
+    /// or a remote one ([`Driver::Remote`]: its job became active on a
+    /// worker, a new attempt; the worker keeps its `timeoutMs`).
+    pub fn start_as(&mut self, seq: u64, by: Driver) -> Result<bool> {
+        let Some(status) = self.driven(seq, "start", by)? else {
             return Ok(false);
         };
         let to = status
@@ -919,7 +990,9 @@ impl Manager {
         }
         self.store.set_status(seq, to);
         self.log_state(seq);
-        self.arm(seq);
+        if by == Driver::External {
+            self.arm(seq);
+        }
         self.emit(EventKind::Status, seq);
         Ok(true)
     }
@@ -945,7 +1018,19 @@ impl Manager {
         total: Option<f64>,
         message: Option<String>,
     ) -> Result<bool> {
-        let Some(status) = self.external(seq, "report progress for")? else {
+        self.report_progress_as(seq, current, total, message, Driver::External)
+    }
+
+    /// `reportProgress` of a running execution that `by` moves along.
+    pub fn report_progress_as(
+        &mut self,
+        seq: u64,
+        current: f64,
+        total: Option<f64>,
+        message: Option<String>,
+        by: Driver,
+    ) -> Result<bool> {
+        let Some(status) = self.driven(seq, "report progress for", by)? else {
             return Ok(false);
         };
         let progress = Progress::new(current, total, message, self.now())?;
@@ -965,7 +1050,12 @@ impl Manager {
 
     /// `complete` by creation sequence: `Ok(false)` if `seq` is not held.
     pub fn complete_seq(&mut self, seq: u64, result: Option<Value>) -> Result<bool> {
-        let Some(status) = self.external(seq, "complete")? else {
+        self.complete_as(seq, result, Driver::External)
+    }
+
+    /// `complete` of a running execution that `by` moves along.
+    pub fn complete_as(&mut self, seq: u64, result: Option<Value>, by: Driver) -> Result<bool> {
+        let Some(status) = self.driven(seq, "complete", by)? else {
             return Ok(false);
         };
         let result = result.unwrap_or(Value::Null);
@@ -988,7 +1078,13 @@ impl Manager {
 
     /// `fail` by creation sequence: `Ok(false)` if `seq` is not held.
     pub fn fail_seq(&mut self, seq: u64, failure: Failure) -> Result<bool> {
-        let Some(status) = self.external(seq, "fail")? else {
+        self.fail_as(seq, failure, Driver::External)
+    }
+
+    /// `fail` of a running execution that `by` moves along (for a remote one:
+    /// its job failed for good).
+    pub fn fail_as(&mut self, seq: u64, failure: Failure, by: Driver) -> Result<bool> {
+        let Some(status) = self.driven(seq, "fail", by)? else {
             return Ok(false);
         };
         let to = status
@@ -997,6 +1093,35 @@ impl Manager {
         let outcome = Outcome::Failed(Box::new(failure));
         self.reserve(outcome.bytes())?;
         self.finish(seq, to, outcome);
+        Ok(true)
+    }
+
+    /// A remote execution's running attempt ended and its queue runs it
+    /// again (a failure with attempts left, or a worker that stopped
+    /// mid-job): `running → pending`, keeping `failure` until the next
+    /// start, its progress gone, `runAt` the time the queue will run it
+    /// (`None`: now). The queue decided; no retry policy is consulted here.
+    /// `Ok(false)` if `seq` is not held.
+    pub fn retry_remote(
+        &mut self,
+        seq: u64,
+        failure: Failure,
+        run_at: Option<f64>,
+    ) -> Result<bool> {
+        let Some(status) = self.driven(seq, "retry", Driver::Remote)? else {
+            return Ok(false);
+        };
+        let to = status
+            .to_retrying()
+            .map_err(|s| self.illegal(seq, "retry", s))?;
+        let extra = Outcome::Failed(Box::new(failure.clone())).bytes();
+        self.reserve(extra)?;
+        let now = self.now();
+        let run_at = run_at.map_or(now, |at| at.max(0.0));
+        self.rebyte(seq, |r| r.wait_retry(failure, run_at, now));
+        self.store.set_status(seq, to);
+        self.emit(EventKind::Status, seq);
+        self.evict_bytes(0, seq);
         Ok(true)
     }
 

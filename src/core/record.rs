@@ -17,6 +17,11 @@ pub enum Driver {
     Handler,
     /// It runs elsewhere and is reported here (`track`).
     External,
+    /// It was created (`create`) for a remote target: a queue runs it on
+    /// other machines, and the host that enqueued it moves it along with the
+    /// remote moves of [`crate::core::Manager`] (`*_as(…, Driver::Remote)`,
+    /// `retry_remote`). No slot of this manager is taken, no deadline armed.
+    Remote,
 }
 
 /// The longest text of a failure's details, in UTF-16 units: a thrown
@@ -262,7 +267,7 @@ impl Record {
         self.status
     }
 
-    /// Handler-driven or externally driven.
+    /// Handler-driven, externally driven, or remote.
     pub fn driver(&self) -> Driver {
         self.driver
     }

@@ -32,7 +32,7 @@ use super::{args, rest, signal};
 use crate::core::durable::{DurableState, Replayer};
 use crate::core::rest::{RestRequest, Stream};
 use crate::core::{
-    Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, SplitMix, Status,
+    Driver, Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, SplitMix, Status,
 };
 use crate::wire::{reply, slot, work, SWEEP_AT};
 
@@ -62,6 +62,8 @@ fn finished_bytes(f: &Finished) -> u64 {
 /// Why JS watches an execution: it runs its handler, or waits for its end.
 const RUN: u8 = 1;
 const WAIT: u8 = 2;
+/// A remote execution: JS tells its queue when it ends (a cancel, mostly).
+const REMOTE: u8 = 4;
 
 /// What [`Engine::stage`] converts ahead of the change that uses it.
 const STAGE_RESULT: u32 = 0;
@@ -137,6 +139,8 @@ struct State {
     staged: Option<Staged>,
     watched: FxHashMap<u64, u8>,
     finished: VecDeque<Finished>,
+    /// Remote executions created and not yet handed to JS ([`Engine::next_submit`]).
+    submits: VecDeque<u64>,
     events: VecDeque<Event>,
     /// The event or finished execution last handed out, for its texts.
     current: Option<Event>,
@@ -181,6 +185,16 @@ fn given(value: JsValue) -> Option<JsValue> {
     (!value.is_undefined() && !value.is_null()).then_some(value)
 }
 
+/// Who moves an execution along for a call of JS: the remote driver
+/// (`execman/bullmq`) or, for the public moves, the tracked one.
+fn driver(remote: bool) -> Driver {
+    if remote {
+        Driver::Remote
+    } else {
+        Driver::External
+    }
+}
+
 /// A creation sequence from JS (NaN and negatives become 0, which no
 /// execution has).
 fn seq(value: f64) -> u64 {
@@ -220,6 +234,10 @@ impl State {
     /// for a retry (JS aborts their signal; waiters keep waiting), and change
     /// events.
     fn collect(&mut self) {
+        for seq in self.core.take_submitted() {
+            *self.watched.entry(seq).or_default() |= REMOTE;
+            self.submits.push_back(seq);
+        }
         for seq in self.core.take_finished() {
             let Some(r) = self.core.record(seq) else {
                 self.watched.remove(&seq);
@@ -313,6 +331,9 @@ impl State {
         }
         if !self.finished.is_empty() {
             flags |= work::FINISHED;
+        }
+        if !self.submits.is_empty() {
+            flags |= work::SUBMITS;
         }
         if self.core.has_queued() && self.core.in_flight() < self.core.options().concurrency {
             flags |= work::STARTS;
@@ -514,6 +535,7 @@ impl Engine {
                 staged: None,
                 watched: FxHashMap::default(),
                 finished: VecDeque::new(),
+                submits: VecDeque::new(),
                 events: VecDeque::new(),
                 current: None,
                 current_finished: None,
@@ -695,8 +717,16 @@ impl Engine {
     /// `register(targetId, handler, options)` (`options`: `{ type?, retry? }`);
     /// `is_function` tells whether
     /// the handler is a function (checked after the target and options, as
-    /// the contract orders the messages). [`reply::ERROR`] or 1.
-    pub fn register(&self, target_id: JsValue, options: JsValue, is_function: bool) -> i32 {
+    /// the contract orders the messages); `remote`: the handler is a queue's
+    /// (`execman/bullmq`'s `enqueue`), whose workers run the executions
+    /// elsewhere. [`reply::ERROR`] or 1.
+    pub fn register(
+        &self,
+        target_id: JsValue,
+        options: JsValue,
+        is_function: bool,
+        remote: bool,
+    ) -> i32 {
         let parsed = convert::unbounded(|| args::target(&target_id, given(options)));
         let Some(mut st) = self.st() else {
             return reply::ERROR;
@@ -709,7 +739,12 @@ impl Engine {
         if !is_function {
             return st.fail(sc, Error::invalid("handler", "must be a function"));
         }
-        match st.core.register_with(&target_id, kind.as_deref(), retry) {
+        let registered = if remote {
+            st.core.register_remote(&target_id, kind.as_deref(), retry)
+        } else {
+            st.core.register_with(&target_id, kind.as_deref(), retry)
+        };
+        match registered {
             Ok(()) => {
                 // Restored executions of this target may be due now.
                 st.settle(sc);
@@ -797,11 +832,13 @@ impl Engine {
         }
     }
 
-    /// `start` of a tracked execution: fills the scratch, returns its texts.
-    pub fn start(&self, s: f64) -> Option<String> {
+    /// `start` of a tracked execution (`remote`: of a remote one, whose job
+    /// became active): fills the scratch, returns its texts.
+    pub fn start(&self, s: f64, remote: bool) -> Option<String> {
         let seq = seq(s);
+        let by = driver(remote);
         self.begin()?
-            .change(&self.scratch, seq, |m| m.start_seq(seq))
+            .change(&self.scratch, seq, |m| m.start_as(seq, by))
     }
 
     /// A progress report: `reportProgress` (`handler` false: a running
@@ -821,6 +858,7 @@ impl Engine {
         message: Option<String>,
         handler: bool,
         attempt: u32,
+        remote: bool,
     ) -> i32 {
         self.time.tick();
         let Some(mut st) = self.st() else {
@@ -839,7 +877,8 @@ impl Engine {
                 .attempt_progress(seq, attempt, current, total, message)
                 .map(|()| true)
         } else {
-            st.core.report_progress_seq(seq, current, total, message)
+            st.core
+                .report_progress_as(seq, current, total, message, driver(remote))
         };
         let code = match result {
             Ok(true) => 1,
@@ -852,26 +891,65 @@ impl Engine {
     }
 
     /// `complete(id, result)` by sequence, with the result [`Engine::stage`]d
-    /// (`staged` false: `null`).
-    pub fn complete(&self, s: f64, staged: bool) -> Option<String> {
+    /// (`staged` false: `null`); `remote`: of a remote execution.
+    pub fn complete(&self, s: f64, staged: bool, remote: bool) -> Option<String> {
         let seq = seq(s);
         let mut st = self.held(seq)?;
         let result = match st.take_staged(staged) {
             Some(Staged::Result(value)) => Some(value),
             _ => None,
         };
-        st.change(&self.scratch, seq, |m| m.complete_seq(seq, result))
+        let by = driver(remote);
+        st.change(&self.scratch, seq, |m| m.complete_as(seq, result, by))
     }
 
-    /// `fail(id, error)` by sequence, with the error [`Engine::stage`]d.
-    pub fn fail(&self, s: f64) -> Option<String> {
+    /// `fail(id, error)` by sequence, with the error [`Engine::stage`]d;
+    /// `remote`: of a remote execution.
+    pub fn fail(&self, s: f64, remote: bool) -> Option<String> {
         let seq = seq(s);
         let mut st = self.held(seq)?;
         let Some(Staged::Failure(failure)) = st.take_staged(true) else {
             st.fail(&self.scratch, Error::invalid("error", "was not given"));
             return None;
         };
-        st.change(&self.scratch, seq, |m| m.fail_seq(seq, failure))
+        let by = driver(remote);
+        st.change(&self.scratch, seq, |m| m.fail_as(seq, failure, by))
+    }
+
+    /// A remote execution's attempt ended and its queue runs it again at
+    /// `run_at` (NaN: now), with the attempt's failure [`Engine::stage`]d:
+    /// `running → pending`.
+    pub fn retry(&self, s: f64, run_at: f64) -> Option<String> {
+        let seq = seq(s);
+        let mut st = self.held(seq)?;
+        let Some(Staged::Failure(failure)) = st.take_staged(true) else {
+            st.fail(&self.scratch, Error::invalid("error", "was not given"));
+            return None;
+        };
+        let run_at = run_at.is_finite().then_some(run_at);
+        st.change(&self.scratch, seq, |m| m.retry_remote(seq, failure, run_at))
+    }
+
+    /// The retry policy of `seq` as JSON text (`Retry::to_json`), when it
+    /// has one: what a remote execution's queue maps to its job's options.
+    pub fn policy(&self, s: f64) -> Option<String> {
+        let st = self.st()?;
+        let retry = st.core.record(seq(s))?.retry()?;
+        Some(retry.to_json().to_string())
+    }
+
+    /// The next remote execution created and not yet handed to its queue:
+    /// its sequence (0: none left), its numbers in the scratch (GONE when
+    /// it was removed meanwhile: JS skips it).
+    pub fn next_submit(&self) -> f64 {
+        let Some(mut st) = self.st() else {
+            return 0.0;
+        };
+        let Some(seq) = st.submits.pop_front() else {
+            return 0.0;
+        };
+        st.fill(&self.scratch, seq);
+        seq as f64
     }
 
     /// `cancel(id, reason)` by sequence, with the reason [`Engine::stage`]d

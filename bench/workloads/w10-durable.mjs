@@ -1,12 +1,12 @@
 // W9 durable managers (execman only), in one process, on a fileStore in a temporary folder:
-// - "W9 W2 in memory" and "W9 W2 on a fileStore": W2's tracked lifecycle (track, start, 10
+// - "W10 W2 in memory" and "W10 W2 on a fileStore": W2's tracked lifecycle (track, start, 10
 //   reportProgress, complete) N times, on `new ExecutionManager()` and on a durable manager, the
 //   durable one's time including the flush() that makes it all durable (target: ≤ 1.5× memory);
-// - "W9 open": `ExecutionManager.open` of a store holding --open-size executions (default
+// - "W10 open": `ExecutionManager.open` of a store holding --open-size executions (default
 //   1,000,000 completed tracked ones; target ≤ 2 s);
-// - "W9 store bytes / JSON bytes": a store holding only puts (pending tracked executions, as an
+// - "W10 store bytes / JSON bytes": a store holding only puts (pending tracked executions, as an
 //   image holds them) against the JSON of their snapshots (target ≤ 1.2);
-// - "W9 flush p50" / "W9 flush p99": one change then `await flush()` (write + fsync), --flushes
+// - "W10 flush p50" / "W10 flush p99": one change then `await flush()` (write + fsync), --flushes
 //   times.
 import fs from "node:fs";
 import { createRequire } from "node:module";
@@ -38,14 +38,14 @@ main(async () => {
     // W2 in memory, then on a file (a warm-up of each first).
     lifecycles(new ExecutionManager(), Math.max(1, size / 100));
     const memory = new ExecutionManager();
-    const memoryMs = await section("W9 W2 in memory", () => {
+    const memoryMs = await section("W10 W2 in memory", () => {
       const t0 = now();
       lifecycles(memory, size);
       return now() - t0;
     });
     memory.free();
     const durable = await ExecutionManager.open({ store: fileStore(path.join(dir, "w2.store")) });
-    const fileMs = await section("W9 W2 on a fileStore", async () => {
+    const fileMs = await section("W10 W2 on a fileStore", async () => {
       const t0 = now();
       lifecycles(durable, size);
       await durable.flush();
@@ -96,13 +96,13 @@ main(async () => {
 
     report(
       {
-        "W9 W2 in memory": { value: (size * 13 * 1000) / memoryMs, unit: "calls/s" },
-        "W9 W2 on a fileStore": { value: (size * 13 * 1000) / fileMs, unit: "calls/s" },
-        "W9 W2 file/memory time": { value: fileMs / memoryMs, unit: "x" },
-        "W9 open": { value: openMs, unit: "ms" },
-        "W9 store bytes / JSON bytes": { value: ratio, unit: "x" },
-        "W9 flush p50": { value: quantile(times, 0.5), unit: "ms" },
-        "W9 flush p99": { value: quantile(times, 0.99), unit: "ms" },
+        "W10 W2 in memory": { value: (size * 13 * 1000) / memoryMs, unit: "calls/s" },
+        "W10 W2 on a fileStore": { value: (size * 13 * 1000) / fileMs, unit: "calls/s" },
+        "W10 W2 file/memory time": { value: fileMs / memoryMs, unit: "x" },
+        "W10 open": { value: openMs, unit: "ms" },
+        "W10 store bytes / JSON bytes": { value: ratio, unit: "x" },
+        "W10 flush p50": { value: quantile(times, 0.5), unit: "ms" },
+        "W10 flush p99": { value: quantile(times, 0.99), unit: "ms" },
       },
       { size, openSize, held, bigBytes, flushes },
     );
