@@ -45,6 +45,8 @@ Options:
   --cors-origin <url>   let pages of this origin call the server (repeatable)
   --allowed-host <name> also answer requests whose Host header names it (repeatable; the
                         loopback names and the listening address are always answered)
+  --store <file>        keep the executions in this file: a restart finds them again (those
+                        that were running interrupted or retried); one server per file
   --help                show this help
   --version             show the version
 
@@ -86,6 +88,7 @@ function parse(argv) {
         token: { type: "string" },
         "cors-origin": { type: "string", multiple: true },
         "allowed-host": { type: "string", multiple: true },
+        store: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -208,12 +211,25 @@ async function serveCommand(values) {
   // The package by its own name (a package may import itself through its `exports`), so this file
   // needs to know nothing of the package's layout.
   const packageName = /** @type {string} */ (NAME);
-  /** @type {{ ExecutionManager: typeof import("./types.js").ExecutionManager }} */
-  const { ExecutionManager } = await import(packageName);
+  /** @type {{ ExecutionManager: typeof import("./types.js").ExecutionManager, fileStore: (path: string) => import("./types.js").Store }} */
+  const { ExecutionManager, fileStore } = await import(packageName);
   /** @type {{ serve: (options: ServeOptions & { manager: Manager }) => Promise<Served> }} */
   const { serve } = await import(`${packageName}/server`);
 
-  const manager = new ExecutionManager();
+  /** @type {Manager} */
+  let manager;
+  if (values.store === undefined) {
+    manager = new ExecutionManager();
+  } else {
+    if (values.store === "") throw usageError("--store must name a file");
+    const file = path.resolve(cwd, values.store);
+    try {
+      manager = await ExecutionManager.open({ store: fileStore(file) });
+    } catch (error) {
+      throw new CliError(`--store ${values.store}: ${describe(error)}`, 1);
+    }
+  }
+  const restored = values.store === undefined ? null : manager.counts().total;
   const loaded = [];
   for (const spec of values.targets ?? []) loaded.push(await registerTargets(manager, spec, cwd));
 
@@ -228,6 +244,7 @@ async function serveCommand(values) {
   try {
     served = await serve(options);
   } catch (error) {
+    await manager.close().catch(() => {});
     const code = /** @type {{ code?: unknown }} */ (error)?.code;
     if (error instanceof TypeError) throw usageError(error.message.replace(/^execman\/server: /, ""));
     const why = code === "EADDRINUSE" ? "the address is already in use" : describe(error);
@@ -241,6 +258,7 @@ async function serveCommand(values) {
     `listening on ${served.url} (routes under /api/v1/, the OpenAPI document at /api/v1/openapi.json)`,
     ...loaded.map((line) => `targets from ${line}`),
     ...(loaded.length === 0 ? ['no --targets: it tracks work that runs elsewhere (POST with "tracked": true)'] : []),
+    ...(restored === null ? [] : [`store ${values.store}: ${restored} execution${restored === 1 ? "" : "s"} restored`]),
   );
   if (token === undefined && !["127.0.0.1", "localhost", "::1"].includes(host)) {
     process.stderr.write(
@@ -258,7 +276,8 @@ async function serveCommand(values) {
     stopping = true;
     out(`${signal}: stopping`);
     await stop(served.server);
-    manager.free();
+    // A durable manager writes its last changes and releases its store.
+    await manager.close().catch((/** @type {unknown} */ error) => out(`the store: ${describe(error)}`));
     out("stopped");
     process.exit(0);
   };

@@ -1,4 +1,4 @@
-// W9 durable managers (execman only), in one process, on a fileStore in a temporary folder:
+// W10 durable managers (execman only), in one process, on a fileStore in a temporary folder:
 // - "W10 W2 in memory" and "W10 W2 on a fileStore": W2's tracked lifecycle (track, start, 10
 //   reportProgress, complete) N times, on `new ExecutionManager()` and on a durable manager, the
 //   durable one's time including the flush() that makes it all durable (target: ≤ 1.5× memory);

@@ -191,7 +191,7 @@ describe("help, version and bad command lines", () => {
       [[], /missing command/],
       [["frobnicate"], /unknown command "frobnicate"/],
       [["serve", "--bogus"], /Unknown option '--bogus'/],
-      [["serve", "--store", "jobs.db"], /Unknown option '--store'/],
+      [["serve", "--store", ""], /--store must name a file/],
       [["serve", "--port"], /--port/],
       [["serve", "--port", "http"], /--port must be a whole number from 0 to 65535, got "http"/],
       [["serve", "--port", "65536"], /--port must be a whole number/],
@@ -313,6 +313,29 @@ describe("serving", () => {
     const { code } = await server.stop("SIGINT");
     assert.equal(code, 0);
     assert.match(server.output().stdout, /SIGINT: stopping/);
+  });
+
+  test("--store keeps the executions across a restart; a second server on the same file exits 1", async () => {
+    const first = start(["--store", "jobs.store"]);
+    const url = await first.listening;
+    assert.match(first.output().stdout, /store jobs\.store: 0 executions restored/);
+    const created = await call(url, "POST", "/api/v1/executions", { targetId: "remote", id: "kept", tracked: true });
+    assert.equal(created.status, 201);
+    assert.equal((await call(url, "POST", "/api/v1/executions/kept/start")).status, 200);
+    // The file is in use: another server refuses to start.
+    const second = await run(["serve", "--port", "0", "--store", "jobs.store"]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /--store jobs\.store: ExecutionError: .*in use/);
+    assert.equal((await first.stop()).code, 0);
+    const again = start(["--store", "jobs.store"]);
+    const url2 = await again.listening;
+    assert.match(again.output().stdout, /store jobs\.store: 1 execution restored/);
+    const kept = await call(url2, "GET", "/api/v1/executions/kept");
+    assert.equal(kept.body.status, "running");
+    assert.equal((await again.stop()).code, 0);
+    const bad = await run(["serve", "--store", ""]);
+    assert.equal(bad.code, 2);
+    fs.rmSync(path.join(dir, "jobs.store"), { force: true });
   });
 
   test("--token and EXECMAN_TOKEN require the bearer token", async () => {
