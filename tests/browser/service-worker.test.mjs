@@ -341,6 +341,59 @@ test("tracked work driven through the worker: create with Location, start, progr
   assert.equal((await judged("DELETE", `${API}/to-fail`)).status, 200);
 });
 
+test("an execution's event stream through the worker: snapshot, then each change, ending after the terminal one", async () => {
+  const id = "streamed/1";
+  const at = `${API}/${encodeURIComponent(id)}`;
+  await create({ targetId: "render-farm", id, tracked: true });
+  const got = await b.page.evaluate(async (at) => {
+    const post = (path, body) =>
+      fetch(path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body ?? {}),
+      });
+    const response = await fetch(`${at}/events`);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    const first = await reader.read(); // the snapshot, before anything is driven
+    text += first.value ?? "";
+    await post(`${at}/start`);
+    await post(`${at}/progress`, { current: 1, total: 2 });
+    await post(`${at}/complete`, { result: { ok: true } });
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    return {
+      status: response.status,
+      contentType: response.headers.get("content-type"),
+      servedBy: response.headers.get("x-served-by"),
+      text,
+    };
+  }, at);
+  assert.equal(got.status, 200);
+  assert.match(got.contentType ?? "", /^text\/event-stream/);
+  assert.equal(got.servedBy, "execman-sw");
+  const messages = got.text
+    .split("\n\n")
+    .filter((block) => /^event: /m.test(block))
+    .map((block) => ({
+      event: /^event: (.*)$/m.exec(block)?.[1],
+      data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? "null"),
+    }));
+  assert.deepEqual(
+    messages.map((m) => [m.event, m.data.status]),
+    [
+      ["snapshot", "pending"],
+      ["status", "running"],
+      ["progress", "running"],
+      ["status", "completed"],
+    ],
+  );
+  assert.deepEqual(messages.at(-1)?.data.result, { ok: true });
+});
+
 test("a percent-encoded unicode id", async () => {
   const id = "résumé/ジョブ #1 + 100%?";
   const created = await create({ targetId: "hold", id });
