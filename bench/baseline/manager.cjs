@@ -4,8 +4,12 @@
 //
 // - a Map of records keyed by id; each record holds the public `Execution` object plus the
 //   internals (creation sequence, AbortController, waiters, handler);
-// - snapshots (returned executions, progress, event payloads) are JSON copies:
-//   JSON.parse(JSON.stringify(value)); inputs, config and results are JSON-copied in;
+// - values coming in (inputs, config, results) are validated and copied in one structural walk
+//   (`copyIn`: plain objects, arrays, strings without lone surrogates, finite numbers, booleans,
+//   null, at most 128 levels; anything else is INVALID_ARGUMENT naming the field, as the contract
+//   says); values going out (snapshots, progress, event payloads, a handler's inputs and config)
+//   are plain structural copies (`clone`) of what was validated on the way in, and a snapshot is
+//   one object literal of a fixed shape. No JSON round trips anywhere;
 // - one AbortController per handler-driven execution, dropped when its handler settles;
 // - a FIFO queue of pending handler-driven executions for the concurrency limit (an array with
 //   a head index: Array#shift on a 100k-element array copies the rest every time in V8, which
@@ -56,8 +60,76 @@ class ExecutionError extends Error {
   }
 }
 
-function copy(value) {
-  return JSON.parse(JSON.stringify(value));
+const MAX_DEPTH = 128;
+
+function invalid(field) {
+  return new ExecutionError("INVALID_ARGUMENT", `invalid argument \`${field}\`: not a JSON-compatible value`);
+}
+
+/** Sets `out[key] = value`, with `"__proto__"` an ordinary own key as the contract says. */
+function put(out, key, value) {
+  if (key === "__proto__") {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    out[key] = value;
+  }
+}
+
+/**
+ * Validates a value coming in and copies it in the same walk: what the contract calls
+ * JSON-compatible, or INVALID_ARGUMENT naming `field`. A cycle ends at the depth limit.
+ */
+function copyIn(value, field, depth = 1) {
+  switch (typeof value) {
+    case "string":
+      if (!value.isWellFormed()) throw invalid(field);
+      return value;
+    case "number":
+      if (!Number.isFinite(value)) throw invalid(field);
+      return value;
+    case "boolean":
+      return value;
+    case "object": {
+      if (value === null) return null;
+      if (depth > MAX_DEPTH) throw invalid(field);
+      if (Array.isArray(value)) {
+        const n = value.length;
+        const out = new Array(n);
+        for (let i = 0; i < n; i++) out[i] = copyIn(value[i], field, depth + 1);
+        return out;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) throw invalid(field);
+      const out = {};
+      for (const key of Object.keys(value)) {
+        if (!key.isWellFormed()) throw invalid(field);
+        put(out, key, copyIn(value[key], field, depth + 1));
+      }
+      return out;
+    }
+    default:
+      throw invalid(field);
+  }
+}
+
+/** A structural copy of a value that `copyIn` already checked: nothing left to validate. */
+function clone(value) {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    const n = value.length;
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = clone(value[i]);
+    return out;
+  }
+  const out = {};
+  for (const key of Object.keys(value)) put(out, key, clone(value[key]));
+  return out;
+}
+
+function cloneProgress(p) {
+  return p === null
+    ? null
+    : { current: p.current, total: p.total, message: p.message, percentage: p.percentage, updatedAt: p.updatedAt };
 }
 
 function limit(value, name, fallback) {
@@ -200,7 +272,7 @@ class ExecutionManager {
     } else if (this.records.has(id)) {
       throw new ExecutionError("ALREADY_EXISTS", `execution \`${id}\` already exists`);
     }
-    const config = request.config === undefined ? {} : copy(request.config);
+    const config = request.config === undefined ? {} : copyIn(request.config, "request.config");
     if (
       config.timeoutMs != null &&
       !(typeof config.timeoutMs === "number" && config.timeoutMs > 0 && Number.isFinite(config.timeoutMs))
@@ -214,13 +286,17 @@ class ExecutionManager {
         targetId: request.targetId,
         type: request.type === undefined ? defaultType : request.type,
         status: "pending",
-        inputs: request.inputs === undefined ? {} : copy(request.inputs),
+        inputs: request.inputs === undefined ? {} : copyIn(request.inputs, "request.inputs"),
         config,
         progress: null,
         createdAt: now,
         startedAt: null,
         finishedAt: null,
         updatedAt: now,
+        priority: 0,
+        attempt: 0,
+        maxAttempts: 1,
+        runAt: null,
       },
       seq: ++this.seq,
       handler: null,
@@ -260,7 +336,7 @@ class ExecutionManager {
     const ctx = {
       id: exec.id,
       signal: controller.signal,
-      config: copy(exec.config),
+      config: clone(exec.config),
       progress: (current, total, message) => {
         checkProgress(current, total, message);
         if (record.exec.status !== "running") return;
@@ -269,7 +345,7 @@ class ExecutionManager {
     };
     let promise;
     try {
-      promise = Promise.resolve(record.handler(copy(exec.inputs), ctx));
+      promise = Promise.resolve(record.handler(clone(exec.inputs), ctx));
     } catch (err) {
       promise = Promise.reject(err);
     }
@@ -280,7 +356,7 @@ class ExecutionManager {
         if (record.exec.status === "running") {
           let result;
           try {
-            result = value === undefined ? null : copy(value);
+            result = value === undefined ? null : copyIn(value, "result");
           } catch (err) {
             this.finish(record, "failed", { code: "INVALID_RESULT", name: "TypeError", message: String(err?.message) });
             this.pump();
@@ -339,7 +415,8 @@ class ExecutionManager {
     if (record.handler || record.exec.status !== "running") {
       throw new ExecutionError("INVALID_TRANSITION", `execution \`${id}\` is ${record.exec.status}`);
     }
-    this.finish(record, "completed", result == null ? null : copy(result));
+    const value = result === undefined ? null : copyIn(result, "result");
+    this.finish(record, "completed", value);
     return this.snapshot(record);
   }
 
@@ -381,6 +458,7 @@ class ExecutionManager {
   setRunning(record) {
     const now = Date.now();
     record.exec.status = "running";
+    record.exec.attempt = 1;
     record.exec.startedAt = now;
     record.exec.updatedAt = now;
     const timeoutMs = record.exec.config.timeoutMs;
@@ -442,7 +520,28 @@ class ExecutionManager {
   // --- queries -------------------------------------------------------------------------
 
   snapshot(record) {
-    return copy(record.exec);
+    const e = record.exec;
+    const snap = {
+      id: e.id,
+      targetId: e.targetId,
+      type: e.type,
+      status: e.status,
+      inputs: clone(e.inputs),
+      config: clone(e.config),
+      progress: cloneProgress(e.progress),
+      createdAt: e.createdAt,
+      startedAt: e.startedAt,
+      finishedAt: e.finishedAt,
+      updatedAt: e.updatedAt,
+      priority: e.priority,
+      attempt: e.attempt,
+      maxAttempts: e.maxAttempts,
+      runAt: e.runAt,
+    };
+    if (e.result !== undefined) snap.result = clone(e.result);
+    if (e.error !== undefined) snap.error = clone(e.error);
+    if (e.cancelReason !== undefined) snap.cancelReason = e.cancelReason;
+    return snap;
   }
 
   status(id) {
@@ -453,7 +552,7 @@ class ExecutionManager {
   progress(id) {
     const record = typeof id === "string" ? this.records.get(id) : undefined;
     if (!record) return undefined;
-    return record.exec.progress ? copy(record.exec.progress) : null;
+    return cloneProgress(record.exec.progress);
   }
 
   wait(id) {
