@@ -22,6 +22,10 @@ use execman::core::Status;
 use proptest::prelude::*;
 use proptest::sample::Index;
 
+#[path = "core_support/mod.rs"]
+mod support;
+use support::image::pending;
+
 const MAX_SAFE: i64 = (1 << 53) - 1;
 
 // ------------------------------------------------------------------ the model
@@ -599,36 +603,6 @@ proptest! {
 }
 
 // ------------------------------------------------------------------ fixed cases
-
-fn pending(seq: u64, id: &str) -> ExecutionImage {
-    ExecutionImage {
-        seq,
-        id: Rc::from(id),
-        target_id: Rc::from("render"),
-        kind: Rc::from("task"),
-        tracked: false,
-        inputs: "{\"page\":1}".into(),
-        config: "{}".into(),
-        created_at: 1_700_000_000_000.0,
-        priority: 0,
-        max_attempts: 1,
-        retry: None,
-        timeout_ms: None,
-        state: ExecutionState {
-            status: Status::Pending,
-            attempt: 0,
-            run_at: None,
-            progress: None,
-            result: None,
-            failure: None,
-            cancel_reason: None,
-            started_at: None,
-            finished_at: None,
-            updated_at: 1_700_000_000_000.0,
-            finish_order: 0,
-        },
-    }
-}
 
 fn log_of(changes: &[Change]) -> Vec<u8> {
     encode(changes, &[]).0

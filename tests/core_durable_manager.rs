@@ -17,6 +17,10 @@ use execman::core::{
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
+#[path = "core_support/mod.rs"]
+mod support;
+use support::image::pending;
+
 /// A store as the host keeps it: the bytes of a file.
 #[derive(Default)]
 struct Disk {
@@ -596,32 +600,18 @@ fn the_store_stays_proportional_to_what_is_held() {
 
 #[test]
 fn impossible_texts_in_a_well_framed_store_are_refused() {
+    // A pending tracked execution of `remote`, created at t = 1.
+    let base = pending(1, "x");
     let good = ExecutionImage {
-        seq: 1,
-        id: Rc::from("x"),
         target_id: Rc::from("remote"),
-        kind: Rc::from("task"),
         tracked: true,
         inputs: "{}".into(),
-        config: "{}".into(),
         created_at: 1.0,
-        priority: 0,
-        max_attempts: 1,
-        retry: None,
-        timeout_ms: None,
         state: ExecutionState {
-            status: Status::Pending,
-            attempt: 0,
-            run_at: None,
-            progress: None,
-            result: None,
-            failure: None,
-            cancel_reason: None,
-            started_at: None,
-            finished_at: None,
             updated_at: 1.0,
-            finish_order: 0,
+            ..base.state
         },
+        ..base
     };
     let mut inputs = good.clone();
     inputs.inputs = "{\"a\":".into();

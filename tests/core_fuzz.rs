@@ -19,7 +19,7 @@
 //! found becomes a named regression test at the end of this file.
 
 use execman::core::rest::{self, handle, Body, Query, RestRequest, RestResponse};
-use execman::core::retry::{Backoff, BackoffKind, Retry};
+use execman::core::retry::Retry;
 use execman::core::{
     Cursor, Error, Failure, ListQuery, Manager, ManualClock, NewExecution, Options, Order,
     SequentialIds, Status,
@@ -27,6 +27,9 @@ use execman::core::{
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Map, Value};
+
+#[path = "core_support/mod.rs"]
+mod support;
 
 // ------------------------------------------------------------------ configuration
 
@@ -725,21 +728,7 @@ fn scheduling() -> impl Strategy<Value = (Option<i64>, Option<f64>, Option<f64>,
         prop::option::of(float()),
         float(),
     )
-        .prop_map(
-            |(attempts, exponential, delay_ms, max_delay_ms, jitter)| Retry {
-                attempts,
-                backoff: Backoff {
-                    kind: if exponential {
-                        BackoffKind::Exponential
-                    } else {
-                        BackoffKind::Fixed
-                    },
-                    delay_ms,
-                    max_delay_ms,
-                    jitter,
-                },
-            },
-        );
+        .prop_map(support::retry);
     (
         prop::option::weighted(0.3, prop_oneof![-3i64..3, any::<i64>()]),
         prop::option::weighted(0.2, float()),

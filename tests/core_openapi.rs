@@ -10,8 +10,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use execman::core::rest::{handle, Body, RestRequest, OPENAPI, OPENAPI_PRETTY, ROUTES};
-use execman::core::{Manager, ManualClock, NewExecution, Options, SequentialIds, Status};
+use execman::core::{Manager, NewExecution, Options, Status};
 use serde_json::{json, Value};
+
+#[path = "core_support/mod.rs"]
+mod support;
+use support::manager_at;
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -146,13 +150,7 @@ fn every_operation_is_named_once_has_its_id_and_a_default_error() {
 
 /// A manager holding one execution in each situation the id-routes meet.
 fn populated() -> Manager {
-    let clock = ManualClock::default();
-    clock.set(1000.0);
-    let mut m = Manager::new(
-        Options::default(),
-        Box::new(clock),
-        Box::new(SequentialIds::default()),
-    );
+    let (mut m, _clock) = manager_at(Options::default(), 1000.0);
     m.register("t", None).unwrap();
     let track = |m: &mut Manager, id: &str| {
         m.track(NewExecution {

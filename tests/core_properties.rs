@@ -17,6 +17,9 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Map, Value};
 
+#[path = "core_support/mod.rs"]
+mod support;
+
 /// Explicit ids; `exec-1`/`exec-2` collide with generated ones on purpose.
 const IDS: [&str; 7] = ["a", "b", "c", "d", "exec-1", "exec-2", "zz"];
 /// Targets for `track` (none needs a handler).
@@ -748,24 +751,7 @@ fn apply_real(m: &mut Manager, op: &Resolved) -> Out {
 /// JSON equality with numbers compared as f64 (to within parsing error),
 /// and an expected `error.message` of `null` matching any message.
 fn approx(expected: &Value, actual: &Value) -> bool {
-    match (expected, actual) {
-        (Value::Number(x), Value::Number(y)) => {
-            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs())
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| approx(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter().all(|(k, v)| {
-                    y.get(k).is_some_and(|w| {
-                        approx(v, w) || (k == "message" && v.is_null() && w.is_string())
-                    })
-                })
-        }
-        _ => expected == actual,
-    }
+    support::approx_within(expected, actual, 1e-12, 0.0)
 }
 
 fn same_out(expected: &Out, actual: &Out) -> bool {
@@ -850,20 +836,7 @@ fn step(
     prop_assert_eq!(m.take_finished(), std::mem::take(&mut model.finished_log));
 
     // counts equal a recount
-    let c = m.counts();
-    prop_assert_eq!(
-        [
-            c.pending,
-            c.running,
-            c.completed,
-            c.failed,
-            c.cancelled,
-            c.total
-        ],
-        model.counts(),
-        "after {:?}",
-        resolved
-    );
+    prop_assert_eq!(support::counts(m), model.counts(), "after {:?}", resolved);
     let cj: Value = serde_json::from_str(&m.counts_json()).unwrap();
     let mc = model.counts();
     prop_assert_eq!(

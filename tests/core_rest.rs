@@ -10,25 +10,18 @@
 //! `core_rest_v2.rs`, the OpenAPI document in `core_openapi.rs`.
 
 use execman::core::rest::{handle, Body, Query, RestRequest, RestResponse};
-use execman::core::{Manager, ManualClock, NewExecution, Options, SequentialIds};
+use execman::core::{Manager, NewExecution, Options};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
 #[path = "core_support/mod.rs"]
 mod support;
-use support::ids;
-
-const BASE: &str = "/api/v1/executions";
+use support::rest::{self, expect_error, BASE};
+use support::{ids, manager_at};
 
 /// A manager at t = 1000 with targets `t` (type `workflow`) and `u` (type `task`).
 fn setup() -> Manager {
-    let clock = ManualClock::default();
-    clock.set(1000.0);
-    let mut m = Manager::new(
-        Options::default(),
-        Box::new(clock),
-        Box::new(SequentialIds::default()),
-    );
+    let (mut m, _clock) = manager_at(Options::default(), 1000.0);
     m.register("t", Some("workflow")).unwrap();
     m.register("u", None).unwrap();
     m
@@ -36,8 +29,7 @@ fn setup() -> Manager {
 
 fn send(m: &mut Manager, request: RestRequest) -> (u16, Value) {
     let r = handle(m, &request);
-    check_shape(&r);
-    let body = r.body.as_deref().map(json_text).unwrap_or(Value::Null);
+    let body = check_shape(&r);
     (r.status, body)
 }
 
@@ -66,54 +58,17 @@ fn list(m: &mut Manager, query: &str) -> (u16, Value) {
     )
 }
 
-/// Parses response text (with the router's reader: serde_json stops at 127
-/// levels, and a created execution may carry 128-level `inputs`).
-fn json_text(text: &str) -> Value {
-    match Body::from_text(text) {
-        Body::Json(v) => v,
-        other => panic!("response body is not JSON: {other:?}"),
+/// The shape every answer must have ([`check_shape`](rest::check_shape)),
+/// and an error body exactly `{"error":{"code","message"}}`.
+fn check_shape(r: &RestResponse) -> Value {
+    let v = rest::check_shape(r);
+    if r.status >= 400 {
+        let obj = v.as_object().expect("error body is an object");
+        assert_eq!(obj.len(), 1, "{v}");
+        let err = v["error"].as_object().expect("error object");
+        assert_eq!(err.len(), 2, "{v}");
     }
-}
-
-/// Asserts the status is in the table's set, 204 ⇔ no body, and that an
-/// error status comes with exactly `{"error":{"code","message"}}`.
-fn check_shape(r: &RestResponse) {
-    assert!(
-        [200, 201, 204, 400, 404, 405, 409, 501].contains(&r.status),
-        "status {}",
-        r.status
-    );
-    assert_eq!(r.status == 204, r.body.is_none(), "{r:?}");
-    assert_eq!(r.status == 405, r.allow.is_some(), "{r:?}");
-    assert_eq!(r.status == 201, r.location.is_some(), "{r:?}");
-    assert_eq!(r.status == 501, r.stream.is_some(), "{r:?}");
-    if let Some(body) = &r.body {
-        let v = json_text(body);
-        if r.status >= 400 {
-            let obj = v.as_object().expect("error body is an object");
-            assert_eq!(obj.len(), 1, "{v}");
-            let err = v["error"].as_object().expect("error object");
-            assert_eq!(err.len(), 2, "{v}");
-            let code = err["code"].as_str().expect("code");
-            assert!(!err["message"].as_str().expect("message").is_empty());
-            let expected: &[&str] = match r.status {
-                400 => &["INVALID_ARGUMENT"],
-                404 => &["NOT_FOUND", "UNKNOWN_TARGET"],
-                405 => &["METHOD_NOT_ALLOWED"],
-                409 => &["ALREADY_EXISTS", "INVALID_TRANSITION"],
-                501 => &["NOT_IMPLEMENTED"],
-                _ => unreachable!(),
-            };
-            assert!(expected.contains(&code), "{} {code}", r.status);
-        }
-    }
-}
-
-/// Asserts an error answer's status and code; returns its message.
-fn expect_error(answer: (u16, Value), status: u16, code: &str) -> String {
-    assert_eq!(answer.0, status, "{}", answer.1);
-    assert_eq!(answer.1["error"]["code"], code, "{}", answer.1);
-    answer.1["error"]["message"].as_str().unwrap().to_owned()
+    v
 }
 
 fn track(m: &mut Manager, id: &str, target: &str, kind: Option<&str>) {

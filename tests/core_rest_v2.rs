@@ -6,58 +6,20 @@
 //! (status, error code, `Allow` iff 405, `Location` iff 201, a stream iff
 //! 501).
 
-use execman::core::rest::{
-    handle, Body, Query, RestRequest, RestResponse, Stream, OPENAPI, ROUTES,
-};
-use execman::core::{Manager, ManualClock, NewExecution, Options, SequentialIds, Status};
+use execman::core::rest::{handle, Body, Query, RestRequest, Stream, OPENAPI, ROUTES};
+use execman::core::{Manager, ManualClock, NewExecution, Options, Status};
 use serde_json::{json, Value};
 
-const BASE: &str = "/api/v1/executions";
+#[path = "core_support/mod.rs"]
+mod support;
+use support::manager_at;
+use support::rest::{check_shape, expect_error, BASE};
 
 /// A manager at t = 1000 with the target `t` (type `workflow`) registered.
 fn setup() -> (Manager, ManualClock) {
-    let clock = ManualClock::default();
-    clock.set(1000.0);
-    let mut m = Manager::new(
-        Options::default(),
-        Box::new(clock.clone()),
-        Box::new(SequentialIds::default()),
-    );
+    let (mut m, clock) = manager_at(Options::default(), 1000.0);
     m.register("t", Some("workflow")).unwrap();
     (m, clock)
-}
-
-fn check_shape(r: &RestResponse) -> Value {
-    assert!(
-        [200, 201, 204, 400, 404, 405, 409, 501].contains(&r.status),
-        "status {}",
-        r.status
-    );
-    assert_eq!(r.status == 204, r.body.is_none(), "{r:?}");
-    assert_eq!(r.status == 405, r.allow.is_some(), "{r:?}");
-    assert_eq!(r.status == 201, r.location.is_some(), "{r:?}");
-    assert_eq!(r.status == 501, r.stream.is_some(), "{r:?}");
-    let Some(body) = &r.body else {
-        return Value::Null;
-    };
-    // The router's reader: serde_json stops at 127 levels, and a result may nest 128.
-    let Body::Json(v) = Body::from_text(body) else {
-        panic!("not a JSON body: {body}");
-    };
-    if r.status >= 400 {
-        let code = v["error"]["code"].as_str().expect("error.code");
-        let expected: &[&str] = match r.status {
-            400 => &["INVALID_ARGUMENT"],
-            404 => &["NOT_FOUND", "UNKNOWN_TARGET"],
-            405 => &["METHOD_NOT_ALLOWED"],
-            409 => &["ALREADY_EXISTS", "INVALID_TRANSITION"],
-            501 => &["NOT_IMPLEMENTED"],
-            _ => unreachable!(),
-        };
-        assert!(expected.contains(&code), "{} {code}", r.status);
-        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
-    }
-    v
 }
 
 fn send(m: &mut Manager, request: RestRequest) -> (u16, Value) {
@@ -83,13 +45,6 @@ fn get(m: &mut Manager, path: &str) -> (u16, Value) {
 
 fn delete(m: &mut Manager, path: &str) -> (u16, Value) {
     send(m, RestRequest::new("DELETE", path))
-}
-
-/// Asserts an error answer's status and code; returns its message.
-fn expect_error(answer: (u16, Value), status: u16, code: &str) -> String {
-    assert_eq!(answer.0, status, "{}", answer.1);
-    assert_eq!(answer.1["error"]["code"], code, "{}", answer.1);
-    answer.1["error"]["message"].as_str().unwrap().to_owned()
 }
 
 /// Creates a tracked execution over REST; returns its snapshot.
@@ -582,18 +537,7 @@ fn counts_are_the_managers() {
         counts,
         json!({ "pending": 2, "running": 1, "completed": 1, "failed": 1, "cancelled": 1, "total": 6 })
     );
-    let c = m.counts();
-    assert_eq!(
-        (
-            c.pending,
-            c.running,
-            c.completed,
-            c.failed,
-            c.cancelled,
-            c.total
-        ),
-        (2, 1, 1, 1, 1, 6)
-    );
+    assert_eq!(support::counts(&m), [2, 1, 1, 1, 1, 6]);
     // The query is ignored.
     assert_eq!(get(&mut m, "/api/v1/counts?status=nonsense").0, 200);
 }

@@ -30,6 +30,9 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{json, Map, Value};
 
+#[path = "core_support/mod.rs"]
+mod support;
+
 /// The n-th number the random source gives (both sides draw in the same order).
 fn draw(n: u64) -> f64 {
     ((n as f64) * 0.618_033_988_749_895).fract()
@@ -114,21 +117,7 @@ fn policy() -> impl Strategy<Value = Retry> {
         prop::option::of(prop_oneof![Just(0.0), Just(15.0), Just(40.0)]),
         prop_oneof![Just(0.0), Just(0.25), Just(1.0)],
     )
-        .prop_map(
-            |(attempts, exponential, delay_ms, max_delay_ms, jitter)| Retry {
-                attempts,
-                backoff: Backoff {
-                    kind: if exponential {
-                        BackoffKind::Exponential
-                    } else {
-                        BackoffKind::Fixed
-                    },
-                    delay_ms,
-                    max_delay_ms,
-                    jitter,
-                },
-            },
-        )
+        .prop_map(support::retry)
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -564,24 +553,7 @@ fn new_pair(concurrency: usize) -> (Manager, Model, ManualClock, Rc<Cell<u64>>) 
 /// JSON equality with numbers compared as f64 (to within rounding), and an
 /// expected `message` of `null` matching any string.
 fn approx(expected: &Value, actual: &Value) -> bool {
-    match (expected, actual) {
-        (Value::Number(x), Value::Number(y)) => {
-            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| approx(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter().all(|(k, v)| {
-                    y.get(k).is_some_and(|w| {
-                        approx(v, w) || (k == "message" && v.is_null() && w.is_string())
-                    })
-                })
-        }
-        _ => expected == actual,
-    }
+    support::approx_within(expected, actual, 1e-9, 1.0)
 }
 
 /// What a record counts against the budget, recomputed from its parts.
@@ -723,18 +695,7 @@ fn step(
     }
 
     // counts, slots, the queue, the timer, the random draws
-    let c = m.counts();
-    prop_assert_eq!(
-        [
-            c.pending,
-            c.running,
-            c.completed,
-            c.failed,
-            c.cancelled,
-            c.total
-        ],
-        model.counts()
-    );
+    prop_assert_eq!(support::counts(m), model.counts());
     prop_assert_eq!(m.in_flight(), model.calls.len());
     let (ready, waiting) = m.queued();
     let queued = model.execs.iter().filter(|e| e.queued).count();

@@ -11,32 +11,18 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { chromium } from "playwright-core";
-import { startServer } from "../../scripts/serve.mjs";
-import { CHROMIUM, checkPrerequisites, launchChromium } from "./helpers.mjs";
+import { CHROMIUM, openBlankPage, useServerAndBrowser } from "./helpers.mjs";
 
-let server;
-let browser;
-before(async () => {
-  checkPrerequisites();
-  server = await startServer({ port: 0 });
-  browser = await launchChromium(60_000);
-});
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 /** A blank page of the server's origin with `execman` (the web build, initialised) on `window`. */
 async function blankPage(context) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.route("**/__durable/**", (route) =>
-    route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>execman durable</title>" }),
-  );
-  await page.goto(`${server.url}__durable/blank.html`);
+  const { page, pageErrors: errors } = await openBlankPage(context, env.server.url, {
+    prefix: "__durable",
+    html: "<!doctype html><title>execman durable</title>",
+  });
   await load(page);
   return { page, errors };
 }
@@ -62,7 +48,7 @@ const listAll = (page) =>
   });
 
 test("IndexedDB: executions survive a reload of the page", { timeout: 60_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const { page, errors } = await blankPage(context);
   await page.evaluate(async () => {
     const { ExecutionManager, indexedDBStore } = window.execman;
@@ -107,7 +93,7 @@ test("IndexedDB: executions survive a reload of the page", { timeout: 60_000 }, 
 test("IndexedDB: a page closed while handlers run; the next page finds them interrupted or retried", {
   timeout: 60_000,
 }, async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const first = await blankPage(context);
   await first.page.evaluate(async () => {
     const { ExecutionManager, indexedDBStore } = window.execman;
@@ -149,7 +135,7 @@ test("IndexedDB: a page closed while handlers run; the next page finds them inte
 });
 
 test("IndexedDB: a second tab gets STORE_ERROR while the first has the store open", { timeout: 60_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const one = await blankPage(context);
   const two = await blankPage(context);
   await one.page.evaluate(async () => {
@@ -194,7 +180,7 @@ test("IndexedDB: a full quota makes flush() reject STORE_ERROR, and the manager 
   });
   const { page } = await blankPage(context);
   const cdp = await context.newCDPSession(page);
-  const origin = new URL(server.url).origin;
+  const origin = new URL(env.server.url).origin;
   await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 512 * 1024 });
   const report = await page.evaluate(async () => {
     const { ExecutionManager, indexedDBStore } = window.execman;
@@ -240,11 +226,11 @@ test("IndexedDB: a full quota makes flush() reject STORE_ERROR, and the manager 
 test("the dashboard keeps its executions across a reload and shows the interrupted ones", {
   timeout: 90_000,
 }, async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${server.url}?concurrency=3`);
+  await page.goto(`${env.server.url}?concurrency=3`);
   await page.waitForFunction(() => window.__execman?.ready === true);
   assert.equal(await page.textContent("[data-testid=engine]"), "wasm ready · concurrency 3 · kept in IndexedDB");
   // Six executions of 3–10 s: three run, three wait.
@@ -274,7 +260,7 @@ test("the dashboard keeps its executions across a reload and shows the interrupt
   await page.waitForFunction(() => document.querySelector("#rows")?.textContent.includes("INTERRUPTED"));
   // A tab that opens the dashboard meanwhile gets a manager that keeps nothing, and says why.
   const other = await context.newPage();
-  await other.goto(`${server.url}?concurrency=3`);
+  await other.goto(`${env.server.url}?concurrency=3`);
   await other.waitForFunction(() => window.__execman?.ready === true);
   assert.equal(await other.textContent("[data-testid=engine]"), "wasm ready · concurrency 3");
   assert.match(await other.textContent("[data-testid=alert]"), /STORE_ERROR|in use/);

@@ -4,39 +4,23 @@
 //
 // Run: node --test tests/browser/fill.test.mjs   (needs pkg/ built and /usr/bin/chromium)
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { startServer } from "../../scripts/serve.mjs";
-import { ROOT, checkPrerequisites, launchChromium } from "./helpers.mjs";
+import { test } from "node:test";
+import { ROOT, openBlankPage, useServerAndBrowser } from "./helpers.mjs";
 
 const CASES = path.join(ROOT, "tests/js/reliability/fill-cases.mjs");
 
-let server;
-let browser;
-before(async () => {
-  checkPrerequisites();
-  server = await startServer({ port: 0 });
-  browser = await launchChromium(60_000);
-});
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 test("fill until RESOURCE_EXHAUSTED in Chromium: every case; no trap, every method answers, room again", {
   timeout: 300_000,
 }, async () => {
-  const page = await browser.newPage();
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  await page.route("**/__reliability/**", (route) => {
-    const name = new URL(route.request().url()).pathname.split("/").pop();
-    if (name === "fill-cases.mjs")
-      return route.fulfill({ status: 200, contentType: "text/javascript", body: fs.readFileSync(CASES, "utf8") });
-    return route.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><title>execman fill</title>" });
+  const { browser, server } = env;
+  const { page, pageErrors } = await openBlankPage(browser, server.url, {
+    prefix: "__reliability",
+    html: "<!doctype html><title>execman fill</title>",
+    modules: { "fill-cases.mjs": CASES },
   });
-  await page.goto(`${server.url}__reliability/blank.html`);
   const report = await page.evaluate(async () => {
     const { runFill } = await import("/__reliability/fill-cases.mjs");
     const { default: init, ExecutionManager } = await import("/pkg/web/execman.js");

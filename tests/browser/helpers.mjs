@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startServer } from "../../scripts/serve.mjs";
@@ -39,6 +40,50 @@ export function checkPrerequisites() {
 /** Headless Debian Chromium through playwright-core; `args` are added to the usual flags. */
 export function launchChromium(timeout, { args = [] } = {}) {
   return chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, ...args], timeout });
+}
+
+/**
+ * The set-up of a suite run in pages of the static server: registers node:test `before` and
+ * `after` hooks that start the server (ephemeral port) and Chromium, and close both. The returned
+ * object's `server` and `browser` are set once `before` has run.
+ * @returns {{ server: Awaited<ReturnType<typeof startServer>>, browser: import("playwright-core").Browser }}
+ */
+export function useServerAndBrowser({ timeout = 60_000 } = {}) {
+  const env = /** @type {any} */ ({ server: undefined, browser: undefined });
+  before(async () => {
+    checkPrerequisites();
+    env.server = await startServer({ port: 0 });
+    env.browser = await launchChromium(timeout);
+  });
+  after(async () => {
+    await env.browser?.close().catch(() => {});
+    await env.server?.close();
+  });
+  return env;
+}
+
+/**
+ * Opens a new page of `opener` (a browser or a context) at `${origin}${prefix}/blank.html`, a blank
+ * page with the HTML `html`, served through a Playwright route; so is each test module of
+ * `modules` (its name → its file), at `/${prefix}/name`. The page's uncaught errors are collected
+ * in `pageErrors`.
+ * @param {{ newPage: () => Promise<import("playwright-core").Page> }} opener
+ * @param {string} origin the server's URL, ending with "/"
+ * @param {{ prefix: string, html: string, modules?: Record<string, string> }} options
+ */
+export async function openBlankPage(opener, origin, { prefix, html, modules = {} }) {
+  const page = await opener.newPage();
+  const pageErrors = /** @type {string[]} */ ([]);
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  await page.route(`**/${prefix}/**`, (route) => {
+    const name = new URL(route.request().url()).pathname.split("/").pop() ?? "";
+    const file = Object.hasOwn(modules, name) ? modules[name] : undefined;
+    if (file !== undefined)
+      return route.fulfill({ status: 200, contentType: "text/javascript", body: fs.readFileSync(file, "utf8") });
+    return route.fulfill({ status: 200, contentType: "text/html", body: html });
+  });
+  await page.goto(`${origin}${prefix}/blank.html`);
+  return { page, pageErrors };
 }
 
 /**

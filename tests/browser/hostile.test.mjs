@@ -6,43 +6,23 @@
 //
 // Run: node --test tests/browser/hostile.test.mjs   (needs pkg/ built and /usr/bin/chromium)
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { startServer } from "../../scripts/serve.mjs";
-import { ROOT, checkPrerequisites, launchChromium } from "./helpers.mjs";
+import { test } from "node:test";
+import { ROOT, openBlankPage, useServerAndBrowser } from "./helpers.mjs";
 
 const CORPUS = path.join(ROOT, "tests/js/reliability/hostile-corpus.mjs");
 
-let server;
-let browser;
-before(async () => {
-  checkPrerequisites();
-  server = await startServer({ port: 0 });
-  browser = await launchChromium(60_000);
-});
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 test("never trap in Chromium: every method × every argument position × the hostile corpus, on the web build", {
   timeout: 300_000,
 }, async () => {
-  const page = await browser.newPage();
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  await page.route("**/__reliability/**", (route) => {
-    const name = new URL(route.request().url()).pathname.split("/").pop();
-    if (name === "hostile-corpus.mjs")
-      return route.fulfill({ status: 200, contentType: "text/javascript", body: fs.readFileSync(CORPUS, "utf8") });
-    return route.fulfill({
-      status: 200,
-      contentType: "text/html",
-      body: "<!doctype html><title>execman never-trap</title><p>running</p>",
-    });
+  const { browser, server } = env;
+  const { page, pageErrors } = await openBlankPage(browser, server.url, {
+    prefix: "__reliability",
+    html: "<!doctype html><title>execman never-trap</title><p>running</p>",
+    modules: { "hostile-corpus.mjs": CORPUS },
   });
-  await page.goto(`${server.url}__reliability/blank.html`);
   const report = await page.evaluate(async () => {
     const { runNeverTrap } = await import("/__reliability/hostile-corpus.mjs");
     const { default: init, ExecutionManager } = await import("/pkg/web/execman.js");

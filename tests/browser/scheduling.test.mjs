@@ -5,11 +5,9 @@
 //
 // Run: node --test tests/browser/scheduling.test.mjs   (needs pkg/ built and /usr/bin/chromium)
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { startServer } from "../../scripts/serve.mjs";
-import { ROOT, checkPrerequisites, launchChromium } from "./helpers.mjs";
+import { test } from "node:test";
+import { ROOT, openBlankPage, useServerAndBrowser } from "./helpers.mjs";
 
 const CASES = path.join(ROOT, "tests/js/scheduling-cases.mjs");
 
@@ -34,34 +32,16 @@ const RUNS = [
   ["restCreate", {}],
 ];
 
-let server;
-let browser;
-before(async () => {
-  checkPrerequisites();
-  server = await startServer({ port: 0 });
-  browser = await launchChromium(60_000);
-});
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 test("scheduling in Chromium: every case of scheduling-cases.mjs on the web build", { timeout: 180_000 }, async () => {
-  const page = await browser.newPage();
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  await page.route("**/__scheduling/**", (route) => {
-    const name = new URL(route.request().url()).pathname.split("/").pop();
-    if (name === "scheduling-cases.mjs")
-      return route.fulfill({ status: 200, contentType: "text/javascript", body: fs.readFileSync(CASES, "utf8") });
-    return route.fulfill({
-      status: 200,
-      contentType: "text/html",
-      body: "<!doctype html><title>execman scheduling</title>",
-    });
-  });
+  const { browser, server } = env;
   // The cases build absolute `Request`s to http://localhost; any origin works for fetch() here.
-  await page.goto(`${server.url}__scheduling/blank.html`);
+  const { page, pageErrors } = await openBlankPage(browser, server.url, {
+    prefix: "__scheduling",
+    html: "<!doctype html><title>execman scheduling</title>",
+    modules: { "scheduling-cases.mjs": CASES },
+  });
   const results = await page.evaluate(async (runs) => {
     const cases = await import("/__scheduling/scheduling-cases.mjs");
     const { default: init, ExecutionManager } = await import("/pkg/web/execman.js");

@@ -6,43 +6,23 @@
 //
 // Run: node --test tests/browser/watch.test.mjs   (needs pkg/ built and /usr/bin/chromium)
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { startServer } from "../../scripts/serve.mjs";
-import { ROOT, checkPrerequisites, launchChromium } from "./helpers.mjs";
+import { test } from "node:test";
+import { ROOT, openBlankPage, useServerAndBrowser } from "./helpers.mjs";
 
 const SCENARIOS = path.join(ROOT, "tests/js/watch-scenarios.mjs");
 
-let server;
-let browser;
-before(async () => {
-  checkPrerequisites();
-  server = await startServer({ port: 0 });
-  browser = await launchChromium(60_000);
-});
-after(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 test("signals, watch and subscribe options in Chromium: the shared scenarios on the web build", {
   timeout: 120_000,
 }, async () => {
-  const page = await browser.newPage();
-  const pageErrors = [];
-  page.on("pageerror", (e) => pageErrors.push(e.message));
-  await page.route("**/__watch/**", (route) => {
-    const name = new URL(route.request().url()).pathname.split("/").pop();
-    if (name === "watch-scenarios.mjs")
-      return route.fulfill({ status: 200, contentType: "text/javascript", body: fs.readFileSync(SCENARIOS, "utf8") });
-    return route.fulfill({
-      status: 200,
-      contentType: "text/html",
-      body: "<!doctype html><title>execman watch</title>",
-    });
+  const { browser, server } = env;
+  const { page, pageErrors } = await openBlankPage(browser, server.url, {
+    prefix: "__watch",
+    html: "<!doctype html><title>execman watch</title>",
+    modules: { "watch-scenarios.mjs": SCENARIOS },
   });
-  await page.goto(`${server.url}__watch/blank.html`);
   const report = await page.evaluate(async () => {
     // Count abort listeners per target, before the package takes EventTarget's methods.
     const add = EventTarget.prototype.addEventListener;
