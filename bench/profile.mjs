@@ -134,8 +134,12 @@ function buildProfilingPackage() {
   }
   // The JS layer, as scripts/build.mjs packs it: wasm-bindgen's module becomes execman_core.js.
   fs.renameSync(path.join(nodeDir, "execman.js"), path.join(nodeDir, "execman_core.js"));
-  for (const f of ["execman.js", "manager.js"])
-    fs.copyFileSync(path.join(ROOT, "pkg", "node", f), path.join(nodeDir, f));
+  // Every other module of the JS layer (manager.js, file-store.js, …) as pkg/node has it.
+  for (const f of fs.readdirSync(path.join(ROOT, "pkg", "node"))) {
+    if (f.endsWith(".js") && f !== "execman_core.js") {
+      fs.copyFileSync(path.join(ROOT, "pkg", "node", f), path.join(nodeDir, f));
+    }
+  }
   fs.writeFileSync(path.join(nodeDir, "package.json"), '{ "type": "commonjs" }\n');
   fs.writeFileSync(
     path.join(PROF_PKG, "package.json"),
