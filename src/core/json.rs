@@ -61,6 +61,8 @@ pub fn write_str(out: &mut String, s: &str) {
             b'\n' => "\\n",
             b'\r' => "\\r",
             b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
             0..=0x1f => "",
             _ => continue,
         };
@@ -113,15 +115,64 @@ pub fn describe(value: &Value) -> String {
     }
 }
 
-/// Serialises a value to JSON text (infallible for `serde_json::Value`).
+/// Serialises a value to JSON text, compact, as `serde_json::to_string`
+/// writes it (the same bytes: this writer is here so that the `.wasm` needs
+/// no serde serialiser).
 pub fn to_text(value: &Value) -> Box<str> {
-    value.to_string().into_boxed_str()
+    let mut out = String::new();
+    write_value(&mut out, value);
+    out.into_boxed_str()
+}
+
+/// Appends a value as compact JSON text.
+pub fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_key(out, key);
+                write_value(out, item);
+            }
+            out.push('}');
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn to_text_writes_what_serde_json_writes() {
+        let controls: String = (0u8..0x20).map(char::from).collect();
+        let value = json!({
+            "b": [null, true, false, 0, -1, 1.5, -0.0, 1e300, 5e-324, u64::MAX, i64::MIN],
+            "a": { "": "", "q\"\\/": controls, "é😀\u{7f}\u{2028}": [[], {}] },
+        });
+        assert_eq!(&*to_text(&value), serde_json::to_string(&value).unwrap());
+        let mut s = String::new();
+        write_str(&mut s, &controls);
+        assert_eq!(s, serde_json::to_string(&controls).unwrap());
+    }
 
     fn nested(levels: usize) -> Value {
         let mut v = json!(1);

@@ -261,13 +261,75 @@ impl Reader<'_> {
                 return Ok(Value::from(n));
             }
         }
-        token
-            .parse::<f64>()
-            .ok()
+        float(token)
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
             .ok_or_else(|| format!("number {token} out of range at byte {start}"))
     }
+}
+
+/// A number token (already checked against the grammar) as the nearest
+/// double, `None` or an infinity when it is out of range.
+fn float(token: &str) -> Option<f64> {
+    fast_float(token).or_else(|| slow_float(token))
+}
+
+/// Powers of ten that doubles hold exactly.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Clinger's fast path: a token whose digits, without the point, make an
+/// integer `w` < 2^53 and whose decimal exponent `e` is within ±22 is
+/// exactly `w × 10^e` or `w / 10^−e`, one correctly rounded operation on two
+/// exact doubles. `None` for any other token (most of what JSON carries is
+/// not one).
+fn fast_float(token: &str) -> Option<f64> {
+    let (negative, rest) = match token.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, token),
+    };
+    let (digits, exp) = match rest.find(['e', 'E']) {
+        Some(at) => (rest.get(..at)?, rest.get(at + 1..)?.parse::<i32>().ok()?),
+        None => (rest, 0),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    // trailing zeros of the fraction change nothing (leading zeros are skipped below)
+    let frac = frac.trim_end_matches('0');
+    let mut w: u64 = 0;
+    let mut count = 0usize;
+    for b in int.bytes().chain(frac.bytes()) {
+        if w == 0 && b == b'0' {
+            continue; // leading zeros, as in "0.000123"
+        }
+        count += 1;
+        if count > 15 {
+            return None;
+        }
+        w = w * 10 + u64::from(b - b'0');
+    }
+    let frac_len = i32::try_from(frac.len()).ok()?;
+    let e = exp.checked_sub(frac_len)?;
+    let w = w as f64; // exact: at most 15 digits
+    let v = match usize::try_from(e) {
+        _ if w == 0.0 => 0.0,
+        Ok(up) => w * POW10.get(up)?,
+        Err(_) => w / POW10.get(usize::try_from(e.checked_neg()?).ok()?)?,
+    };
+    Some(if negative { -v } else { v })
+}
+
+/// Any other token. In the `.wasm`, JavaScript's own conversion (the one
+/// `JSON.parse` uses): Rust's correctly rounded one needs 10 KiB of tables.
+#[cfg(not(target_arch = "wasm32"))]
+fn slow_float(token: &str) -> Option<f64> {
+    token.parse().ok()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn slow_float(token: &str) -> Option<f64> {
+    Some(js_sys::Number::parse_float(token))
 }
 
 #[cfg(test)]
@@ -294,5 +356,71 @@ mod tests {
         assert!(parse("01", 1).is_err());
         assert!(is_blank(" \t\r\n"));
         assert!(!is_blank("\u{a0}"));
+    }
+
+    /// The fast path gives exactly what the correctly rounded conversion
+    /// gives, whenever it answers, and answers for the short tokens.
+    #[test]
+    fn fast_float_is_correctly_rounded() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut answered = 0;
+        for _ in 0..200_000 {
+            let digits: String = (0..1 + next(20))
+                .map(|_| char::from(b'0' + next(10) as u8))
+                .collect();
+            let cut = next(digits.len() as u64 + 1) as usize;
+            let mut token = String::new();
+            if next(2) == 0 {
+                token.push('-');
+            }
+            let (int, frac) = digits.split_at(cut);
+            token.push_str(if int.is_empty() { "0" } else { int });
+            if !frac.is_empty() {
+                token.push('.');
+                token.push_str(frac);
+            }
+            if next(2) == 0 {
+                let e = next(70) as i64 - 35;
+                token.push_str(&format!(
+                    "e{}{e}",
+                    if next(2) == 0 && e >= 0 { "+" } else { "" }
+                ));
+            }
+            let exact: f64 = token.parse().unwrap();
+            if let Some(v) = fast_float(&token) {
+                answered += 1;
+                assert_eq!(v.to_bits(), exact.to_bits(), "{token}");
+            }
+            assert_eq!(
+                float(&token).map(f64::to_bits),
+                Some(exact.to_bits()),
+                "{token}"
+            );
+        }
+        assert!(answered > 50_000, "{answered}");
+        for (token, v) in [
+            ("0.1", 0.1),
+            ("-0.0", -0.0),
+            ("1e22", 1e22),
+            ("123456789012345e-22", 1.23456789012345e-8),
+        ] {
+            assert_eq!(
+                fast_float(token).map(f64::to_bits),
+                Some(f64::to_bits(v)),
+                "{token}"
+            );
+        }
+        assert_eq!(fast_float("1e23"), None);
+        assert_eq!(fast_float("1234567890123456"), None);
+        assert_eq!(
+            parse("1e400", 1),
+            Err("number 1e400 out of range at byte 0".into())
+        );
     }
 }

@@ -26,7 +26,7 @@ pub use clock::{
 };
 pub use error::{Error, Result};
 pub use event::{Event, EventKind};
-pub use json::{check_depth, number, write_f64, MAX_DEPTH};
+pub use json::{check_depth, number, to_text, write_f64, MAX_DEPTH};
 pub use manager::{
     Counts, ListPage, Manager, NewExecution, Options, Started, DEFAULT_MAX_BYTES,
     DEFAULT_MAX_FINISHED, MAX_BYTES_LIMIT,

@@ -3,7 +3,7 @@
 //! Every status change goes through [`Store::set_status`], which keeps the
 //! indexes, the per-status counts and the finish order in step.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
@@ -21,8 +21,10 @@ pub struct Store {
     by_id: HashMap<Rc<str>, u64>,
     indexes: Indexes,
     counts: [usize; 5],
-    /// Terminal executions by the order they finished in (eviction order).
-    finished: BTreeMap<u64, u64>,
+    /// Terminal executions as (finish order, sequence), by the order they
+    /// finished in (eviction order). A set of pairs rather than a map: the
+    /// scheduler's sets have this type, so the `.wasm` has one B-tree less.
+    finished: BTreeSet<(u64, u64)>,
     next_tick: u64,
 }
 
@@ -66,7 +68,7 @@ impl Store {
         let seq = record.seq();
         let tick = record.finish_tick();
         if record.status().is_terminal() {
-            self.finished.insert(tick, seq);
+            self.finished.insert((tick, seq));
             self.next_tick = self.next_tick.max(tick);
         }
         self.indexes
@@ -106,7 +108,7 @@ impl Store {
         }
         let tick = if to.is_terminal() {
             self.next_tick += 1;
-            self.finished.insert(self.next_tick, seq);
+            self.finished.insert((self.next_tick, seq));
             self.next_tick
         } else {
             0
@@ -132,19 +134,19 @@ impl Store {
         }
         self.by_id.remove(record.id());
         if record.finish_tick() != 0 {
-            self.finished.remove(&record.finish_tick());
+            self.finished.remove(&(record.finish_tick(), seq));
         }
         Some(record)
     }
 
     /// The terminal execution that finished earliest.
     pub fn earliest_finished(&self) -> Option<u64> {
-        self.finished.values().next().copied()
+        self.finished.first().map(|&(_, seq)| seq)
     }
 
     /// Terminal executions, earliest finished first.
     pub fn finished_seqs(&self) -> Vec<u64> {
-        self.finished.values().copied().collect()
+        self.finished.iter().map(|&(_, seq)| seq).collect()
     }
 
     /// How many terminal executions are held.

@@ -935,7 +935,7 @@ impl Engine {
     pub fn policy(&self, s: f64) -> Option<String> {
         let st = self.st()?;
         let retry = st.core.record(seq(s))?.retry()?;
-        Some(retry.to_json().to_string())
+        Some(crate::core::to_text(&retry.to_json()).into())
     }
 
     /// The next remote execution created and not yet handed to its queue:

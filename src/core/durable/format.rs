@@ -25,8 +25,8 @@
 //! | 8..8+length | payload: a kind byte, then that kind's fields |
 //! | then 4 bytes | CRC-32 of the payload |
 //!
-//! The CRC is CRC-32 (IEEE 802.3, as in zlib and PNG) from the `crc32fast`
-//! crate. A CRC-32 detects every change of up to 32 consecutive bits, so any
+//! The CRC is CRC-32 (IEEE 802.3, as in zlib and PNG), computed by slicing
+//! by 16 bytes over tables made on first use (not stored in the `.wasm`). A CRC-32 detects every change of up to 32 consecutive bits, so any
 //! single changed byte, anywhere, is caught. The length has its own check so
 //! that a damaged length is never mistaken for a record that runs past the
 //! end of the data (which is what a torn write looks like).
@@ -116,9 +116,70 @@ pub(crate) mod kind {
     pub const REMOVE: u8 = 6;
 }
 
-/// CRC-32 of some bytes.
+/// CRC-32 (IEEE 802.3: reflected polynomial `0xEDB88320`, initial value and
+/// final xor `!0`) of some bytes.
 pub(crate) fn crc(bytes: &[u8]) -> u32 {
-    crc32fast::hash(bytes)
+    let t = crc_tables();
+    // `t[k]` with a constant `k`, and a `u8` into 256 entries: never out of range
+    // (the compiler sees that too: `at` has no check left).
+    let at = |k: &[u32; 256], i: u8| k.get(usize::from(i)).copied().unwrap_or(0);
+    let mut crc = !0u32;
+    let (blocks, rest) = bytes.as_chunks::<16>();
+    for b in blocks {
+        let [w0, w1, w2, w3] = (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) ^ crc).to_le_bytes();
+        crc = at(&t[0], b[15])
+            ^ at(&t[1], b[14])
+            ^ at(&t[2], b[13])
+            ^ at(&t[3], b[12])
+            ^ at(&t[4], b[11])
+            ^ at(&t[5], b[10])
+            ^ at(&t[6], b[9])
+            ^ at(&t[7], b[8])
+            ^ at(&t[8], b[7])
+            ^ at(&t[9], b[6])
+            ^ at(&t[10], b[5])
+            ^ at(&t[11], b[4])
+            ^ at(&t[12], w3)
+            ^ at(&t[13], w2)
+            ^ at(&t[14], w1)
+            ^ at(&t[15], w0);
+    }
+    for &byte in rest {
+        crc = at(&t[0], crc as u8 ^ byte) ^ (crc >> 8);
+    }
+    !crc
+}
+
+/// The 16 tables of slicing-by-16: `t[0]` the byte-at-a-time table, `t[k][b]`
+/// the CRC of byte `b` followed by `k` zero bytes. Made once, on first use, so
+/// that their 16 KiB of numbers are not part of the `.wasm`.
+fn crc_tables() -> &'static [[u32; 256]; 16] {
+    static TABLES: std::sync::OnceLock<Box<[[u32; 256]; 16]>> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut t = [[0u32; 256]; 16];
+        for (b, slot) in (0u32..).zip(t[0].iter_mut()) {
+            let mut c = b;
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *slot = c;
+        }
+        for k in 1..16 {
+            let (done, todo) = t.split_at_mut(k);
+            if let (Some(first), Some(prev), Some(next)) =
+                (done.first(), done.last(), todo.first_mut())
+            {
+                for (slot, &p) in next.iter_mut().zip(prev) {
+                    *slot = first.get((p & 0xff) as usize).copied().unwrap_or(0) ^ (p >> 8);
+                }
+            }
+        }
+        Box::new(t)
+    })
 }
 
 /// The header of a store written by this code.
@@ -300,4 +361,25 @@ pub enum EncodeError {
         /// The field, e.g. `progress.current`.
         field: &'static str,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crc;
+
+    #[test]
+    fn crc_is_crc32_ieee() {
+        assert_eq!(crc(b""), 0);
+        assert_eq!(crc(b"123456789"), 0xcbf4_3926);
+        // every length around the 16-byte blocks, against the crc32fast crate
+        let bytes: Vec<u8> = (0u32..300)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for len in 0..bytes.len() {
+            for start in [0, 1, 7] {
+                let part = bytes.get(start..len).unwrap_or_default();
+                assert_eq!(crc(part), crc32fast::hash(part), "{start}..{len}");
+            }
+        }
+    }
 }
