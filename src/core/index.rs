@@ -6,6 +6,13 @@
 //! the sets for its filter values; a query with several statuses or types
 //! reads the union of a few sets. Each set is an order-statistic B-tree
 //! (`indexset`), so "the k-th matching item" is a rank lookup, not a scan.
+//!
+//! `indexset` rebuilds a set's rank index (a Fenwick tree over its nodes)
+//! whenever a node splits, which costs the number of nodes: with a fixed
+//! node size, filling a set of n items costs O(n²/node²). So a set's node
+//! size grows with it ([`node_size_for`]): small sets stay small in memory,
+//! and a set of a million items splits a node once every few hundred
+//! inserts, at a cost of about two thousand.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -15,8 +22,60 @@ use indexset::BTreeSet;
 use super::query::{Order, Start};
 use super::status::Status;
 
-/// Node size of the order-statistic sets: small, since many sets stay small.
+/// Node size of a new order-statistic set: small, since many sets stay small.
 const NODE_SIZE: usize = 64;
+/// The largest node size a set grows to.
+const MAX_NODE_SIZE: usize = 4096;
+
+/// The node size for a set of `len` items: the power of two at or above
+/// √len, within [`NODE_SIZE`]..=[`MAX_NODE_SIZE`]. A set of n items then has
+/// at most about 2√n nodes, and a node splits once every √n/2 inserts or
+/// more, so the rank index rebuilt at each split costs O(1) per insert.
+fn node_size_for(len: usize) -> usize {
+    let mut size = NODE_SIZE;
+    while size < MAX_NODE_SIZE && size.saturating_mul(size) < len {
+        size *= 2;
+    }
+    size
+}
+
+/// One set of creation sequence numbers, whose node size grows with it.
+struct Set {
+    seqs: BTreeSet<u64>,
+    node_size: usize,
+}
+
+impl Set {
+    fn new() -> Set {
+        Set {
+            seqs: BTreeSet::with_maximum_node_size(NODE_SIZE),
+            node_size: NODE_SIZE,
+        }
+    }
+
+    /// A set of these numbers, given in ascending order.
+    fn from_ascending(seqs: impl ExactSizeIterator<Item = u64>) -> Set {
+        let node_size = node_size_for(seqs.len());
+        let mut set = BTreeSet::with_maximum_node_size(node_size);
+        for seq in seqs {
+            set.insert(seq);
+        }
+        Set {
+            seqs: set,
+            node_size,
+        }
+    }
+
+    fn insert(&mut self, seq: u64) {
+        self.seqs.insert(seq);
+        // Regrown when it holds four times what its node size is for: the
+        // rebuild (O(n)) happens each time the set quadruples.
+        let len = self.seqs.len();
+        if self.node_size < MAX_NODE_SIZE && len / 4 > self.node_size * self.node_size {
+            *self = Set::from_ascending(self.seqs.iter().copied().collect::<Vec<_>>().into_iter());
+        }
+    }
+}
 
 /// Which executions a set holds: `None` fields match anything.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -49,7 +108,7 @@ fn keys(status: Status, kind: &Rc<str>, target: &Rc<str>, with_status_only: bool
 /// All the sets.
 #[derive(Default)]
 pub struct Indexes {
-    sets: HashMap<IndexKey, BTreeSet<u64>>,
+    sets: HashMap<IndexKey, Set>,
 }
 
 /// One page read from the indexes.
@@ -67,10 +126,7 @@ impl Indexes {
     /// Adds an execution to its 8 sets.
     pub fn insert(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
         for key in keys(status, kind, target, false) {
-            self.sets
-                .entry(key)
-                .or_insert_with(|| BTreeSet::with_maximum_node_size(NODE_SIZE))
-                .insert(seq);
+            self.sets.entry(key).or_insert_with(Set::new).insert(seq);
         }
     }
 
@@ -84,7 +140,7 @@ impl Indexes {
         self.sets
             .get(&key)
             .into_iter()
-            .flat_map(|s| s.iter().copied())
+            .flat_map(|s| s.seqs.iter().copied())
     }
 
     /// Takes an execution out of its 8 sets.
@@ -107,17 +163,14 @@ impl Indexes {
             self.remove_from(key, seq);
         }
         for key in keys(to, kind, target, true) {
-            self.sets
-                .entry(key)
-                .or_insert_with(|| BTreeSet::with_maximum_node_size(NODE_SIZE))
-                .insert(seq);
+            self.sets.entry(key).or_insert_with(Set::new).insert(seq);
         }
     }
 
     fn remove_from(&mut self, key: IndexKey, seq: u64) {
         if let Some(set) = self.sets.get_mut(&key) {
-            set.remove(&seq);
-            if set.is_empty() {
+            set.seqs.remove(&seq);
+            if set.seqs.is_empty() {
                 self.sets.remove(&key);
             }
         }
@@ -195,7 +248,7 @@ impl Indexes {
                     target: target_key.clone(),
                 };
                 if let Some(set) = self.sets.get(&key) {
-                    sets.push(set);
+                    sets.push(&set.seqs);
                 }
             }
         }
@@ -339,6 +392,52 @@ mod tests {
             rev.reverse();
             assert_eq!(p.seqs, rev[..size.min(rev.len())].to_vec());
         }
+    }
+
+    #[test]
+    fn node_sizes_grow_with_the_set() {
+        assert_eq!(node_size_for(0), NODE_SIZE);
+        assert_eq!(node_size_for(NODE_SIZE * NODE_SIZE), NODE_SIZE);
+        assert_eq!(node_size_for(NODE_SIZE * NODE_SIZE + 1), 2 * NODE_SIZE);
+        assert_eq!(node_size_for(1_000_000), 1024);
+        assert_eq!(node_size_for(usize::MAX), MAX_NODE_SIZE);
+    }
+
+    #[test]
+    fn a_set_that_regrows_keeps_its_items_in_order() {
+        // Past 4 × 64² items the sets are rebuilt with larger nodes; every
+        // third item is inserted late, so some inserts land inside nodes.
+        let mut ix = Indexes::default();
+        let (k, t) = (rc("k"), rc("t"));
+        let n = 4 * NODE_SIZE as u64 * NODE_SIZE as u64 + 5000;
+        let late = |seq: u64| seq.is_multiple_of(3);
+        for seq in (1..=n).filter(|&s| !late(s)) {
+            ix.insert(seq, Status::Pending, &k, &t);
+        }
+        for seq in (1..=n).filter(|&s| late(s)) {
+            ix.insert(seq, Status::Pending, &k, &t);
+        }
+        let set = &ix.sets[&IndexKey {
+            status: None,
+            kind: None,
+            target: None,
+        }];
+        assert!(set.node_size > NODE_SIZE, "{}", set.node_size);
+        assert!(ix.all().eq(1..=n));
+        let p = ix.page(
+            Some(&[Status::Pending]),
+            None,
+            None,
+            Order::Desc,
+            Start::Offset(1234),
+            3,
+        );
+        assert_eq!(p.seqs, [n - 1234, n - 1235, n - 1236]);
+        assert_eq!(p.total, n);
+        for seq in (1..=n).filter(|s| s % 2 == 0) {
+            ix.remove(seq, Status::Pending, &k, &t);
+        }
+        assert!(ix.all().eq((1..=n).filter(|s| s % 2 == 1)));
     }
 
     #[test]
