@@ -105,6 +105,93 @@ fn keys(status: Status, kind: &Rc<str>, target: &Rc<str>, with_status_only: bool
     out
 }
 
+/// Builds the sets of many executions at once (a store being restored):
+/// executions are grouped by their `(status, type, target)` triple as they
+/// come, in ascending sequence order, and each set is then built once from
+/// the sorted sequences of the groups it covers.
+#[derive(Default)]
+pub struct IndexBuilder {
+    /// One group per triple: its key and its sequences, ascending.
+    groups: Vec<(IndexKey, Vec<u64>)>,
+    /// Where each triple's group is.
+    at: HashMap<IndexKey, usize>,
+    /// The group of the last execution pushed (runs of executions usually
+    /// share a triple, and their names the same `Rc`).
+    last: Option<usize>,
+}
+
+impl IndexBuilder {
+    /// Adds an execution; sequences must come in ascending order.
+    pub fn push(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
+        let same = |key: &IndexKey| {
+            key.status == Some(status)
+                && key
+                    .kind
+                    .as_ref()
+                    .is_some_and(|k| Rc::ptr_eq(k, kind) || k == kind)
+                && key
+                    .target
+                    .as_ref()
+                    .is_some_and(|t| Rc::ptr_eq(t, target) || t == target)
+        };
+        let group = match self.last {
+            Some(i) if self.groups.get(i).is_some_and(|(key, _)| same(key)) => i,
+            _ => {
+                let key = IndexKey {
+                    status: Some(status),
+                    kind: Some(kind.clone()),
+                    target: Some(target.clone()),
+                };
+                let next = self.groups.len();
+                let i = *self.at.entry(key.clone()).or_insert(next);
+                if i == next {
+                    self.groups.push((key, Vec::new()));
+                }
+                i
+            }
+        };
+        self.last = Some(group);
+        if let Some((_, seqs)) = self.groups.get_mut(group) {
+            seqs.push(seq);
+        }
+    }
+
+    /// The sets of every execution pushed.
+    pub fn build(self) -> Indexes {
+        // Which groups each set covers.
+        let mut covers: HashMap<IndexKey, Vec<usize>> = HashMap::new();
+        for (i, (key, _)) in self.groups.iter().enumerate() {
+            let (Some(status), Some(kind), Some(target)) = (key.status, &key.kind, &key.target)
+            else {
+                continue;
+            };
+            for set in keys(status, kind, target, false) {
+                covers.entry(set).or_default().push(i);
+            }
+        }
+        let mut sets = HashMap::with_capacity(covers.len());
+        let mut buffer: Vec<u64> = Vec::new();
+        for (key, groups) in covers {
+            let set = if let [only] = groups[..] {
+                let seqs = self.groups.get(only).map_or(&[][..], |(_, s)| &s[..]);
+                Set::from_ascending(seqs.iter().copied())
+            } else {
+                buffer.clear();
+                for &g in &groups {
+                    if let Some((_, seqs)) = self.groups.get(g) {
+                        buffer.extend_from_slice(seqs);
+                    }
+                }
+                // Ascending runs, one per group: the stable sort merges them.
+                buffer.sort();
+                Set::from_ascending(buffer.iter().copied())
+            };
+            sets.insert(key, set);
+        }
+        Indexes { sets }
+    }
+}
+
 /// All the sets.
 #[derive(Default)]
 pub struct Indexes {
@@ -438,6 +525,28 @@ mod tests {
             ix.remove(seq, Status::Pending, &k, &t);
         }
         assert!(ix.all().eq((1..=n).filter(|s| s % 2 == 1)));
+    }
+
+    #[test]
+    fn sets_built_at_once_are_the_sets_built_one_by_one() {
+        let names = [rc("a"), rc("b"), rc("c")];
+        let mut one_by_one = Indexes::default();
+        let mut builder = IndexBuilder::default();
+        for seq in 1..=3000u64 {
+            let status = Status::ALL[(seq / 7 % 5) as usize];
+            // Runs of one name, the same name in another `Rc`, and a mix.
+            let kind = rc(&names[(seq / 100 % 3) as usize]);
+            let target = &names[(seq % 2) as usize];
+            one_by_one.insert(seq, status, &kind, target);
+            builder.push(seq, status, &kind, target);
+        }
+        let built = builder.build();
+        assert_eq!(built.set_count(), one_by_one.set_count());
+        for (key, set) in &one_by_one.sets {
+            let other = &built.sets[key];
+            assert!(set.seqs.iter().eq(other.seqs.iter()), "{key:?}");
+        }
+        assert!(IndexBuilder::default().build().all().next().is_none());
     }
 
     #[test]

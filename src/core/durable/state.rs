@@ -93,6 +93,17 @@ impl DurableState {
         self.executions.into_values()
     }
 
+    /// Takes the executions out, in creation order, with the map of their
+    /// ids to their sequences (for a manager restoring itself).
+    pub fn into_parts(
+        self,
+    ) -> (
+        impl ExactSizeIterator<Item = ExecutionImage>,
+        HashMap<Rc<str>, u64>,
+    ) {
+        (self.executions.into_values(), self.ids)
+    }
+
     /// How many executions are held.
     pub fn len(&self) -> usize {
         self.executions.len()
