@@ -158,38 +158,83 @@ impl IndexBuilder {
 
     /// The sets of every execution pushed.
     pub fn build(self) -> Indexes {
-        // Which groups each set covers.
-        let mut covers: HashMap<IndexKey, Vec<usize>> = HashMap::new();
+        // Which groups each set covers (the sets found through the same
+        // kind of map as the groups).
+        let mut set_at: HashMap<IndexKey, usize> = HashMap::new();
+        let mut covers: Vec<(IndexKey, Vec<usize>)> = Vec::new();
         for (i, (key, _)) in self.groups.iter().enumerate() {
             let (Some(status), Some(kind), Some(target)) = (key.status, &key.kind, &key.target)
             else {
                 continue;
             };
             for set in keys(status, kind, target, false) {
-                covers.entry(set).or_default().push(i);
+                let next = covers.len();
+                let at = *set_at.entry(set.clone()).or_insert(next);
+                if at == next {
+                    covers.push((set, Vec::new()));
+                }
+                if let Some((_, groups)) = covers.get_mut(at) {
+                    groups.push(i);
+                }
             }
         }
         let mut sets = HashMap::with_capacity(covers.len());
-        let mut buffer: Vec<u64> = Vec::new();
         for (key, groups) in covers {
-            let set = if let [only] = groups[..] {
-                let seqs = self.groups.get(only).map_or(&[][..], |(_, s)| &s[..]);
-                Set::from_ascending(seqs.iter().copied())
-            } else {
-                buffer.clear();
-                for &g in &groups {
-                    if let Some((_, seqs)) = self.groups.get(g) {
-                        buffer.extend_from_slice(seqs);
-                    }
-                }
-                // Ascending runs, one per group: the stable sort merges them.
-                buffer.sort();
-                Set::from_ascending(buffer.iter().copied())
+            let runs: Vec<&[u64]> = groups
+                .iter()
+                .filter_map(|&g| self.groups.get(g).map(|(_, seqs)| seqs.as_slice()))
+                .collect();
+            let set = match runs.as_slice() {
+                [only] => Set::from_ascending(only.iter().copied()),
+                _ => Set::from_ascending(merge_runs(&runs).into_iter()),
             };
             sets.insert(key, set);
         }
         Indexes { sets }
     }
+}
+
+/// The items of ascending runs, in one ascending sequence: runs merged two
+/// by two, so that each item is copied about log2(runs) times.
+fn merge_runs(runs: &[&[u64]]) -> Vec<u64> {
+    let mut merged: Vec<Vec<u64>> = runs
+        .chunks(2)
+        .map(|pair| match pair {
+            [a, b] => merge_two(a, b),
+            [a] => a.to_vec(),
+            _ => Vec::new(),
+        })
+        .collect();
+    while merged.len() > 1 {
+        let mut next = Vec::with_capacity(merged.len().div_ceil(2));
+        let mut pairs = merged.into_iter();
+        while let Some(a) = pairs.next() {
+            next.push(match pairs.next() {
+                Some(b) => merge_two(&a, &b),
+                None => a,
+            });
+        }
+        merged = next;
+    }
+    merged.pop().unwrap_or_default()
+}
+
+/// Two ascending runs merged into one.
+fn merge_two(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
+        if x <= y {
+            out.push(x);
+            a.next();
+        } else {
+            out.push(y);
+            b.next();
+        }
+    }
+    out.extend(a);
+    out.extend(b);
+    out
 }
 
 /// All the sets.
@@ -547,6 +592,21 @@ mod tests {
             assert!(set.seqs.iter().eq(other.seqs.iter()), "{key:?}");
         }
         assert!(IndexBuilder::default().build().all().next().is_none());
+    }
+
+    #[test]
+    fn runs_merge_into_one_ascending_sequence() {
+        for n in 0..7u64 {
+            // n runs taking every n-th number, and one empty run.
+            let runs: Vec<Vec<u64>> = (0..n)
+                .map(|r| (0..20).map(|i| i * n + r).collect())
+                .chain([Vec::new()])
+                .collect();
+            let slices: Vec<&[u64]> = runs.iter().map(Vec::as_slice).collect();
+            let merged = merge_runs(&slices);
+            assert!(merged.iter().copied().eq(0..20 * n), "{n}: {merged:?}");
+        }
+        assert!(merge_runs(&[]).is_empty());
     }
 
     #[test]

@@ -71,7 +71,6 @@ impl Store {
             store: self,
             by_id,
             indexes: IndexBuilder::default(),
-            finished: Vec::new(),
         }
     }
 
@@ -184,8 +183,6 @@ pub struct Restoring<'a> {
     store: &'a mut Store,
     by_id: HashMap<Rc<str>, u64>,
     indexes: IndexBuilder,
-    /// (finish order, sequence) of the terminal ones.
-    finished: Vec<(u64, u64)>,
 }
 
 impl Restoring<'_> {
@@ -195,7 +192,7 @@ impl Restoring<'_> {
         let seq = record.seq();
         if record.status().is_terminal() {
             let tick = record.finish_tick();
-            self.finished.push((tick, seq));
+            self.store.finished.insert(tick, seq);
             self.store.next_tick = self.store.next_tick.max(tick);
         }
         self.indexes
@@ -206,7 +203,7 @@ impl Restoring<'_> {
         self.store.records.insert(seq, record);
     }
 
-    /// Builds the indexes and the finish order of every execution pushed.
+    /// Builds the indexes of every execution pushed.
     /// The ids of executions given to [`Store::restoring`] but not pushed
     /// (a restore that stopped at a damaged one) are dropped.
     pub fn finish(self) {
@@ -214,14 +211,11 @@ impl Restoring<'_> {
             store,
             mut by_id,
             indexes,
-            mut finished,
         } = self;
         if by_id.len() != store.records.len() {
             by_id.retain(|_, seq| store.records.contains_key(seq));
         }
         store.by_id = by_id;
         store.indexes = indexes.build();
-        finished.sort_unstable();
-        store.finished = finished.into_iter().collect();
     }
 }
