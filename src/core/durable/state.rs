@@ -49,6 +49,10 @@ pub struct DurableState {
     puts_len: u64,
 }
 
+/// The most ids an image's count reserves room for ahead of its puts
+/// (about 34 MB of table on wasm32).
+const MAX_RESERVE: usize = 1 << 20;
+
 /// Bytes of the `put` record of an execution.
 pub(crate) fn put_len(e: &ExecutionImage) -> u64 {
     FRAME_LEN as u64 + len_of(|c| write_put(c, e))
@@ -178,6 +182,13 @@ impl Apply for DurableState {
                     settings: head.settings,
                     ..DurableState::default()
                 };
+                // Room for the ids of the puts that follow, at once, rather
+                // than rehashing every id (SipHash) at each doubling. A count
+                // the puts do not bear out is damage, refused once they stop
+                // coming; meanwhile it reserved at most MAX_RESERVE ids, and
+                // a failed allocation only means no reservation.
+                let count = usize::try_from(head.count).unwrap_or(usize::MAX);
+                let _ = self.ids.try_reserve(count.min(MAX_RESERVE));
             }
             Change::Settings(settings) => self.settings = Some(settings),
             Change::Put(image) => self.put(image)?,
