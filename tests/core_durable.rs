@@ -885,6 +885,18 @@ fn images_must_be_whole_and_hold_only_puts() {
     assert_eq!(state.len(), 1);
     assert_eq!(state.seq_of("a"), None);
     assert_eq!(state.last_seq(), 5);
+    // A count no store could hold (replay makes room for the puts an image
+    // announces, up to a limit) is refused like any other missing puts.
+    let (log, _) = encode(
+        &[head(u64::MAX), Change::Put(Box::new(pending(1, "a")))],
+        &[],
+    );
+    assert_eq!(
+        replay(&log).unwrap_err().kind,
+        ErrorKind::IncompleteImage {
+            missing: u64::MAX - 1
+        }
+    );
 }
 
 #[test]

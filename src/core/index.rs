@@ -6,6 +6,13 @@
 //! the sets for its filter values; a query with several statuses or types
 //! reads the union of a few sets. Each set is an order-statistic B-tree
 //! (`indexset`), so "the k-th matching item" is a rank lookup, not a scan.
+//!
+//! `indexset` rebuilds a set's rank index (a Fenwick tree over its nodes)
+//! whenever a node splits, which costs the number of nodes: with a fixed
+//! node size, filling a set of n items costs O(n²/node²). So a set's node
+//! size grows with it ([`node_size_for`]): small sets stay small in memory,
+//! and a set of a million items splits a node once every few hundred
+//! inserts, at a cost of about two thousand.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -15,8 +22,60 @@ use indexset::BTreeSet;
 use super::query::{Order, Start};
 use super::status::Status;
 
-/// Node size of the order-statistic sets: small, since many sets stay small.
+/// Node size of a new order-statistic set: small, since many sets stay small.
 const NODE_SIZE: usize = 64;
+/// The largest node size a set grows to.
+const MAX_NODE_SIZE: usize = 4096;
+
+/// The node size for a set of `len` items: the power of two at or above
+/// √len, within [`NODE_SIZE`]..=[`MAX_NODE_SIZE`]. A set of n items then has
+/// at most about 2√n nodes, and a node splits once every √n/2 inserts or
+/// more, so the rank index rebuilt at each split costs O(1) per insert.
+fn node_size_for(len: usize) -> usize {
+    let mut size = NODE_SIZE;
+    while size < MAX_NODE_SIZE && size.saturating_mul(size) < len {
+        size *= 2;
+    }
+    size
+}
+
+/// One set of creation sequence numbers, whose node size grows with it.
+struct Set {
+    seqs: BTreeSet<u64>,
+    node_size: usize,
+}
+
+impl Set {
+    fn new() -> Set {
+        Set {
+            seqs: BTreeSet::with_maximum_node_size(NODE_SIZE),
+            node_size: NODE_SIZE,
+        }
+    }
+
+    /// A set of these numbers, given in ascending order.
+    fn from_ascending(seqs: impl ExactSizeIterator<Item = u64>) -> Set {
+        let node_size = node_size_for(seqs.len());
+        let mut set = BTreeSet::with_maximum_node_size(node_size);
+        for seq in seqs {
+            set.insert(seq);
+        }
+        Set {
+            seqs: set,
+            node_size,
+        }
+    }
+
+    fn insert(&mut self, seq: u64) {
+        self.seqs.insert(seq);
+        // Regrown when it holds four times what its node size is for: the
+        // rebuild (O(n)) happens each time the set quadruples.
+        let len = self.seqs.len();
+        if self.node_size < MAX_NODE_SIZE && len / 4 > self.node_size * self.node_size {
+            *self = Set::from_ascending(self.seqs.iter().copied().collect::<Vec<_>>().into_iter());
+        }
+    }
+}
 
 /// Which executions a set holds: `None` fields match anything.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -46,10 +105,142 @@ fn keys(status: Status, kind: &Rc<str>, target: &Rc<str>, with_status_only: bool
     out
 }
 
+/// Builds the sets of many executions at once (a store being restored):
+/// executions are grouped by their `(status, type, target)` triple as they
+/// come, in ascending sequence order, and each set is then built once from
+/// the sorted sequences of the groups it covers.
+#[derive(Default)]
+pub struct IndexBuilder {
+    /// One group per triple: its key and its sequences, ascending.
+    groups: Vec<(IndexKey, Vec<u64>)>,
+    /// Where each triple's group is.
+    at: HashMap<IndexKey, usize>,
+    /// The group of the last execution pushed (runs of executions usually
+    /// share a triple, and their names the same `Rc`).
+    last: Option<usize>,
+}
+
+impl IndexBuilder {
+    /// Adds an execution; sequences must come in ascending order.
+    pub fn push(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
+        let same = |key: &IndexKey| {
+            key.status == Some(status)
+                && key
+                    .kind
+                    .as_ref()
+                    .is_some_and(|k| Rc::ptr_eq(k, kind) || k == kind)
+                && key
+                    .target
+                    .as_ref()
+                    .is_some_and(|t| Rc::ptr_eq(t, target) || t == target)
+        };
+        let group = match self.last {
+            Some(i) if self.groups.get(i).is_some_and(|(key, _)| same(key)) => i,
+            _ => {
+                let key = IndexKey {
+                    status: Some(status),
+                    kind: Some(kind.clone()),
+                    target: Some(target.clone()),
+                };
+                let next = self.groups.len();
+                let i = *self.at.entry(key.clone()).or_insert(next);
+                if i == next {
+                    self.groups.push((key, Vec::new()));
+                }
+                i
+            }
+        };
+        self.last = Some(group);
+        if let Some((_, seqs)) = self.groups.get_mut(group) {
+            seqs.push(seq);
+        }
+    }
+
+    /// The sets of every execution pushed.
+    pub fn build(self) -> Indexes {
+        // Which groups each set covers (the sets found through the same
+        // kind of map as the groups).
+        let mut set_at: HashMap<IndexKey, usize> = HashMap::new();
+        let mut covers: Vec<(IndexKey, Vec<usize>)> = Vec::new();
+        for (i, (key, _)) in self.groups.iter().enumerate() {
+            let (Some(status), Some(kind), Some(target)) = (key.status, &key.kind, &key.target)
+            else {
+                continue;
+            };
+            for set in keys(status, kind, target, false) {
+                let next = covers.len();
+                let at = *set_at.entry(set.clone()).or_insert(next);
+                if at == next {
+                    covers.push((set, Vec::new()));
+                }
+                if let Some((_, groups)) = covers.get_mut(at) {
+                    groups.push(i);
+                }
+            }
+        }
+        let mut sets = HashMap::with_capacity(covers.len());
+        for (key, groups) in covers {
+            let runs: Vec<&[u64]> = groups
+                .iter()
+                .filter_map(|&g| self.groups.get(g).map(|(_, seqs)| seqs.as_slice()))
+                .collect();
+            let set = match runs.as_slice() {
+                [only] => Set::from_ascending(only.iter().copied()),
+                _ => Set::from_ascending(merge_runs(&runs).into_iter()),
+            };
+            sets.insert(key, set);
+        }
+        Indexes { sets }
+    }
+}
+
+/// The items of ascending runs, in one ascending sequence: runs merged two
+/// by two, so that each item is copied about log2(runs) times.
+fn merge_runs(runs: &[&[u64]]) -> Vec<u64> {
+    let mut merged: Vec<Vec<u64>> = runs
+        .chunks(2)
+        .map(|pair| match pair {
+            [a, b] => merge_two(a, b),
+            [a] => a.to_vec(),
+            _ => Vec::new(),
+        })
+        .collect();
+    while merged.len() > 1 {
+        let mut next = Vec::with_capacity(merged.len().div_ceil(2));
+        let mut pairs = merged.into_iter();
+        while let Some(a) = pairs.next() {
+            next.push(match pairs.next() {
+                Some(b) => merge_two(&a, &b),
+                None => a,
+            });
+        }
+        merged = next;
+    }
+    merged.pop().unwrap_or_default()
+}
+
+/// Two ascending runs merged into one.
+fn merge_two(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
+        if x <= y {
+            out.push(x);
+            a.next();
+        } else {
+            out.push(y);
+            b.next();
+        }
+    }
+    out.extend(a);
+    out.extend(b);
+    out
+}
+
 /// All the sets.
 #[derive(Default)]
 pub struct Indexes {
-    sets: HashMap<IndexKey, BTreeSet<u64>>,
+    sets: HashMap<IndexKey, Set>,
 }
 
 /// One page read from the indexes.
@@ -67,10 +258,7 @@ impl Indexes {
     /// Adds an execution to its 8 sets.
     pub fn insert(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
         for key in keys(status, kind, target, false) {
-            self.sets
-                .entry(key)
-                .or_insert_with(|| BTreeSet::with_maximum_node_size(NODE_SIZE))
-                .insert(seq);
+            self.sets.entry(key).or_insert_with(Set::new).insert(seq);
         }
     }
 
@@ -84,7 +272,7 @@ impl Indexes {
         self.sets
             .get(&key)
             .into_iter()
-            .flat_map(|s| s.iter().copied())
+            .flat_map(|s| s.seqs.iter().copied())
     }
 
     /// Takes an execution out of its 8 sets.
@@ -107,17 +295,14 @@ impl Indexes {
             self.remove_from(key, seq);
         }
         for key in keys(to, kind, target, true) {
-            self.sets
-                .entry(key)
-                .or_insert_with(|| BTreeSet::with_maximum_node_size(NODE_SIZE))
-                .insert(seq);
+            self.sets.entry(key).or_insert_with(Set::new).insert(seq);
         }
     }
 
     fn remove_from(&mut self, key: IndexKey, seq: u64) {
         if let Some(set) = self.sets.get_mut(&key) {
-            set.remove(&seq);
-            if set.is_empty() {
+            set.seqs.remove(&seq);
+            if set.seqs.is_empty() {
                 self.sets.remove(&key);
             }
         }
@@ -195,7 +380,7 @@ impl Indexes {
                     target: target_key.clone(),
                 };
                 if let Some(set) = self.sets.get(&key) {
-                    sets.push(set);
+                    sets.push(&set.seqs);
                 }
             }
         }
@@ -339,6 +524,89 @@ mod tests {
             rev.reverse();
             assert_eq!(p.seqs, rev[..size.min(rev.len())].to_vec());
         }
+    }
+
+    #[test]
+    fn node_sizes_grow_with_the_set() {
+        assert_eq!(node_size_for(0), NODE_SIZE);
+        assert_eq!(node_size_for(NODE_SIZE * NODE_SIZE), NODE_SIZE);
+        assert_eq!(node_size_for(NODE_SIZE * NODE_SIZE + 1), 2 * NODE_SIZE);
+        assert_eq!(node_size_for(1_000_000), 1024);
+        assert_eq!(node_size_for(usize::MAX), MAX_NODE_SIZE);
+    }
+
+    #[test]
+    fn a_set_that_regrows_keeps_its_items_in_order() {
+        // Past 4 × 64² items the sets are rebuilt with larger nodes; every
+        // third item is inserted late, so some inserts land inside nodes.
+        let mut ix = Indexes::default();
+        let (k, t) = (rc("k"), rc("t"));
+        let n = 4 * NODE_SIZE as u64 * NODE_SIZE as u64 + 5000;
+        let late = |seq: u64| seq.is_multiple_of(3);
+        for seq in (1..=n).filter(|&s| !late(s)) {
+            ix.insert(seq, Status::Pending, &k, &t);
+        }
+        for seq in (1..=n).filter(|&s| late(s)) {
+            ix.insert(seq, Status::Pending, &k, &t);
+        }
+        let set = &ix.sets[&IndexKey {
+            status: None,
+            kind: None,
+            target: None,
+        }];
+        assert!(set.node_size > NODE_SIZE, "{}", set.node_size);
+        assert!(ix.all().eq(1..=n));
+        let p = ix.page(
+            Some(&[Status::Pending]),
+            None,
+            None,
+            Order::Desc,
+            Start::Offset(1234),
+            3,
+        );
+        assert_eq!(p.seqs, [n - 1234, n - 1235, n - 1236]);
+        assert_eq!(p.total, n);
+        for seq in (1..=n).filter(|s| s % 2 == 0) {
+            ix.remove(seq, Status::Pending, &k, &t);
+        }
+        assert!(ix.all().eq((1..=n).filter(|s| s % 2 == 1)));
+    }
+
+    #[test]
+    fn sets_built_at_once_are_the_sets_built_one_by_one() {
+        let names = [rc("a"), rc("b"), rc("c")];
+        let mut one_by_one = Indexes::default();
+        let mut builder = IndexBuilder::default();
+        for seq in 1..=3000u64 {
+            let status = Status::ALL[(seq / 7 % 5) as usize];
+            // Runs of one name, the same name in another `Rc`, and a mix.
+            let kind = rc(&names[(seq / 100 % 3) as usize]);
+            let target = &names[(seq % 2) as usize];
+            one_by_one.insert(seq, status, &kind, target);
+            builder.push(seq, status, &kind, target);
+        }
+        let built = builder.build();
+        assert_eq!(built.set_count(), one_by_one.set_count());
+        for (key, set) in &one_by_one.sets {
+            let other = &built.sets[key];
+            assert!(set.seqs.iter().eq(other.seqs.iter()), "{key:?}");
+        }
+        assert!(IndexBuilder::default().build().all().next().is_none());
+    }
+
+    #[test]
+    fn runs_merge_into_one_ascending_sequence() {
+        for n in 0..7u64 {
+            // n runs taking every n-th number, and one empty run.
+            let runs: Vec<Vec<u64>> = (0..n)
+                .map(|r| (0..20).map(|i| i * n + r).collect())
+                .chain([Vec::new()])
+                .collect();
+            let slices: Vec<&[u64]> = runs.iter().map(Vec::as_slice).collect();
+            let merged = merge_runs(&slices);
+            assert!(merged.iter().copied().eq(0..20 * n), "{n}: {merged:?}");
+        }
+        assert!(merge_runs(&[]).is_empty());
     }
 
     #[test]

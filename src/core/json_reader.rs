@@ -18,10 +18,21 @@ pub fn is_blank(text: &str) -> bool {
 /// outermost object or array is level 1). The error says what is wrong and
 /// at which byte.
 pub fn parse(text: &str, max_depth: usize) -> Result<Value, String> {
+    read(text, max_depth, true)
+}
+
+/// Whether [`parse`] would read `text`, without building the value (no
+/// allocation for texts without errors).
+pub fn is_valid(text: &str, max_depth: usize) -> bool {
+    read(text, max_depth, false).is_ok()
+}
+
+fn read(text: &str, max_depth: usize, build: bool) -> Result<Value, String> {
     let mut p = Reader {
         text,
         pos: 0,
         max_depth,
+        build,
     };
     let value = p.value(1)?;
     p.skip_ws();
@@ -36,6 +47,9 @@ struct Reader<'a> {
     text: &'a str,
     pos: usize,
     max_depth: usize,
+    /// Whether values are built; when not, every container and string
+    /// comes out empty (only whether the text reads matters).
+    build: bool,
 }
 
 impl Reader<'_> {
@@ -95,9 +109,14 @@ impl Reader<'_> {
                     self.pos += 1;
                     let value = self.value(depth + 1)?;
                     // As JSON.parse: a repeated key keeps its place, the last value wins.
-                    map.insert(key, value);
+                    if self.build {
+                        map.insert(key, value);
+                    }
                 } else {
-                    items.push(self.value(depth + 1)?);
+                    let value = self.value(depth + 1)?;
+                    if self.build {
+                        items.push(value);
+                    }
                 }
                 self.skip_ws();
                 match self.peek() {
@@ -128,7 +147,9 @@ impl Reader<'_> {
                 self.pos += 1;
             }
             // Stops only at ASCII bytes, so both ends are char boundaries.
-            out.push_str(self.text.get(run_start..self.pos).unwrap_or_default());
+            if self.build {
+                out.push_str(self.text.get(run_start..self.pos).unwrap_or_default());
+            }
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
@@ -137,7 +158,9 @@ impl Reader<'_> {
                 Some(b'\\') => {
                     self.pos += 1;
                     let c = self.escape()?;
-                    out.push(c);
+                    if self.build {
+                        out.push(c);
+                    }
                 }
                 Some(_) => return Err(self.error("control character in a string")),
                 None => return Err(format!("unterminated string starting at byte {start}")),
@@ -354,6 +377,23 @@ mod tests {
         assert_eq!(parse("{\"a\":1,\"a\":2}", 1), Ok(json!({ "a": 2 })));
         assert!(parse("-0", 1).is_ok_and(|v| v.is_f64()));
         assert!(parse("01", 1).is_err());
+        // Validation alone agrees with parsing.
+        for text in [
+            " [[1, {\"a\": \"x\\u00e9\"}]] ",
+            "[[1]]",
+            "\"\\ud800\"",
+            "1 2",
+            "01",
+            "1e400",
+            "-0",
+            "{\"a\":1,\"a\":2}",
+            "[1,]",
+            "\"\u{1}\"",
+        ] {
+            for depth in [1, 3] {
+                assert_eq!(is_valid(text, depth), parse(text, depth).is_ok(), "{text}");
+            }
+        }
         assert!(is_blank(" \t\r\n"));
         assert!(!is_blank("\u{a0}"));
     }

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
-use super::index::{Indexes, PageSeqs};
+use super::index::{IndexBuilder, Indexes, PageSeqs};
 use super::query::{Order, Start};
 use super::record::Record;
 use super::status::Status;
@@ -62,22 +62,18 @@ impl Store {
         self.records.insert(seq, record);
     }
 
-    /// Adds an execution restored from a durable store, in whatever status
-    /// it was, keeping its place in the finish order.
-    pub fn restore(&mut self, record: Record) {
-        let seq = record.seq();
-        let tick = record.finish_tick();
-        if record.status().is_terminal() {
-            self.finished.insert((tick, seq));
-            self.next_tick = self.next_tick.max(tick);
+    /// Starts restoring the executions of a durable store into this empty
+    /// store, in bulk: push them ([`Restoring::push`]) in creation order,
+    /// each in whatever status it was, then [`Restoring::finish`].
+    /// `by_id` maps the id of each execution to be pushed to its sequence
+    /// (the map replay built, taken over as it is).
+    pub fn restoring(&mut self, by_id: HashMap<Rc<str>, u64>, len: usize) -> Restoring<'_> {
+        self.records.reserve(len);
+        Restoring {
+            store: self,
+            by_id,
+            indexes: IndexBuilder::default(),
         }
-        self.indexes
-            .insert(seq, record.status(), record.kind(), record.target_id());
-        if let Some(c) = self.counts.get_mut(record.status().index()) {
-            *c += 1;
-        }
-        self.by_id.insert(record.id().clone(), seq);
-        self.records.insert(seq, record);
     }
 
     /// The last finish order given (a restored store's, so that later
@@ -181,5 +177,47 @@ impl Store {
     /// How many index sets exist (memory checks in tests).
     pub fn index_set_count(&self) -> usize {
         self.indexes.set_count()
+    }
+}
+
+/// A store being restored (see [`Store::restoring`]).
+pub struct Restoring<'a> {
+    store: &'a mut Store,
+    by_id: HashMap<Rc<str>, u64>,
+    indexes: IndexBuilder,
+}
+
+impl Restoring<'_> {
+    /// Adds an execution (in creation order), keeping its place in the
+    /// finish order.
+    pub fn push(&mut self, record: Record) {
+        let seq = record.seq();
+        if record.status().is_terminal() {
+            let tick = record.finish_tick();
+            self.store.finished.insert((tick, seq));
+            self.store.next_tick = self.store.next_tick.max(tick);
+        }
+        self.indexes
+            .push(seq, record.status(), record.kind(), record.target_id());
+        if let Some(c) = self.store.counts.get_mut(record.status().index()) {
+            *c += 1;
+        }
+        self.store.records.insert(seq, record);
+    }
+
+    /// Builds the indexes of every execution pushed.
+    /// The ids of executions given to [`Store::restoring`] but not pushed
+    /// (a restore that stopped at a damaged one) are dropped.
+    pub fn finish(self) {
+        let Restoring {
+            store,
+            mut by_id,
+            indexes,
+        } = self;
+        if by_id.len() != store.records.len() {
+            by_id.retain(|_, seq| store.records.contains_key(seq));
+        }
+        store.by_id = by_id;
+        store.indexes = indexes.build();
     }
 }

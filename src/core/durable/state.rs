@@ -40,12 +40,18 @@ pub struct DurableState {
     last_seq: u64,
     last_finish: u64,
     settings: Option<Settings>,
-    executions: BTreeMap<u64, ExecutionImage>,
+    /// Boxed as the decoder made them: a put moves a pointer, and the
+    /// map's nodes stay small.
+    executions: BTreeMap<u64, Box<ExecutionImage>>,
     ids: HashMap<Rc<str>, u64>,
     /// Bytes of the `put` records of an image of this state (kept as the
     /// state changes, so [`DurableState::image_len`] costs nothing).
     puts_len: u64,
 }
+
+/// The most ids an image's count reserves room for ahead of its puts
+/// (about 34 MB of table on wasm32).
+const MAX_RESERVE: usize = 1 << 20;
 
 /// Bytes of the `put` record of an execution.
 pub(crate) fn put_len(e: &ExecutionImage) -> u64 {
@@ -74,7 +80,7 @@ impl DurableState {
 
     /// The execution with this creation sequence.
     pub fn get(&self, seq: u64) -> Option<&ExecutionImage> {
-        self.executions.get(&seq)
+        self.executions.get(&seq).map(|e| &**e)
     }
 
     /// The creation sequence of the execution with this id.
@@ -84,13 +90,24 @@ impl DurableState {
 
     /// Every held execution, in creation order.
     pub fn executions(&self) -> impl ExactSizeIterator<Item = &ExecutionImage> {
-        self.executions.values()
+        self.executions.values().map(|e| &**e)
     }
 
     /// Takes the executions out, in creation order (for a manager restoring
     /// itself).
     pub fn into_executions(self) -> impl ExactSizeIterator<Item = ExecutionImage> {
-        self.executions.into_values()
+        self.executions.into_values().map(|e| *e)
+    }
+
+    /// Takes the executions out, in creation order, with the map of their
+    /// ids to their sequences (for a manager restoring itself).
+    pub fn into_parts(
+        self,
+    ) -> (
+        impl ExactSizeIterator<Item = ExecutionImage>,
+        HashMap<Rc<str>, u64>,
+    ) {
+        (self.executions.into_values().map(|e| *e), self.ids)
     }
 
     /// How many executions are held.
@@ -123,10 +140,11 @@ impl DurableState {
     fn held(&mut self, seq: u64) -> Result<&mut ExecutionImage, ErrorKind> {
         self.executions
             .get_mut(&seq)
+            .map(|e| &mut **e)
             .ok_or(ErrorKind::UnknownExecution { seq })
     }
 
-    fn put(&mut self, image: ExecutionImage) -> Result<(), ErrorKind> {
+    fn put(&mut self, image: Box<ExecutionImage>) -> Result<(), ErrorKind> {
         let seq = image.seq;
         match self.ids.entry(image.id.clone()) {
             Entry::Occupied(held) if *held.get() != seq => {
@@ -164,9 +182,16 @@ impl Apply for DurableState {
                     settings: head.settings,
                     ..DurableState::default()
                 };
+                // Room for the ids of the puts that follow, at once, rather
+                // than rehashing every id (SipHash) at each doubling. A count
+                // the puts do not bear out is damage, refused once they stop
+                // coming; meanwhile it reserved at most MAX_RESERVE ids, and
+                // a failed allocation only means no reservation.
+                let count = usize::try_from(head.count).unwrap_or(usize::MAX);
+                let _ = self.ids.try_reserve(count.min(MAX_RESERVE));
             }
             Change::Settings(settings) => self.settings = Some(settings),
-            Change::Put(image) => self.put(*image)?,
+            Change::Put(image) => self.put(image)?,
             Change::Status { seq, state } => {
                 let finish = state.finish_order;
                 let e = self.held(seq)?;

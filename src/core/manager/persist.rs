@@ -96,22 +96,33 @@ impl Manager {
         self.next_seq = state.last_seq();
         self.store.set_last_tick(state.last_finish());
         let mut seqs = Vec::with_capacity(state.len());
-        for image in state.into_executions() {
+        let (executions, ids) = state.into_parts();
+        let mut restoring = self.store.restoring(ids, executions.len());
+        let mut damage = None;
+        for image in executions {
             let seq = image.seq;
             let id = image.id.clone();
-            let record = Record::from_image(image).map_err(|field| {
-                Error::store(format!(
-                    "damaged store: execution {:?} (#{seq}) holds an impossible `{field}`",
-                    &*id
-                ))
-            })?;
+            let record = match Record::from_image(image) {
+                Ok(record) => record,
+                Err(field) => {
+                    damage = Some(Error::store(format!(
+                        "damaged store: execution {:?} (#{seq}) holds an impossible `{field}`",
+                        &*id
+                    )));
+                    break;
+                }
+            };
             let bytes = record.bytes();
             self.held_bytes += bytes;
             if !record.status().is_terminal() {
                 self.active_bytes += bytes;
             }
-            self.store.restore(record);
+            restoring.push(record);
             seqs.push(seq);
+        }
+        restoring.finish();
+        if let Some(e) = damage {
+            return Err(e);
         }
         let ratio = if self.held_bytes > 0 {
             image_len as f64 / self.held_bytes as f64
