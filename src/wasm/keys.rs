@@ -53,10 +53,16 @@ thread_local! {
     static CACHE: Vec<JsValue> = NAMES.iter().map(|n| JsValue::from_str(n)).collect();
 }
 
-/// The JS string for a property name (cached for the common ones).
-pub fn key(name: &str) -> JsValue {
+/// Calls `f` with the JS string for a property name: the cached one for the
+/// common names (lent, not cloned: a clone of a `JsValue` takes a slot of
+/// the externref table and gives it back), a fresh one for the others.
+pub fn with_key<T>(name: &str, f: impl FnOnce(&JsValue) -> T) -> T {
     match NAMES.iter().position(|n| *n == name) {
-        Some(i) => CACHE.with(|c| c.get(i).cloned().unwrap_or_else(|| JsValue::from_str(name))),
-        None => JsValue::from_str(name),
+        // The cache never changes once made: a getter that re-enters here meanwhile is fine.
+        Some(i) => CACHE.with(|c| match c.get(i) {
+            Some(key) => f(key),
+            None => f(&JsValue::from_str(name)),
+        }),
+        None => f(&JsValue::from_str(name)),
     }
 }
