@@ -1,6 +1,6 @@
 //! Property names the binding reads and writes on every call, made into JS
 //! strings once: passing a `&str` to JS costs an encode and an allocation
-//! each time, a cached `JsValue` costs a reference clone.
+//! each time; a cached `JsValue` is lent to the call (see [`with_key`]).
 
 use wasm_bindgen::JsValue;
 
@@ -10,12 +10,19 @@ macro_rules! keys {
     };
 }
 
+// The fields of a create/track request first, in the order they are read (every
+// create looks each one up).
 keys![
     "id",
     "targetId",
     "type",
     "inputs",
     "config",
+    "priority",
+    "delayMs",
+    "runAt",
+    "retry",
+    "signal",
     "status",
     "page",
     "pageSize",
@@ -29,7 +36,6 @@ keys![
     "name",
     "stack",
     "length",
-    "signal",
     "progress",
     "execution",
     "reason",
@@ -40,10 +46,6 @@ keys![
     "text",
     "url",
     "headers",
-    "priority",
-    "delayMs",
-    "runAt",
-    "retry",
     "attempts",
     "backoff",
     "retryable",
