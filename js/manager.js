@@ -1536,8 +1536,13 @@ export function wrap(Engine) {
         if (seq === 0) return;
         // Listeners see `running` before the handler runs; one of them may end the execution (or
         // free the manager), and then the handler is not called at all.
+        // Its numbers are in the scratch: without work to do, no code ran since.
         const w = this.#f()[SLOT_WORK] & ~WORK_STARTS;
-        if (w !== 0) this.#work(w);
+        if (w === 0) {
+          this.#call(seq);
+          continue;
+        }
+        this.#work(w);
         const after = this.#engine;
         if (after === null) return;
         if (after.fill(seq) === STATUS_RUNNING) {
@@ -1855,14 +1860,18 @@ export function wrap(Engine) {
         let e = this.#lookup(id);
         const signal = options === undefined ? undefined : this.#signalOption(options);
         if (e === null) e = this.#must(id, null);
-        if (this.#live().fill(e.seq) === GONE) {
+        // Without a signal, one call fills and (unless terminal) watches.
+        let watched = signal === undefined;
+        const engine = this.#live();
+        if ((watched ? engine.wait(e.seq) : engine.fill(e.seq)) === GONE) {
           e = this.#must(id, e); // filled by find
+          watched = false;
         }
         if (signal !== undefined && isAborted(signal)) return Promise.reject(reasonOf(signal));
         if (this.#f()[SLOT_STATUS] >= STATUS_COMPLETED) return Promise.resolve(this.#snapshot(e, undefined));
         let w = this.#waiters.get(e.seq);
         if (w === undefined) {
-          this.#live().watch(e.seq);
+          if (!watched) this.#live().watch(e.seq);
           w = { e, list: [] };
           this.#waiters.set(e.seq, w);
         }
@@ -2072,7 +2081,8 @@ export function wrap(Engine) {
         if (seq === 0) break;
         this.#finished(seq);
       }
-      if (this.#delivering) return;
+      // Without listeners or watches the engine queues no events (`listen(false)` dropped any).
+      if (this.#delivering || this.#audience === 0) return;
       this.#delivering = true;
       try {
         for (;;) {

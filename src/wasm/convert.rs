@@ -222,7 +222,7 @@ pub fn not_found(value: &JsValue) -> Error {
 
 /// Reads a property, turning a throwing getter or trap into `INVALID_ARGUMENT`.
 pub fn get(object: &JsValue, name: &str, field: &str) -> Result<JsValue, Error> {
-    ffi::reflect_get(object, &super::keys::key(name))
+    super::keys::with_key(name, |key| ffi::reflect_get(object, key))
         .map_err(|_| Error::invalid(field, "reading it threw an exception"))
 }
 
@@ -320,7 +320,7 @@ fn to_json(
     }
     let array = ffi::is_array(value).map_err(|_| "inspecting it threw".to_string())?;
     if array {
-        let len = ffi::reflect_get(value, &super::keys::key("length"))
+        let len = super::keys::with_key("length", |key| ffi::reflect_get(value, key))
             .ok()
             .and_then(|l| l.as_f64())
             .ok_or_else(|| "reading its length threw".to_string())?;
@@ -415,7 +415,7 @@ fn cut(value: &JsValue) -> Option<String> {
 pub fn thrown(value: &JsValue) -> Failure {
     if is_error(value) {
         let text = |key: &str| {
-            ffi::reflect_get(value, &super::keys::key(key))
+            super::keys::with_key(key, |k| ffi::reflect_get(value, k))
                 .ok()
                 .and_then(|v| cut(&v))
         };
@@ -440,7 +440,7 @@ pub fn thrown(value: &JsValue) -> Failure {
 /// `retryable` property is `false` (a getter that throws says nothing).
 pub fn not_retryable(value: &JsValue) -> bool {
     value.is_object()
-        && ffi::reflect_get(value, &super::keys::key("retryable"))
+        && super::keys::with_key("retryable", |key| ffi::reflect_get(value, key))
             .is_ok_and(|v| v.as_bool() == Some(false))
 }
 

@@ -34,7 +34,7 @@ use crate::core::rest::{RestRequest, Stream};
 use crate::core::{
     Driver, Error, Event, EventKind, Failure, Manager, Numbers, Options, Record, SplitMix, Status,
 };
-use crate::wire::{reply, slot, work, SWEEP_AT};
+use crate::wire::{reply, slot, status, work, SWEEP_AT};
 
 /// The bytes all the managers of this wasm instance may hold together (as
 /// `maxBytes` counts them): each one's budget is what its own `maxBytes`
@@ -1070,6 +1070,21 @@ impl Engine {
         }
     }
 
+    /// [`Engine::fill`], then [`Engine::watch`] unless the execution is
+    /// terminal (or not held): the one call of a `wait` without a signal.
+    /// Its status code, or [`reply::GONE`].
+    pub fn wait(&self, s: f64) -> i32 {
+        let Some(mut st) = self.st() else {
+            return reply::ERROR;
+        };
+        let seq = seq(s);
+        let code = st.fill(&self.scratch, seq);
+        if code != reply::GONE && code < status::COMPLETED {
+            *st.watched.entry(seq).or_default() |= WAIT;
+        }
+        code
+    }
+
     /// Reads the `signal` of `wait`/`watch` options (`undefined`/`null`
     /// options: none) and keeps it for [`Engine::take_signal`]: 1 when there
     /// is one, 0 when not, [`reply::ERROR`] when the options are malformed.
@@ -1123,8 +1138,9 @@ impl Engine {
 
     /// Moves the next queued handler-driven execution to `running` when a
     /// concurrency slot is free, taking the slot, and returns its sequence
-    /// (0: none). JS calls its handler unless a listener of the `running`
-    /// event ended it first, then [`Engine::release`]s the slot.
+    /// (0: none), its numbers in the scratch. JS calls its handler unless a
+    /// listener of the `running` event ended it first, then
+    /// [`Engine::release`]s the slot.
     pub fn next_start(&self) -> f64 {
         let Some(mut st) = self.begin() else {
             return 0.0;
@@ -1132,6 +1148,7 @@ impl Engine {
         let s = match st.core.next_start_seq() {
             Some(seq) => {
                 *st.watched.entry(seq).or_default() |= RUN;
+                st.fill(&self.scratch, seq);
                 seq as f64
             }
             None => 0.0,

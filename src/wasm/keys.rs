@@ -1,6 +1,6 @@
 //! Property names the binding reads and writes on every call, made into JS
 //! strings once: passing a `&str` to JS costs an encode and an allocation
-//! each time, a cached `JsValue` costs a reference clone.
+//! each time; a cached `JsValue` is lent to the call (see [`with_key`]).
 
 use wasm_bindgen::JsValue;
 
@@ -10,12 +10,19 @@ macro_rules! keys {
     };
 }
 
+// The fields of a create/track request first, in the order they are read (every
+// create looks each one up).
 keys![
     "id",
     "targetId",
     "type",
     "inputs",
     "config",
+    "priority",
+    "delayMs",
+    "runAt",
+    "retry",
+    "signal",
     "status",
     "page",
     "pageSize",
@@ -29,7 +36,6 @@ keys![
     "name",
     "stack",
     "length",
-    "signal",
     "progress",
     "execution",
     "reason",
@@ -40,10 +46,6 @@ keys![
     "text",
     "url",
     "headers",
-    "priority",
-    "delayMs",
-    "runAt",
-    "retry",
     "attempts",
     "backoff",
     "retryable",
@@ -53,10 +55,16 @@ thread_local! {
     static CACHE: Vec<JsValue> = NAMES.iter().map(|n| JsValue::from_str(n)).collect();
 }
 
-/// The JS string for a property name (cached for the common ones).
-pub fn key(name: &str) -> JsValue {
+/// Calls `f` with the JS string for a property name: the cached one for the
+/// common names (lent, not cloned: a clone of a `JsValue` takes a slot of
+/// the externref table and gives it back), a fresh one for the others.
+pub fn with_key<T>(name: &str, f: impl FnOnce(&JsValue) -> T) -> T {
     match NAMES.iter().position(|n| *n == name) {
-        Some(i) => CACHE.with(|c| c.get(i).cloned().unwrap_or_else(|| JsValue::from_str(name))),
-        None => JsValue::from_str(name),
+        // The cache never changes once made: a getter that re-enters here meanwhile is fine.
+        Some(i) => CACHE.with(|c| match c.get(i) {
+            Some(key) => f(key),
+            None => f(&JsValue::from_str(name)),
+        }),
+        None => f(&JsValue::from_str(name)),
     }
 }
