@@ -7,10 +7,10 @@
 //! reads the union of a few sets. Each set is an order-statistic B-tree
 //! (`indexset`), so "the k-th matching item" is a rank lookup, not a scan.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use indexset::BTreeSet;
+use rustc_hash::FxHashMap;
 
 use super::query::{Order, Start};
 use super::status::Status;
@@ -26,30 +26,46 @@ pub struct IndexKey {
     target: Option<Rc<str>>,
 }
 
-/// The filter combinations of one execution.
-fn keys(status: Status, kind: &Rc<str>, target: &Rc<str>, with_status_only: bool) -> Vec<IndexKey> {
-    let mut out = Vec::with_capacity(8);
-    for s in [Some(status), None] {
-        if with_status_only && s.is_none() {
-            continue;
-        }
-        for k in [Some(kind.clone()), None] {
-            for t in [Some(target.clone()), None] {
-                out.push(IndexKey {
-                    status: s,
-                    kind: k.clone(),
-                    target: t,
-                });
-            }
-        }
-    }
-    out
+/// The filter combinations of one execution: the 4 with its status first,
+/// then the 4 without (made on the stack: every status change makes some).
+fn keys(status: Status, kind: &Rc<str>, target: &Rc<str>) -> [IndexKey; 8] {
+    let key = |status: Option<Status>, k: bool, t: bool| IndexKey {
+        status,
+        kind: k.then(|| kind.clone()),
+        target: t.then(|| target.clone()),
+    };
+    [
+        key(Some(status), true, true),
+        key(Some(status), true, false),
+        key(Some(status), false, true),
+        key(Some(status), false, false),
+        key(None, true, true),
+        key(None, true, false),
+        key(None, false, true),
+        key(None, false, false),
+    ]
 }
 
-/// All the sets.
+/// The filter combinations that name a status (the first 4 of [`keys`]).
+fn status_keys(status: Status, kind: &Rc<str>, target: &Rc<str>) -> [IndexKey; 4] {
+    let key = |k: bool, t: bool| IndexKey {
+        status: Some(status),
+        kind: k.then(|| kind.clone()),
+        target: t.then(|| target.clone()),
+    };
+    [
+        key(true, true),
+        key(true, false),
+        key(false, true),
+        key(false, false),
+    ]
+}
+
+/// All the sets (few keys, made from the executions' types and targets: a
+/// fast hash is enough).
 #[derive(Default)]
 pub struct Indexes {
-    sets: HashMap<IndexKey, BTreeSet<u64>>,
+    sets: FxHashMap<IndexKey, BTreeSet<u64>>,
 }
 
 /// One page read from the indexes.
@@ -66,11 +82,8 @@ pub struct PageSeqs {
 impl Indexes {
     /// Adds an execution to its 8 sets.
     pub fn insert(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
-        for key in keys(status, kind, target, false) {
-            self.sets
-                .entry(key)
-                .or_insert_with(|| BTreeSet::with_maximum_node_size(NODE_SIZE))
-                .insert(seq);
+        for key in keys(status, kind, target) {
+            self.add_to(key, seq);
         }
     }
 
@@ -89,7 +102,7 @@ impl Indexes {
 
     /// Takes an execution out of its 8 sets.
     pub fn remove(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
-        for key in keys(status, kind, target, false) {
+        for key in keys(status, kind, target) {
             self.remove_from(key, seq);
         }
     }
@@ -103,15 +116,19 @@ impl Indexes {
         kind: &Rc<str>,
         target: &Rc<str>,
     ) {
-        for key in keys(from, kind, target, true) {
+        for key in status_keys(from, kind, target) {
             self.remove_from(key, seq);
         }
-        for key in keys(to, kind, target, true) {
-            self.sets
-                .entry(key)
-                .or_insert_with(|| BTreeSet::with_maximum_node_size(NODE_SIZE))
-                .insert(seq);
+        for key in status_keys(to, kind, target) {
+            self.add_to(key, seq);
         }
+    }
+
+    fn add_to(&mut self, key: IndexKey, seq: u64) {
+        self.sets
+            .entry(key)
+            .or_insert_with(|| BTreeSet::with_maximum_node_size(NODE_SIZE))
+            .insert(seq);
     }
 
     fn remove_from(&mut self, key: IndexKey, seq: u64) {
