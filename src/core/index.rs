@@ -66,7 +66,14 @@ fn status_keys(status: Status, kind: &Rc<str>, target: &Rc<str>) -> [IndexKey; 4
 #[derive(Default)]
 pub struct Indexes {
     sets: FxHashMap<IndexKey, BTreeSet<u64>>,
+    /// Sets emptied lately, kept for the next new key: a status change often
+    /// empties the sets of the status it leaves and refills them soon after
+    /// (at most [`SPARE_SETS`]).
+    spare: Vec<BTreeSet<u64>>,
 }
+
+/// How many emptied sets [`Indexes`] keeps for reuse.
+const SPARE_SETS: usize = 8;
 
 /// One page read from the indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,9 +132,14 @@ impl Indexes {
     }
 
     fn add_to(&mut self, key: IndexKey, seq: u64) {
+        let spare = &mut self.spare;
         self.sets
             .entry(key)
-            .or_insert_with(|| BTreeSet::with_maximum_node_size(NODE_SIZE))
+            .or_insert_with(|| {
+                spare
+                    .pop()
+                    .unwrap_or_else(|| BTreeSet::with_maximum_node_size(NODE_SIZE))
+            })
             .insert(seq);
     }
 
@@ -135,7 +147,11 @@ impl Indexes {
         if let Some(set) = self.sets.get_mut(&key) {
             set.remove(&seq);
             if set.is_empty() {
-                self.sets.remove(&key);
+                if let Some(set) = self.sets.remove(&key) {
+                    if self.spare.len() < SPARE_SETS {
+                        self.spare.push(set);
+                    }
+                }
             }
         }
     }
@@ -356,6 +372,40 @@ mod tests {
             rev.reverse();
             assert_eq!(p.seqs, rev[..size.min(rev.len())].to_vec());
         }
+    }
+
+    #[test]
+    fn emptied_sets_reused_for_new_keys_start_empty() {
+        let mut ix = Indexes::default();
+        let (k, t, other) = (rc("k"), rc("t"), rc("other"));
+        let page = |ix: &Indexes, status: Status, kind: Option<&str>| {
+            let kinds = kind.map(|k| vec![k.to_owned()]);
+            let p = ix.page(
+                Some(&[status]),
+                kinds.as_deref(),
+                None,
+                Order::Asc,
+                Start::Offset(0),
+                10,
+            );
+            (p.seqs, p.total)
+        };
+        for seq in 1..=20u64 {
+            ix.insert(seq, Status::Pending, &k, &t);
+            ix.move_status(seq, Status::Pending, Status::Running, &k, &t);
+            ix.move_status(seq, Status::Running, Status::Completed, &k, &t);
+            // The emptied pending and running sets come back for other keys.
+            ix.insert(100 + seq, Status::Pending, &other, &t);
+            assert_eq!(
+                page(&ix, Status::Pending, Some("other")),
+                (vec![100 + seq], 1)
+            );
+            assert_eq!(page(&ix, Status::Pending, Some("k")), (vec![], 0));
+            assert_eq!(page(&ix, Status::Running, None), (vec![], 0));
+            ix.remove(100 + seq, Status::Pending, &other, &t);
+            assert_eq!(page(&ix, Status::Completed, Some("k")).1, seq);
+        }
+        assert_eq!(ix.set_count(), 8);
     }
 
     #[test]
