@@ -1125,7 +1125,8 @@ export function wrap(Engine) {
     /** The scratch array, re-made after the wasm memory grew (which detaches it). */
     #f() {
       const v = this.#view;
-      if (v.byteLength !== 0) return v;
+      // `length` (0 once detached) is a cheaper read than `byteLength` in V8.
+      if (v.length !== 0) return v;
       this.#view = new Float64Array(/** @type {WebAssembly.Memory} */ (memory).buffer, this.#ptr, SLOTS);
       return this.#view;
     }
