@@ -220,6 +220,13 @@ impl Manager {
         self.random = random;
     }
 
+    /// Keys the hash of the id lookup (SipHash) with two secret numbers: the
+    /// wasm engine passes random bytes from `crypto.getRandomValues`, where
+    /// std's own keys are the same in every process.
+    pub fn set_id_keys(&mut self, k0: u64, k1: u64) {
+        self.store.set_id_keys(k0, k1);
+    }
+
     /// The options in force.
     pub fn options(&self) -> Options {
         self.options

@@ -537,6 +537,7 @@ impl Engine {
         let ids = RandomIds::new();
         let mut core = Manager::new(options, Box::new(time.clone()), Box::new(ids.clone()));
         core.set_random(Box::new(SplitMix(ids.seed())));
+        core.set_id_keys(ids.seed(), ids.seed());
         core.set_track_removed(true);
         let scratch = Box::new(Scratch(std::array::from_fn(|_| Cell::new(0.0))));
         scratch.set(slot::WAKE, f64::NAN);
