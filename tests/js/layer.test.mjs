@@ -227,3 +227,44 @@ test("the time JS hands to a change is used by that change only: a later change 
     Date.now = realNow;
   }
 });
+
+test("status and progress read rows the engine keeps in step: changes behind the layer, reused rows, grown memory", () => {
+  const m = new ExecutionManager({ maxFinished: 2 });
+  m.track({ targetId: "t", id: "a" });
+  m.start("a");
+  m.reportProgress("a", 1, 4, "one");
+  assert.equal(m.progress("a")?.current, 1); // its row is known from now on
+  assert.equal(m.status("a")?.status, "running");
+  // A change through REST, which the layer does not see.
+  const cancelled = m.handle({ method: "POST", path: "/api/v1/executions/a/cancel", body: { reason: "r" } });
+  assert.equal(cancelled.status, 200);
+  const a = m.status("a");
+  assert.equal(a?.status, "cancelled");
+  assert.equal(a?.cancelReason, "r");
+  assert.equal(m.progress("a")?.message, "one");
+  // Evicted: its row is freed and taken by a later execution.
+  for (const id of ["b", "c", "d"]) {
+    m.track({ targetId: "t", id });
+    m.cancel(id);
+  }
+  assert.equal(m.status("a"), undefined);
+  assert.equal(m.progress("a"), undefined);
+  m.track({ targetId: "t", id: "e" });
+  assert.equal(m.progress("e"), null);
+  assert.equal(m.status("e")?.status, "pending");
+  // Many more executions: the rows move as they grow, and the wasm memory grows.
+  const big = "x".repeat(20_000);
+  for (let i = 0; i < 1000; i++) m.track({ targetId: "t", id: `n${i}`, inputs: { big } });
+  m.start("e");
+  m.reportProgress("e", 3, 4);
+  assert.deepEqual(
+    [m.status("e")?.status, m.progress("e")?.current, m.status("n0")?.status, m.status("n999")?.inputs.big.length],
+    ["running", 3, "pending", 20_000],
+  );
+  m.cancel("n5");
+  m.remove("n5");
+  assert.equal(m.status("n5"), undefined);
+  m.free();
+  assert.throws(() => m.status("e"), { code: "INVALID_TRANSITION" });
+  assert.throws(() => m.progress("e"), { code: "INVALID_TRANSITION" });
+});
