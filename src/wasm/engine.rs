@@ -258,11 +258,10 @@ impl State {
             }
         }
         if self.core.has_events() {
-            let events = self.core.drain_events();
+            let queued = self.events.len();
+            let to = self.listening.then_some(&mut self.events);
+            self.queued_bytes += self.core.drain_events_into(to, event_bytes);
             if self.listening {
-                let queued = self.events.len();
-                self.queued_bytes += events.iter().map(event_bytes).sum::<u64>();
-                self.events.extend(events);
                 self.attach_fixed(queued);
             }
         }
@@ -352,11 +351,8 @@ impl State {
     /// (`weighed`: the change may have changed the bytes held.)
     fn settle_events(&mut self, sc: &Scratch, weighed: bool) {
         if self.core.has_events() {
-            let events = self.core.drain_events();
-            if self.listening {
-                self.queued_bytes += events.iter().map(event_bytes).sum::<u64>();
-                self.events.extend(events);
-            }
+            let to = self.listening.then_some(&mut self.events);
+            self.queued_bytes += self.core.drain_events_into(to, event_bytes);
         }
         if weighed {
             self.report();
