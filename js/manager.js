@@ -38,9 +38,7 @@ const SLOT_WORK = 14;
 const SLOT_WAKE = 15;
 const SLOT_DELAY = 16;
 const SLOT_NOW = 17;
-const SLOT_ROW = 18;
-const SLOT_ROWS = 19;
-const SLOTS = 20;
+const SLOTS = 18;
 const STATUS_PENDING = 1;
 const STATUS_RUNNING = 2;
 const STATUS_COMPLETED = 3;
@@ -82,8 +80,6 @@ export const WIRE = {
   SLOT_WAKE,
   SLOT_DELAY,
   SLOT_NOW,
-  SLOT_ROW,
-  SLOT_ROWS,
   SLOTS,
   STATUS_PENDING,
   STATUS_RUNNING,
@@ -222,9 +218,6 @@ function progressOf(current, total, message, updatedAt) {
     : { current, total, message, percentage: Math.min(100, (current / total) * 100), updatedAt };
 }
 
-/** Numbers per row of an engine's rows (SLOT_ROWS): the execution slots CREATED..=RUN_AT. */
-const ROW_LEN = SLOT_RUN_AT + 1;
-
 /** @param {number} n  NaN: null */
 const orNull = (n) => (Number.isNaN(n) ? null : n);
 
@@ -250,8 +243,6 @@ class Entry {
     /** @type {number} */
     this.maxAttempts = a[6];
     this.tv = -1;
-    /** Its row of the engine's numbers (SLOT_ROWS), once a fill told it; -1 until then. */
-    this.row = -1;
     /** @type {string | null} */
     this.msg = null;
     /** @type {{ result?: unknown, error?: Execution["error"], cancelReason?: string } | null} */
@@ -1055,13 +1046,6 @@ function tell(fn) {
 export function wrap(Engine) {
   /** @type {WebAssembly.Memory | null} */
   let memory = null;
-  /** All of the wasm memory as f64s, for the engines' rows of numbers; re-made after it grew. */
-  /** @type {Float64Array} */
-  let heap = new Float64Array(0);
-  const heapView = () => {
-    if (heap.length === 0) heap = new Float64Array(/** @type {WebAssembly.Memory} */ (memory).buffer);
-    return heap;
-  };
 
   class ExecutionManager {
     /** @type {any} the engine; null once freed */
@@ -1277,26 +1261,25 @@ export function wrap(Engine) {
      * call that filled the scratch returned it.
      * @param {Entry} e
      * @param {string | undefined} texts
-     * @param {Float64Array} [f]  where the numbers are: the scratch, or (with `o`) the heap
-     * @param {number} [o]  the index of the row of `e` in `f`
      * @returns {Execution}
      */
-    #snapshot(e, texts, f = this.#f(), o = 0) {
+    #snapshot(e, texts) {
       // Every slot is read before anything below may call into wasm: an allocation there may
       // grow the memory, which detaches this view.
-      const code = f[o + SLOT_STATUS];
-      const createdAt = f[o + SLOT_CREATED];
-      const startedAt = f[o + SLOT_STARTED];
-      const finishedAt = f[o + SLOT_FINISHED];
-      const updatedAt = f[o + SLOT_UPDATED];
-      const hasProgress = f[o + SLOT_HAS_PROGRESS] === 1;
-      const current = f[o + SLOT_CURRENT];
-      const total = f[o + SLOT_TOTAL];
-      const progressUpdatedAt = f[o + SLOT_PROGRESS_UPDATED];
-      const hasTexts = f[o + SLOT_HAS_TEXTS] === 1;
-      const version = f[o + SLOT_TEXT_VERSION];
-      const attempt = f[o + SLOT_ATTEMPT];
-      const runAt = f[o + SLOT_RUN_AT];
+      const f = this.#f();
+      const code = f[SLOT_STATUS];
+      const createdAt = f[SLOT_CREATED];
+      const startedAt = f[SLOT_STARTED];
+      const finishedAt = f[SLOT_FINISHED];
+      const updatedAt = f[SLOT_UPDATED];
+      const hasProgress = f[SLOT_HAS_PROGRESS] === 1;
+      const current = f[SLOT_CURRENT];
+      const total = f[SLOT_TOTAL];
+      const progressUpdatedAt = f[SLOT_PROGRESS_UPDATED];
+      const hasTexts = f[SLOT_HAS_TEXTS] === 1;
+      const version = f[SLOT_TEXT_VERSION];
+      const attempt = f[SLOT_ATTEMPT];
+      const runAt = f[SLOT_RUN_AT];
       this.#texts(e, hasTexts, version, texts);
       // Keys in the contract's order: result, error or cancelReason before the timestamps. The
       // object is built by adding properties (never deleting them, which would slow it down).
@@ -1780,36 +1763,11 @@ export function wrap(Engine) {
      */
     status(id) {
       let e = this.#lookup(id);
-      if (e === null) return undefined;
-      const at = this.#row(e);
-      if (at >= 0) return this.#snapshot(e, undefined, heap, at);
-      if (this.#fill(e) === GONE) {
+      if (e !== null && this.#live().fill(e.seq) === GONE) {
         this.#forget(e);
         e = this.#lookup(id); // filled by find
       }
       return e === null ? undefined : this.#snapshot(e, undefined);
-    }
-
-    /**
-     * Where `e`'s numbers are in `heap` (the engine keeps them in step with every change), or -1
-     * when its row is not known yet or no longer holds it (then `#fill`). Throws once freed.
-     * @param {Entry} e
-     */
-    #row(e) {
-      this.#live(); // a freed engine's rows are gone
-      if (e.row < 0) return -1;
-      const at = this.#f()[SLOT_ROWS] / 8 + e.row * ROW_LEN;
-      return heapView()[at + SLOT_SEQ] === e.seq ? at : -1;
-    }
-
-    /**
-     * Fills the scratch with `e`'s numbers and learns its row; the status code or GONE.
-     * @param {Entry} e
-     */
-    #fill(e) {
-      const code = this.#live().fill(e.seq);
-      if (code !== GONE) e.row = this.#f()[SLOT_ROW];
-      return code;
     }
 
     /**
@@ -1819,23 +1777,17 @@ export function wrap(Engine) {
      */
     progress(id) {
       let e = this.#lookup(id);
-      if (e === null) return undefined;
-      let o = this.#row(e);
-      let f = heap; // re-made by #row when the memory grew
-      if (o < 0) {
-        if (this.#fill(e) === GONE) {
-          this.#forget(e);
-          e = this.#lookup(id); // filled by find
-          if (e === null) return undefined;
-        }
-        f = this.#f();
-        o = 0;
+      if (e !== null && this.#live().fill(e.seq) === GONE) {
+        this.#forget(e);
+        e = this.#lookup(id); // filled by find
       }
-      if (f[o + SLOT_HAS_PROGRESS] !== 1) return null;
-      const current = f[o + SLOT_CURRENT];
-      const total = f[o + SLOT_TOTAL];
-      const updatedAt = f[o + SLOT_PROGRESS_UPDATED];
-      this.#texts(e, f[o + SLOT_HAS_TEXTS] === 1, f[o + SLOT_TEXT_VERSION], undefined);
+      if (e === null) return undefined;
+      const f = this.#f();
+      if (f[SLOT_HAS_PROGRESS] !== 1) return null;
+      const current = f[SLOT_CURRENT];
+      const total = f[SLOT_TOTAL];
+      const updatedAt = f[SLOT_PROGRESS_UPDATED];
+      this.#texts(e, f[SLOT_HAS_TEXTS] === 1, f[SLOT_TEXT_VERSION], undefined);
       return progressOf(current, total, e.msg, updatedAt);
     }
 

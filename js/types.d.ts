@@ -133,7 +133,7 @@ export interface ManagerOptions {
   maxFinished?: number;
   /**
    * A budget for everything the manager holds (2 bytes per UTF-16 unit of ids, inputs, config,
-   * progress messages, results and failure details, plus 800 bytes per execution); default
+   * progress messages, results and failure details, plus 704 bytes per execution); default
    * 268435456 (256 MiB), at most 1 GiB. A change that would pass it evicts finished executions
    * first; if active ones alone would, it throws `RESOURCE_EXHAUSTED`.
    */

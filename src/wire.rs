@@ -52,18 +52,8 @@ pub mod slot {
     /// back; when it finds NaN it calls `Date.now()` itself. So a change
     /// costs no call from wasm into JS for the time.
     pub const NOW: usize = 17;
-    /// The row of the execution the slots above were filled with, in the
-    /// engine's rows of numbers ([`ROWS`]).
-    pub const ROW: usize = 18;
-    /// The byte address of the engine's rows of numbers: every held
-    /// execution's slots `CREATED..=RUN_AT` (`RUN_AT + 1` numbers a row),
-    /// kept in step with every change, so JS reads an execution's numbers
-    /// from wasm memory without a call. A row whose `SEQ` slot is not the
-    /// execution's sequence no longer holds it. The rows move when they
-    /// grow: written at the end of every call that used the engine's state.
-    pub const ROWS: usize = 19;
     /// How many slots there are.
-    pub const LEN: usize = 20;
+    pub const LEN: usize = 18;
 }
 
 /// Status codes in [`slot::STATUS`]: the status's index in lifecycle order,
@@ -154,8 +144,6 @@ pub const ALL: &[(&str, f64)] = &[
     ("SLOT_WAKE", slot::WAKE as f64),
     ("SLOT_DELAY", slot::DELAY as f64),
     ("SLOT_NOW", slot::NOW as f64),
-    ("SLOT_ROW", slot::ROW as f64),
-    ("SLOT_ROWS", slot::ROWS as f64),
     ("SLOTS", slot::LEN as f64),
     ("STATUS_PENDING", status::PENDING as f64),
     ("STATUS_RUNNING", status::RUNNING as f64),

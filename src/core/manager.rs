@@ -412,7 +412,7 @@ impl Manager {
         while let Some((seq, run_at)) = self.schedule.due(now) {
             let priority = self.store.get(seq).map_or(0, Record::priority);
             let slot = self.schedule.make_ready(seq, priority, run_at);
-            if let Some(mut record) = self.store.get_mut(seq) {
+            if let Some(record) = self.store.get_mut(seq) {
                 record.set_slot(Some(slot));
             }
             n += 1;
@@ -435,14 +435,14 @@ impl Manager {
         let slot = self
             .schedule
             .insert(seq, record.priority(), record.run_at(), now);
-        if let Some(mut record) = self.store.get_mut(seq) {
+        if let Some(record) = self.store.get_mut(seq) {
             record.set_slot(Some(slot));
         }
     }
 
     /// Takes an execution out of the run queue (it started or ended).
     fn unqueue(&mut self, seq: u64) {
-        let Some(mut record) = self.store.get_mut(seq) else {
+        let Some(record) = self.store.get_mut(seq) else {
             return;
         };
         if let Some(slot) = record.slot() {
@@ -752,7 +752,7 @@ impl Manager {
         self.promote();
         loop {
             let seq = self.schedule.pop_ready()?;
-            let Some(to) = self.store.get_mut(seq).and_then(|mut r| {
+            let Some(to) = self.store.get_mut(seq).and_then(|r| {
                 r.set_slot(None);
                 r.status().to_running().ok()
             }) else {
@@ -894,11 +894,10 @@ impl Manager {
     /// Runs a change of an active record that may change its bytes, keeping
     /// the totals in step.
     fn rebyte(&mut self, seq: u64, change: impl FnOnce(&mut Record)) {
-        if let Some(mut record) = self.store.get_mut(seq) {
+        if let Some(record) = self.store.get_mut(seq) {
             let before = record.bytes();
-            change(&mut record);
+            change(record);
             let after = record.bytes();
-            drop(record);
             self.held_bytes = (self.held_bytes + after).saturating_sub(before);
             self.active_bytes = (self.active_bytes + after).saturating_sub(before);
         }
@@ -952,15 +951,13 @@ impl Manager {
         if extra > 0 {
             self.reserve(extra)?;
         }
-        let Some(mut record) = self.store.get_mut(seq) else {
-            return Ok(());
-        };
-        record.report(progress);
-        drop(record);
-        self.held_bytes = self.held_bytes.saturating_add_signed(delta);
-        self.active_bytes = self.active_bytes.saturating_add_signed(delta);
-        self.log_progress(seq);
-        self.emit(EventKind::Progress, seq);
+        if let Some(record) = self.store.get_mut(seq) {
+            record.report(progress);
+            self.held_bytes = self.held_bytes.saturating_add_signed(delta);
+            self.active_bytes = self.active_bytes.saturating_add_signed(delta);
+            self.log_progress(seq);
+            self.emit(EventKind::Progress, seq);
+        }
         Ok(())
     }
 
@@ -1023,7 +1020,7 @@ impl Manager {
             .to_running()
             .map_err(|s| self.illegal(seq, "start", s))?;
         let now = self.now();
-        if let Some(mut record) = self.store.get_mut(seq) {
+        if let Some(record) = self.store.get_mut(seq) {
             record.begin(now);
         }
         self.store.set_status(seq, to);
@@ -1205,7 +1202,7 @@ impl Manager {
         self.disarm(seq);
         self.unqueue(seq);
         let now = self.now();
-        if let Some(mut record) = self.store.get_mut(seq) {
+        if let Some(record) = self.store.get_mut(seq) {
             let before = record.bytes();
             record.end(outcome, now);
             let after = record.bytes();
@@ -1295,18 +1292,6 @@ impl Manager {
     /// The held execution with this creation sequence.
     pub fn record(&self, seq: u64) -> Option<&Record> {
         self.store.get(seq)
-    }
-
-    /// Every held execution's numbers, one row each, kept in step with
-    /// every change (see [`Store::rows`](super::store::Store::rows)): what
-    /// the JS layer reads without a call.
-    pub fn rows(&self) -> &[f64] {
-        self.store.rows()
-    }
-
-    /// The row of `seq` in [`Manager::rows`], if held.
-    pub fn row_of(&self, seq: u64) -> Option<u32> {
-        self.store.row_of(seq)
     }
 
     /// The creation sequence of the execution with this id.

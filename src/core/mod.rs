@@ -33,7 +33,5 @@ pub use manager::{
 };
 pub use progress::Progress;
 pub use query::{Cursor, ListQuery, Order, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use record::{
-    units, Driver, Failure, Numbers, Outcome, Record, EXECUTION_COST, MAX_DETAIL, NUMBER_SLOTS,
-};
+pub use record::{units, Driver, Failure, Numbers, Outcome, Record, EXECUTION_COST, MAX_DETAIL};
 pub use status::Status;

@@ -119,8 +119,6 @@ pub struct Record {
     retry: Option<Rc<Retry>>,
     slot_key: u64,
     slot_kind: SlotKind,
-    /// Its row of the store's numbers ([`super::store::Store::rows`]).
-    row: u32,
 }
 
 /// Which set of the run queue a record's `slot_key` is in.
@@ -132,10 +130,10 @@ enum SlotKind {
 }
 
 /// What every execution counts against the manager's `maxBytes` besides its
-/// texts: its numbers, its index entries, its share of the maps and its row
-/// of numbers for the JS layer (about what they take in wasm memory: ~775
-/// bytes with the scheduling fields, measured by the W6 benchmark).
-pub const EXECUTION_COST: u64 = 800;
+/// texts: its numbers, its index entries and its share of the maps (about
+/// what they take in wasm memory: ~685 bytes with the scheduling fields,
+/// measured by the W6 benchmark).
+pub const EXECUTION_COST: u64 = 704;
 
 /// A text's length in UTF-16 units, as JS counts it (and as the budget does).
 pub fn units(text: &str) -> u64 {
@@ -223,7 +221,6 @@ impl Record {
             retry: n.retry,
             slot_key: 0,
             slot_kind: SlotKind::None,
-            row: 0,
         }
     }
 
@@ -478,49 +475,7 @@ pub struct Numbers {
     pub run_at: Option<f64>,
 }
 
-/// How many numbers [`Numbers::slots`] gives: the execution slots of the
-/// wire's scratch layout, `CREATED..=RUN_AT`.
-pub const NUMBER_SLOTS: usize = crate::wire::slot::RUN_AT + 1;
-
-impl Numbers {
-    /// The numbers of execution `seq` in the order of the wire's execution
-    /// slots (`crate::wire::slot::CREATED..=RUN_AT`; NaN: null).
-    pub fn slots(&self, seq: u64) -> [f64; NUMBER_SLOTS] {
-        let opt = |v: Option<f64>| v.unwrap_or(f64::NAN);
-        let (has, current, total, updated) = match self.progress {
-            Some((current, total, updated)) => (1.0, current, opt(total), updated),
-            None => (0.0, 0.0, f64::NAN, 0.0),
-        };
-        [
-            self.created_at,
-            opt(self.started_at),
-            opt(self.finished_at),
-            self.updated_at,
-            has,
-            current,
-            total,
-            updated,
-            f64::from(self.text_version),
-            if self.has_texts { 1.0 } else { 0.0 },
-            f64::from(self.status.index() as i32 + 1),
-            seq as f64,
-            f64::from(self.attempt),
-            opt(self.run_at),
-        ]
-    }
-}
-
 impl Record {
-    /// Its row of the store's numbers (see [`super::Manager::rows`]).
-    pub fn row(&self) -> u32 {
-        self.row
-    }
-
-    /// Gives it its row of the store's numbers.
-    pub(super) fn set_row(&mut self, row: u32) {
-        self.row = row;
-    }
-
     /// The numeric state (see [`Numbers`]).
     pub fn numbers(&self) -> Numbers {
         Numbers {

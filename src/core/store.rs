@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use super::index::{Indexes, PageSeqs};
 use super::query::{Order, Start};
-use super::record::{Record, NUMBER_SLOTS};
+use super::record::Record;
 use super::status::Status;
 
 /// The hash of the id lookup: SipHash with secret keys, since ids can be
@@ -59,47 +59,6 @@ pub struct Store {
     /// Terminal executions by the order they finished in (eviction order).
     finished: BTreeMap<u64, u64>,
     next_tick: u64,
-    /// Every held execution's numbers ([`Numbers::slots`](super::Numbers::slots)),
-    /// [`NUMBER_SLOTS`] per row, at the row its record names: written after
-    /// every change of a record, so that the JS layer reads them from wasm
-    /// memory without a call ([`Store::rows`]). A removed execution's row is
-    /// zeroed (its sequence slot 0: no execution) and reused.
-    rows: Vec<f64>,
-    free_rows: Vec<u32>,
-}
-
-/// Mutable access to a record ([`Store::get_mut`]): its row of numbers is
-/// written again when the access ends, whatever changed.
-pub(super) struct RecordMut<'a> {
-    record: &'a mut Record,
-    rows: &'a mut Vec<f64>,
-}
-
-impl std::ops::Deref for RecordMut<'_> {
-    type Target = Record;
-    fn deref(&self) -> &Record {
-        self.record
-    }
-}
-
-impl std::ops::DerefMut for RecordMut<'_> {
-    fn deref_mut(&mut self) -> &mut Record {
-        self.record
-    }
-}
-
-impl Drop for RecordMut<'_> {
-    fn drop(&mut self) {
-        write_row(self.rows, self.record);
-    }
-}
-
-/// Writes `record`'s numbers to its row.
-fn write_row(rows: &mut [f64], record: &Record) {
-    let at = record.row() as usize * NUMBER_SLOTS;
-    if let Some(row) = rows.get_mut(at..at + NUMBER_SLOTS) {
-        row.copy_from_slice(&record.numbers().slots(record.seq()));
-    }
 }
 
 impl Store {
@@ -110,38 +69,8 @@ impl Store {
 
     /// Mutable access for changes that do not touch the status (the
     /// record's own methods; the status goes through [`Store::set_status`]).
-    pub(super) fn get_mut(&mut self, seq: u64) -> Option<RecordMut<'_>> {
-        let record = self.records.get_mut(&seq)?;
-        Some(RecordMut {
-            record,
-            rows: &mut self.rows,
-        })
-    }
-
-    /// The numbers of every held execution, [`NUMBER_SLOTS`] per row (see
-    /// the field's doc); a record's row is [`Store::row_of`]. The vector
-    /// moves when it grows: read its address after every change.
-    pub fn rows(&self) -> &[f64] {
-        &self.rows
-    }
-
-    /// The row of the numbers of `seq`, if held.
-    pub fn row_of(&self, seq: u64) -> Option<u32> {
-        self.records.get(&seq).map(Record::row)
-    }
-
-    /// Gives `record` a row and writes its numbers there.
-    fn place(&mut self, record: &mut Record) {
-        let row = match self.free_rows.pop() {
-            Some(row) => row,
-            None => {
-                let row = (self.rows.len() / NUMBER_SLOTS) as u32;
-                self.rows.resize(self.rows.len() + NUMBER_SLOTS, 0.0);
-                row
-            }
-        };
-        record.set_row(row);
-        write_row(&mut self.rows, record);
+    pub(super) fn get_mut(&mut self, seq: u64) -> Option<&mut Record> {
+        self.records.get_mut(&seq)
     }
 
     /// Keys the id lookup's hash (see [`IdHasher`]); the ids held are
@@ -163,8 +92,7 @@ impl Store {
     }
 
     /// Adds a new (non-terminal) execution.
-    pub fn insert(&mut self, mut record: Record) {
-        self.place(&mut record);
+    pub fn insert(&mut self, record: Record) {
         let seq = record.seq();
         self.indexes
             .insert(seq, record.status(), record.kind(), record.target_id());
@@ -177,8 +105,7 @@ impl Store {
 
     /// Adds an execution restored from a durable store, in whatever status
     /// it was, keeping its place in the finish order.
-    pub fn restore(&mut self, mut record: Record) {
-        self.place(&mut record);
+    pub fn restore(&mut self, record: Record) {
         let seq = record.seq();
         let tick = record.finish_tick();
         if record.status().is_terminal() {
@@ -228,7 +155,6 @@ impl Store {
             0
         };
         record.set_status(to, tick);
-        write_row(&mut self.rows, record);
         self.indexes
             .move_status(seq, from, to, record.kind(), record.target_id());
         if let Some(c) = self.counts.get_mut(from.index()) {
@@ -242,11 +168,6 @@ impl Store {
     /// Takes an execution out.
     pub fn remove(&mut self, seq: u64) -> Option<Record> {
         let record = self.records.remove(&seq)?;
-        let at = record.row() as usize * NUMBER_SLOTS;
-        if let Some(row) = self.rows.get_mut(at..at + NUMBER_SLOTS) {
-            row.fill(0.0);
-            self.free_rows.push(record.row());
-        }
         self.indexes
             .remove(seq, record.status(), record.kind(), record.target_id());
         if let Some(c) = self.counts.get_mut(record.status().index()) {

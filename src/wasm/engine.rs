@@ -99,10 +99,32 @@ impl Scratch {
 
     /// Writes `n` of `seq` to the execution slots; returns the status code.
     fn write(&self, n: &Numbers, seq: u64) -> i32 {
-        for (cell, value) in self.0.iter().zip(n.slots(seq)) {
+        let opt = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        let (has, current, total, updated) = match n.progress {
+            Some((current, total, updated)) => (1.0, current, opt(total), updated),
+            None => (0.0, 0.0, f64::NAN, 0.0),
+        };
+        let code = n.status.index() as i32 + 1;
+        let values = [
+            n.created_at,
+            opt(n.started_at),
+            opt(n.finished_at),
+            n.updated_at,
+            has,
+            current,
+            total,
+            updated,
+            f64::from(n.text_version),
+            if n.has_texts { 1.0 } else { 0.0 },
+            f64::from(code),
+            seq as f64,
+            f64::from(n.attempt),
+            opt(n.run_at),
+        ];
+        for (cell, value) in self.0.iter().zip(values) {
             cell.set(value);
         }
-        n.status.index() as i32 + 1
+        code
     }
 
     /// The time JS wrote for this call ([`slot::NOW`]), taken: NaN is
@@ -197,11 +219,8 @@ impl State {
     /// Fills the execution slots with `seq`'s numbers; its status code, or
     /// [`reply::GONE`].
     fn fill(&self, sc: &Scratch, seq: u64) -> i32 {
-        match self.core.record(seq) {
-            Some(record) => {
-                sc.set(slot::ROW, f64::from(record.row()));
-                sc.write(&record.numbers(), seq)
-            }
+        match self.core.record(seq).map(Record::numbers) {
+            Some(numbers) => sc.write(&numbers, seq),
             None => sc.reply(reply::GONE),
         }
     }
@@ -403,34 +422,6 @@ impl State {
     }
 }
 
-/// The state, borrowed for one call. When the call ends, the address of the
-/// rows of numbers goes to the scratch ([`slot::ROWS`]): they move when they
-/// grow, and JS reads them between calls.
-struct Borrowed<'a> {
-    st: RefMut<'a, State>,
-    scratch: &'a Scratch,
-}
-
-impl std::ops::Deref for Borrowed<'_> {
-    type Target = State;
-    fn deref(&self) -> &State {
-        &self.st
-    }
-}
-
-impl std::ops::DerefMut for Borrowed<'_> {
-    fn deref_mut(&mut self) -> &mut State {
-        &mut self.st
-    }
-}
-
-impl Drop for Borrowed<'_> {
-    fn drop(&mut self) {
-        let rows = self.st.core.rows().as_ptr() as usize;
-        self.scratch.set(slot::ROWS, rows as f64);
-    }
-}
-
 impl Engine {
     /// Sets the time of the call about to start (see [`Time::tick`]).
     fn tick(&self) {
@@ -438,12 +429,9 @@ impl Engine {
     }
 
     /// The state for a call that reads it only.
-    fn st(&self) -> Option<Borrowed<'_>> {
+    fn st(&self) -> Option<RefMut<'_, State>> {
         match self.state.try_borrow_mut() {
-            Ok(st) => Some(Borrowed {
-                st,
-                scratch: &self.scratch,
-            }),
+            Ok(st) => Some(st),
             Err(_) => {
                 self.busy.set(true);
                 self.scratch.reply(reply::ERROR);
@@ -454,7 +442,7 @@ impl Engine {
 
     /// The state for a change: reads `Date.now()` first, and gives the
     /// core the budget in force.
-    fn begin(&self) -> Option<Borrowed<'_>> {
+    fn begin(&self) -> Option<RefMut<'_, State>> {
         self.tick();
         let mut st = self.st()?;
         st.limits();
@@ -504,7 +492,7 @@ impl Engine {
 
     /// The state for a change of `seq`; `None` with GONE in the status slot
     /// when `seq` is not held (a staged argument is kept for the retry by id).
-    fn held(&self, seq: u64) -> Option<Borrowed<'_>> {
+    fn held(&self, seq: u64) -> Option<RefMut<'_, State>> {
         let st = self.begin()?;
         if st.core.record(seq).is_none() {
             self.scratch.reply(reply::GONE);

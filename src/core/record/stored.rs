@@ -236,7 +236,6 @@ impl Record {
             retry: retry.as_ref().map(|r| Rc::new(retry_of(r))),
             slot_key: 0,
             slot_kind: SlotKind::None,
-            row: 0,
         })
     }
 }
