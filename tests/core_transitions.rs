@@ -1376,3 +1376,30 @@ fn options_are_kept() {
     assert_eq!(Options::default().concurrency, usize::MAX);
     assert_eq!(Options::default().max_finished, 10_000);
 }
+
+#[test]
+fn id_lookups_survive_rekeying_the_id_hash() {
+    let (mut m, _clock) = setup(INF, INF);
+    let mut seqs = Vec::new();
+    for i in 0..200 {
+        seqs.push(track(&mut m, &format!("before-{i}")));
+    }
+    m.set_id_keys(0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210);
+    for i in 0..200 {
+        seqs.push(track(&mut m, &format!("after-{i}")));
+    }
+    for (i, seq) in seqs.iter().enumerate() {
+        let id = if i < 200 {
+            format!("before-{i}")
+        } else {
+            format!("after-{}", i - 200)
+        };
+        assert_eq!(m.seq_of(&id), Some(*seq), "{id}");
+        assert_eq!(status(&m, &id), "pending");
+    }
+    assert_eq!(m.seq_of("before-200"), None);
+    let err = m.track(req("before-7", "remote")).unwrap_err();
+    assert_eq!(err.code(), "ALREADY_EXISTS");
+    m.set_id_keys(1, 2);
+    assert_eq!(m.seq_of("after-199"), seqs.last().copied());
+}

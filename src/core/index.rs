@@ -14,10 +14,10 @@
 //! and a set of a million items splits a node once every few hundred
 //! inserts, at a cost of about two thousand.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use indexset::BTreeSet;
+use rustc_hash::FxHashMap;
 
 use super::query::{Order, Start};
 use super::status::Status;
@@ -85,24 +85,39 @@ pub struct IndexKey {
     target: Option<Rc<str>>,
 }
 
-/// The filter combinations of one execution.
-fn keys(status: Status, kind: &Rc<str>, target: &Rc<str>, with_status_only: bool) -> Vec<IndexKey> {
-    let mut out = Vec::with_capacity(8);
-    for s in [Some(status), None] {
-        if with_status_only && s.is_none() {
-            continue;
-        }
-        for k in [Some(kind.clone()), None] {
-            for t in [Some(target.clone()), None] {
-                out.push(IndexKey {
-                    status: s,
-                    kind: k.clone(),
-                    target: t,
-                });
-            }
-        }
-    }
-    out
+/// The filter combinations of one execution: the 4 with its status first,
+/// then the 4 without (made on the stack: every status change makes some).
+fn keys(status: Status, kind: &Rc<str>, target: &Rc<str>) -> [IndexKey; 8] {
+    let key = |status: Option<Status>, k: bool, t: bool| IndexKey {
+        status,
+        kind: k.then(|| kind.clone()),
+        target: t.then(|| target.clone()),
+    };
+    [
+        key(Some(status), true, true),
+        key(Some(status), true, false),
+        key(Some(status), false, true),
+        key(Some(status), false, false),
+        key(None, true, true),
+        key(None, true, false),
+        key(None, false, true),
+        key(None, false, false),
+    ]
+}
+
+/// The filter combinations that name a status (the first 4 of [`keys`]).
+fn status_keys(status: Status, kind: &Rc<str>, target: &Rc<str>) -> [IndexKey; 4] {
+    let key = |k: bool, t: bool| IndexKey {
+        status: Some(status),
+        kind: k.then(|| kind.clone()),
+        target: t.then(|| target.clone()),
+    };
+    [
+        key(true, true),
+        key(true, false),
+        key(false, true),
+        key(false, false),
+    ]
 }
 
 /// Builds the sets of many executions at once (a store being restored):
@@ -114,7 +129,7 @@ pub struct IndexBuilder {
     /// One group per triple: its key and its sequences, ascending.
     groups: Vec<(IndexKey, Vec<u64>)>,
     /// Where each triple's group is.
-    at: HashMap<IndexKey, usize>,
+    at: FxHashMap<IndexKey, usize>,
     /// The group of the last execution pushed (runs of executions usually
     /// share a triple, and their names the same `Rc`).
     last: Option<usize>,
@@ -160,14 +175,14 @@ impl IndexBuilder {
     pub fn build(self) -> Indexes {
         // Which groups each set covers (the sets found through the same
         // kind of map as the groups).
-        let mut set_at: HashMap<IndexKey, usize> = HashMap::new();
+        let mut set_at: FxHashMap<IndexKey, usize> = FxHashMap::default();
         let mut covers: Vec<(IndexKey, Vec<usize>)> = Vec::new();
         for (i, (key, _)) in self.groups.iter().enumerate() {
             let (Some(status), Some(kind), Some(target)) = (key.status, &key.kind, &key.target)
             else {
                 continue;
             };
-            for set in keys(status, kind, target, false) {
+            for set in keys(status, kind, target) {
                 let next = covers.len();
                 let at = *set_at.entry(set.clone()).or_insert(next);
                 if at == next {
@@ -178,7 +193,8 @@ impl IndexBuilder {
                 }
             }
         }
-        let mut sets = HashMap::with_capacity(covers.len());
+        let mut sets = FxHashMap::default();
+        sets.reserve(covers.len());
         for (key, groups) in covers {
             let runs: Vec<&[u64]> = groups
                 .iter()
@@ -190,7 +206,10 @@ impl IndexBuilder {
             };
             sets.insert(key, set);
         }
-        Indexes { sets }
+        Indexes {
+            sets,
+            spare: Vec::new(),
+        }
     }
 }
 
@@ -237,11 +256,19 @@ fn merge_two(a: &[u64], b: &[u64]) -> Vec<u64> {
     out
 }
 
-/// All the sets.
+/// All the sets (few keys, made from the executions' types and targets: a
+/// fast hash is enough).
 #[derive(Default)]
 pub struct Indexes {
-    sets: HashMap<IndexKey, Set>,
+    sets: FxHashMap<IndexKey, Set>,
+    /// Sets emptied lately, kept for the next new key: a status change often
+    /// empties the sets of the status it leaves and refills them soon after
+    /// (at most [`SPARE_SETS`]).
+    spare: Vec<Set>,
 }
+
+/// How many emptied sets [`Indexes`] keeps for reuse.
+const SPARE_SETS: usize = 8;
 
 /// One page read from the indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,8 +284,8 @@ pub struct PageSeqs {
 impl Indexes {
     /// Adds an execution to its 8 sets.
     pub fn insert(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
-        for key in keys(status, kind, target, false) {
-            self.sets.entry(key).or_insert_with(Set::new).insert(seq);
+        for key in keys(status, kind, target) {
+            self.add_to(key, seq);
         }
     }
 
@@ -277,7 +304,7 @@ impl Indexes {
 
     /// Takes an execution out of its 8 sets.
     pub fn remove(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
-        for key in keys(status, kind, target, false) {
+        for key in keys(status, kind, target) {
             self.remove_from(key, seq);
         }
     }
@@ -291,19 +318,31 @@ impl Indexes {
         kind: &Rc<str>,
         target: &Rc<str>,
     ) {
-        for key in keys(from, kind, target, true) {
+        for key in status_keys(from, kind, target) {
             self.remove_from(key, seq);
         }
-        for key in keys(to, kind, target, true) {
-            self.sets.entry(key).or_insert_with(Set::new).insert(seq);
+        for key in status_keys(to, kind, target) {
+            self.add_to(key, seq);
         }
+    }
+
+    fn add_to(&mut self, key: IndexKey, seq: u64) {
+        let spare = &mut self.spare;
+        self.sets
+            .entry(key)
+            .or_insert_with(|| spare.pop().unwrap_or_else(Set::new))
+            .insert(seq);
     }
 
     fn remove_from(&mut self, key: IndexKey, seq: u64) {
         if let Some(set) = self.sets.get_mut(&key) {
             set.seqs.remove(&seq);
             if set.seqs.is_empty() {
-                self.sets.remove(&key);
+                if let Some(set) = self.sets.remove(&key) {
+                    if self.spare.len() < SPARE_SETS {
+                        self.spare.push(set);
+                    }
+                }
             }
         }
     }

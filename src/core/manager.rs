@@ -33,6 +33,9 @@ pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
 /// plus one value being copied in, stays well inside the 4 GiB wasm heap.
 pub const MAX_BYTES_LIMIT: u64 = 1 << 30;
 
+/// How many events' room the queue of change events keeps between drains.
+const KEPT_EVENT_ROOM: usize = 16;
+
 /// Manager options; `usize::MAX` stands for `Infinity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
@@ -220,6 +223,13 @@ impl Manager {
         self.random = random;
     }
 
+    /// Keys the hash of the id lookup (SipHash) with two secret numbers: the
+    /// wasm engine passes random bytes from `crypto.getRandomValues`, where
+    /// std's own keys are the same in every process.
+    pub fn set_id_keys(&mut self, k0: u64, k1: u64) {
+        self.store.set_id_keys(k0, k1);
+    }
+
     /// The options in force.
     pub fn options(&self) -> Options {
         self.options
@@ -304,6 +314,31 @@ impl Manager {
     /// Takes the queued change events, oldest first.
     pub fn drain_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
+    }
+
+    /// Moves the change events to the end of `out` (or drops them, for
+    /// `None`), keeping the queue's allocation (up to [`KEPT_EVENT_ROOM`]
+    /// events) for the next ones; the bytes `weigh` gives for the events
+    /// moved, summed.
+    pub fn drain_events_into(
+        &mut self,
+        out: Option<&mut std::collections::VecDeque<Event>>,
+        weigh: impl Fn(&Event) -> u64,
+    ) -> u64 {
+        let bytes = match out {
+            Some(out) => {
+                let bytes = self.events.iter().map(weigh).sum();
+                out.extend(self.events.drain(..));
+                bytes
+            }
+            None => {
+                self.events.clear();
+                0
+            }
+        };
+        // A burst (a clear of many) does not keep its room.
+        self.events.shrink_to(KEPT_EVENT_ROOM);
+        bytes
     }
 
     /// Whether change events or terminal executions wait for the wasm layer.

@@ -3,7 +3,11 @@
 //! Every status change goes through [`Store::set_status`], which keeps the
 //! indexes, the per-status counts and the finish order in step.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasher;
+#[allow(deprecated)] // SipHash-2-4 with chosen keys: std's only keyed hasher
+use std::hash::SipHasher;
 
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
@@ -13,12 +17,43 @@ use super::query::{Order, Start};
 use super::record::Record;
 use super::status::Status;
 
+/// The hash of the id lookup: SipHash with secret keys, since ids can be
+/// chosen by callers (over REST too) and so crafted to collide. Native
+/// builds key it from std's random keys; std has no randomness in
+/// `wasm32-unknown-unknown` (its keys are the same in every process), so the
+/// engine keys it from `crypto.getRandomValues` ([`Store::set_id_keys`]).
+#[derive(Clone)]
+pub struct IdHasher {
+    k0: u64,
+    k1: u64,
+}
+
+impl Default for IdHasher {
+    fn default() -> IdHasher {
+        let random = RandomState::new();
+        IdHasher {
+            k0: random.hash_one(0u64),
+            k1: random.hash_one(1u64),
+        }
+    }
+}
+
+impl BuildHasher for IdHasher {
+    #[allow(deprecated)]
+    type Hasher = SipHasher;
+
+    #[allow(deprecated)]
+    fn build_hasher(&self) -> SipHasher {
+        SipHasher::new_with_keys(self.k0, self.k1)
+    }
+}
+
 /// Executions by creation sequence, with indexes.
 #[derive(Default)]
 pub struct Store {
     /// By creation sequence (internal numbers: a fast hash is safe here).
     records: FxHashMap<u64, Record>,
-    by_id: HashMap<Rc<str>, u64>,
+    by_id: HashMap<Rc<str>, u64, IdHasher>,
     indexes: Indexes,
     counts: [usize; 5],
     /// Terminal executions as (finish order, sequence), by the order they
@@ -38,6 +73,14 @@ impl Store {
     /// record's own methods; the status goes through [`Store::set_status`]).
     pub(super) fn get_mut(&mut self, seq: u64) -> Option<&mut Record> {
         self.records.get_mut(&seq)
+    }
+
+    /// Keys the id lookup's hash (see [`IdHasher`]); the ids held are
+    /// hashed again.
+    pub fn set_id_keys(&mut self, k0: u64, k1: u64) {
+        let mut by_id = HashMap::with_capacity_and_hasher(self.by_id.len(), IdHasher { k0, k1 });
+        by_id.extend(self.by_id.drain());
+        self.by_id = by_id;
     }
 
     /// The creation sequence of the execution with this id.
@@ -208,16 +251,21 @@ impl Restoring<'_> {
     /// Builds the indexes of every execution pushed.
     /// The ids of executions given to [`Store::restoring`] but not pushed
     /// (a restore that stopped at a damaged one) are dropped.
+    /// The ids go into the store's own map, hashed with its secret keys
+    /// (replay's map has std's, which are not secret in wasm).
     pub fn finish(self) {
         let Restoring {
             store,
-            mut by_id,
+            by_id,
             indexes,
         } = self;
-        if by_id.len() != store.records.len() {
-            by_id.retain(|_, seq| store.records.contains_key(seq));
-        }
-        store.by_id = by_id;
+        let mut ids = HashMap::with_capacity_and_hasher(by_id.len(), store.by_id.hasher().clone());
+        ids.extend(
+            by_id
+                .into_iter()
+                .filter(|(_, seq)| store.records.contains_key(seq)),
+        );
+        store.by_id = ids;
         store.indexes = indexes.build();
     }
 }

@@ -15,9 +15,16 @@ use crate::core::{Clock, IdSource, UuidIds};
 pub struct Time(Rc<Cell<f64>>);
 
 impl Time {
-    /// Reads `Date.now()` for the call about to start.
-    pub fn tick(&self) {
-        self.0.set(ffi::date_now());
+    /// Sets the time of the call about to start: `written`, the
+    /// `Date.now()` JS read right before the call (see
+    /// [`crate::wire::slot::NOW`]), or, when JS wrote none (NaN), `Date.now()`
+    /// read here.
+    pub fn tick(&self, written: f64) {
+        self.0.set(if written.is_finite() {
+            written
+        } else {
+            ffi::date_now()
+        });
     }
 }
 

@@ -127,6 +127,14 @@ impl Scratch {
         code
     }
 
+    /// The time JS wrote for this call ([`slot::NOW`]), taken: NaN is
+    /// written back, so a later call that JS wrote none for reads the clock.
+    fn take_now(&self) -> f64 {
+        self.0
+            .get(slot::NOW)
+            .map_or(f64::NAN, |s| s.replace(f64::NAN))
+    }
+
     fn reply(&self, code: i32) -> i32 {
         self.set(slot::STATUS, f64::from(code));
         code
@@ -269,11 +277,10 @@ impl State {
             }
         }
         if self.core.has_events() {
-            let events = self.core.drain_events();
+            let queued = self.events.len();
+            let to = self.listening.then_some(&mut self.events);
+            self.queued_bytes += self.core.drain_events_into(to, event_bytes);
             if self.listening {
-                let queued = self.events.len();
-                self.queued_bytes += events.iter().map(event_bytes).sum::<u64>();
-                self.events.extend(events);
                 self.attach_fixed(queued);
             }
         }
@@ -363,11 +370,8 @@ impl State {
     /// (`weighed`: the change may have changed the bytes held.)
     fn settle_events(&mut self, sc: &Scratch, weighed: bool) {
         if self.core.has_events() {
-            let events = self.core.drain_events();
-            if self.listening {
-                self.queued_bytes += events.iter().map(event_bytes).sum::<u64>();
-                self.events.extend(events);
-            }
+            let to = self.listening.then_some(&mut self.events);
+            self.queued_bytes += self.core.drain_events_into(to, event_bytes);
         }
         if weighed {
             self.report();
@@ -419,6 +423,11 @@ impl State {
 }
 
 impl Engine {
+    /// Sets the time of the call about to start (see [`Time::tick`]).
+    fn tick(&self) {
+        self.time.tick(self.scratch.take_now());
+    }
+
     /// The state for a call that reads it only.
     fn st(&self) -> Option<RefMut<'_, State>> {
         match self.state.try_borrow_mut() {
@@ -434,7 +443,7 @@ impl Engine {
     /// The state for a change: reads `Date.now()` first, and gives the
     /// core the budget in force.
     fn begin(&self) -> Option<RefMut<'_, State>> {
-        self.time.tick();
+        self.tick();
         let mut st = self.st()?;
         st.limits();
         Some(st)
@@ -524,10 +533,12 @@ impl Engine {
         let ids = RandomIds::new();
         let mut core = Manager::new(options, Box::new(time.clone()), Box::new(ids.clone()));
         core.set_random(Box::new(SplitMix(ids.seed())));
+        core.set_id_keys(ids.seed(), ids.seed());
         core.set_track_removed(true);
         let scratch = Box::new(Scratch(std::array::from_fn(|_| Cell::new(0.0))));
         scratch.set(slot::WAKE, f64::NAN);
         scratch.set(slot::DELAY, f64::NAN);
+        scratch.set(slot::NOW, f64::NAN);
         Engine {
             state: RefCell::new(State {
                 core,
@@ -596,7 +607,7 @@ impl Engine {
     /// store there (a torn last write) before appending; [`reply::ERROR`]
     /// with a `STORE_ERROR` for damage.
     pub fn restore_finish(&self) -> f64 {
-        self.time.tick();
+        self.tick();
         let Some(mut st) = self.st() else {
             return f64::from(reply::ERROR);
         };
@@ -860,7 +871,7 @@ impl Engine {
         attempt: u32,
         remote: bool,
     ) -> i32 {
-        self.time.tick();
+        self.tick();
         let Some(mut st) = self.st() else {
             return reply::ERROR;
         };

@@ -197,3 +197,33 @@ test("many executions created and evicted: every lookup still answers from the m
   m.track({ targetId: "t", id: "e0" });
   assert.equal(m.status("e0").status, "pending");
 });
+
+test("the time JS hands to a change is used by that change only: a later change reads the clock again", () => {
+  const m = new ExecutionManager();
+  const realNow = Date.now;
+  let clock = 1_000_000;
+  Date.now = () => clock;
+  try {
+    m.track({ targetId: "t", id: "a" });
+    clock = 2_000_000;
+    assert.equal(m.start("a").startedAt, 2_000_000);
+    clock = 3_000_000;
+    m.reportProgress("a", 1, 2);
+    assert.equal(m.progress("a")?.updatedAt, 3_000_000);
+    // A bad report throws before any time is handed over; cancel hands none itself.
+    assert.throws(() => m.reportProgress("a", "x"), { code: "INVALID_ARGUMENT" });
+    clock = 4_000_000;
+    const cancelled = m.cancel("a");
+    assert.equal(cancelled.finishedAt, 4_000_000);
+    assert.equal(cancelled.progress?.updatedAt, 3_000_000);
+    m.track({ targetId: "t", id: "b" });
+    clock = 5_000_000;
+    m.start("b");
+    clock = 6_000_000;
+    assert.equal(m.complete("b").finishedAt, 6_000_000);
+    clock = 7_000_000;
+    assert.equal(m.track({ targetId: "t", id: "c" }).createdAt, 7_000_000);
+  } finally {
+    Date.now = realNow;
+  }
+});

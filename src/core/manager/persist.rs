@@ -281,10 +281,11 @@ impl Manager {
 
     /// Writes the progress report of `seq`.
     pub(super) fn log_progress(&mut self, seq: u64) {
-        if let (Some(j), Some(progress)) = (
-            &mut self.journal,
-            self.store.get(seq).and_then(Record::progress_image),
-        ) {
+        // The journal first: a manager without a store makes no image at all.
+        let Some(j) = &mut self.journal else {
+            return;
+        };
+        if let Some(progress) = self.store.get(seq).and_then(Record::progress_image) {
             j.push(&Change::Progress { seq, progress });
         }
     }
