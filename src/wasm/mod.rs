@@ -6,6 +6,7 @@
 //! Nothing here runs a handler, holds an `AbortController`, arms a timer or
 //! calls a listener: those are JS things and live in `js/manager.js`.
 
+mod alloc;
 mod args;
 mod clock;
 mod convert;
