@@ -28,9 +28,11 @@ const NODE_SIZE: usize = 64;
 const MAX_NODE_SIZE: usize = 4096;
 
 /// The node size for a set of `len` items: the power of two at or above
-/// √len, within [`NODE_SIZE`]..=[`MAX_NODE_SIZE`]. A set of n items then has
-/// at most about 2√n nodes, and a node splits once every √n/2 inserts or
-/// more, so the rank index rebuilt at each split costs O(1) per insert.
+/// √len, within [`NODE_SIZE`]..=[`MAX_NODE_SIZE`]. A set built of n items
+/// then has at most about 2√n nodes (one grown by inserts, rebuilt when it
+/// quadruples, at most about 4√n half-full ones), and a node splits once
+/// every √n/4 inserts or more, so the rank index rebuilt at each split costs
+/// O(1) per insert, amortized.
 fn node_size_for(len: usize) -> usize {
     let mut size = NODE_SIZE;
     while size < MAX_NODE_SIZE && size.saturating_mul(size) < len {
@@ -85,23 +87,25 @@ pub struct IndexKey {
     target: Option<Rc<str>>,
 }
 
-/// The filter combinations of one execution: the 4 with its status first,
-/// then the 4 without (made on the stack: every status change makes some).
+/// The filter combinations of one execution: the 4 with its status first
+/// ([`status_keys`]), then the 4 without (made on the stack: every status
+/// change makes some).
 fn keys(status: Status, kind: &Rc<str>, target: &Rc<str>) -> [IndexKey; 8] {
-    let key = |status: Option<Status>, k: bool, t: bool| IndexKey {
-        status,
+    let [a, b, c, d] = status_keys(status, kind, target);
+    let key = |k: bool, t: bool| IndexKey {
+        status: None,
         kind: k.then(|| kind.clone()),
         target: t.then(|| target.clone()),
     };
     [
-        key(Some(status), true, true),
-        key(Some(status), true, false),
-        key(Some(status), false, true),
-        key(Some(status), false, false),
-        key(None, true, true),
-        key(None, true, false),
-        key(None, false, true),
-        key(None, false, false),
+        a,
+        b,
+        c,
+        d,
+        key(true, true),
+        key(true, false),
+        key(false, true),
+        key(false, false),
     ]
 }
 
@@ -338,8 +342,10 @@ impl Indexes {
         if let Some(set) = self.sets.get_mut(&key) {
             set.seqs.remove(&seq);
             if set.seqs.is_empty() {
+                // Kept only at the first node size: a set that grew keeps
+                // its large node, which a new key may never need.
                 if let Some(set) = self.sets.remove(&key) {
-                    if self.spare.len() < SPARE_SETS {
+                    if self.spare.len() < SPARE_SETS && set.node_size == NODE_SIZE {
                         self.spare.push(set);
                     }
                 }

@@ -345,6 +345,10 @@ fn fast_float(token: &str) -> Option<f64> {
 
 /// Any other token. In the `.wasm`, JavaScript's own conversion (the one
 /// `JSON.parse` uses): Rust's correctly rounded one needs 10 KiB of tables.
+/// It is the one call into JS made while the engine's state is borrowed: a
+/// builtin that runs no user code unless a page replaced it, and then an
+/// exception comes back as "not a number" and a call of that code into the
+/// manager fails as busy.
 #[cfg(not(target_arch = "wasm32"))]
 fn slow_float(token: &str) -> Option<f64> {
     token.parse().ok()
@@ -352,7 +356,7 @@ fn slow_float(token: &str) -> Option<f64> {
 
 #[cfg(target_arch = "wasm32")]
 fn slow_float(token: &str) -> Option<f64> {
-    Some(js_sys::Number::parse_float(token))
+    crate::wasm::ffi::parse_float(token).ok()
 }
 
 #[cfg(test)]

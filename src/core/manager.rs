@@ -18,7 +18,7 @@ use super::record::{Driver, Failure, NewRecord, Outcome, Record};
 use super::retry::Retry;
 use super::schedule::Schedule;
 use super::status::Status;
-use super::store::Store;
+use super::store::{IdHasher, Store};
 
 mod persist;
 
@@ -228,6 +228,11 @@ impl Manager {
     /// std's own keys are the same in every process.
     pub fn set_id_keys(&mut self, k0: u64, k1: u64) {
         self.store.set_id_keys(k0, k1);
+    }
+
+    /// The id lookup's hash, for a replay's id map (see [`Store::id_hasher`]).
+    pub fn id_hasher(&self) -> IdHasher {
+        self.store.id_hasher()
     }
 
     /// The options in force.

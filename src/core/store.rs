@@ -22,7 +22,7 @@ use super::status::Status;
 /// builds key it from std's random keys; std has no randomness in
 /// `wasm32-unknown-unknown` (its keys are the same in every process), so the
 /// engine keys it from `crypto.getRandomValues` ([`Store::set_id_keys`]).
-#[derive(Clone)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdHasher {
     k0: u64,
     k1: u64,
@@ -75,6 +75,12 @@ impl Store {
         self.records.get_mut(&seq)
     }
 
+    /// The id lookup's hash (for a replay that builds the id map the store
+    /// then takes over, [`Store::restoring`]).
+    pub fn id_hasher(&self) -> IdHasher {
+        self.by_id.hasher().clone()
+    }
+
     /// Keys the id lookup's hash (see [`IdHasher`]); the ids held are
     /// hashed again.
     pub fn set_id_keys(&mut self, k0: u64, k1: u64) {
@@ -110,7 +116,11 @@ impl Store {
     /// each in whatever status it was, then [`Restoring::finish`].
     /// `by_id` maps the id of each execution to be pushed to its sequence
     /// (the map replay built, taken over as it is).
-    pub fn restoring(&mut self, by_id: HashMap<Rc<str>, u64>, len: usize) -> Restoring<'_> {
+    pub fn restoring(
+        &mut self,
+        by_id: HashMap<Rc<str>, u64, IdHasher>,
+        len: usize,
+    ) -> Restoring<'_> {
         self.records.reserve(len);
         Restoring {
             store: self,
@@ -226,7 +236,7 @@ impl Store {
 /// A store being restored (see [`Store::restoring`]).
 pub struct Restoring<'a> {
     store: &'a mut Store,
-    by_id: HashMap<Rc<str>, u64>,
+    by_id: HashMap<Rc<str>, u64, IdHasher>,
     indexes: IndexBuilder,
 }
 
@@ -251,21 +261,23 @@ impl Restoring<'_> {
     /// Builds the indexes of every execution pushed.
     /// The ids of executions given to [`Store::restoring`] but not pushed
     /// (a restore that stopped at a damaged one) are dropped.
-    /// The ids go into the store's own map, hashed with its secret keys
-    /// (replay's map has std's, which are not secret in wasm).
+    /// The id map is taken over when replay hashed it with the store's keys
+    /// (as the engine has it do), else rehashed with them.
     pub fn finish(self) {
         let Restoring {
             store,
-            by_id,
+            mut by_id,
             indexes,
         } = self;
-        let mut ids = HashMap::with_capacity_and_hasher(by_id.len(), store.by_id.hasher().clone());
-        ids.extend(
-            by_id
-                .into_iter()
-                .filter(|(_, seq)| store.records.contains_key(seq)),
-        );
-        store.by_id = ids;
+        if by_id.len() != store.records.len() {
+            by_id.retain(|_, seq| store.records.contains_key(seq));
+        }
+        if by_id.hasher() != store.by_id.hasher() {
+            let mut ids = HashMap::with_capacity_and_hasher(by_id.len(), store.id_hasher());
+            ids.extend(by_id);
+            by_id = ids;
+        }
+        store.by_id = by_id;
         store.indexes = indexes.build();
     }
 }

@@ -10,8 +10,11 @@
 //! half its time in back-to-back mark-compacts. After dlmalloc grew the
 //! memory, this allocator asks it for one more block of an eighth of the
 //! memory's size and frees it at once: the block joins dlmalloc's top chunk,
-//! which later requests are carved from, so the memory grows about 55 times
-//! on its way from 1 MiB to 700 MiB. The cost is at most an eighth of the
+//! which later requests are carved from. Above 8 MiB the memory then grows
+//! by at least an eighth at a time (twice per step: the request's own pages,
+//! then the eighth), about 75 grows on its way to 700 MiB instead of
+//! thousands; filling a million executions ran 11 mark-compacts instead of
+//! 146. Below 8 MiB it grows by what is asked. The cost is at most an eighth of the
 //! memory unused, and nothing when the block cannot be had (near the 4 GiB
 //! limit the request fails, and the allocation that grew the memory has
 //! already succeeded).

@@ -533,7 +533,12 @@ impl Engine {
         let ids = RandomIds::new();
         let mut core = Manager::new(options, Box::new(time.clone()), Box::new(ids.clone()));
         core.set_random(Box::new(SplitMix(ids.seed())));
-        core.set_id_keys(ids.seed(), ids.seed());
+        // The id hash's secret keys; std's (fixed in this target) only when
+        // crypto.getRandomValues gave no bytes.
+        let (k0, k1) = (ids.seed(), ids.seed());
+        if k0 != 0 || k1 != 0 {
+            core.set_id_keys(k0, k1);
+        }
         core.set_track_removed(true);
         let scratch = Box::new(Scratch(std::array::from_fn(|_| Cell::new(0.0))));
         scratch.set(slot::WAKE, f64::NAN);
@@ -580,7 +585,9 @@ impl Engine {
                 Error::store("only a new manager can open a store"),
             );
         }
-        st.replayer = Some(Replayer::new(DurableState::default()));
+        st.replayer = Some(Replayer::new(DurableState::with_id_hasher(
+            st.core.id_hasher(),
+        )));
         1
     }
 

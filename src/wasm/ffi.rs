@@ -35,6 +35,10 @@ extern "C" {
     #[wasm_bindgen(catch, js_namespace = ["globalThis", "crypto"], js_name = getRandomValues)]
     pub fn get_random_values(array: &js_sys::Uint8Array) -> Result<JsValue, JsValue>;
 
+    /// `Number.parseFloat(text)`: a builtin, but a page may have replaced it.
+    #[wasm_bindgen(catch, js_namespace = Number, js_name = parseFloat)]
+    pub fn parse_float(text: &str) -> Result<f64, JsValue>;
+
     /// `Date.now()`.
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     pub fn date_now() -> f64;

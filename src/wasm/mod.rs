@@ -11,7 +11,7 @@ mod args;
 mod clock;
 mod convert;
 mod engine;
-mod ffi;
+pub(crate) mod ffi;
 mod keys;
 mod rest;
 mod signal;

@@ -52,7 +52,7 @@ test(
         const got = m.status(`n${n - 1}`).inputs;
         assert.equal(got.length, expected.length);
         for (const [i, x] of expected.entries()) {
-          assert.ok(Object.is(got[i], x) || (x === 0 && got[i] === 0), `${tokens[i]}: ${got[i]} !== ${x}`);
+          assert.ok(Object.is(got[i], x), `${tokens[i]}: ${Object.is(got[i], -0) ? "-0" : got[i]} !== ${x}`);
         }
       }),
       { numRuns: 300 },

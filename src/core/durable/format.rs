@@ -26,7 +26,8 @@
 //! | then 4 bytes | CRC-32 of the payload |
 //!
 //! The CRC is CRC-32 (IEEE 802.3, as in zlib and PNG), computed by slicing
-//! by 16 bytes over tables made on first use (not stored in the `.wasm`). A CRC-32 detects every change of up to 32 consecutive bits, so any
+//! by 16 bytes over tables made on first use (not stored in the `.wasm`).
+//! A CRC-32 detects every change of up to 32 consecutive bits, so any
 //! single changed byte, anywhere, is caught. The length has its own check so
 //! that a damaged length is never mistaken for a record that runs past the
 //! end of the data (which is what a torn write looks like).

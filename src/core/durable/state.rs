@@ -5,6 +5,8 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
+use crate::core::store::IdHasher;
+
 use super::codec::{len_of, write_image_head, write_put, write_state};
 use super::format::{ErrorKind, FRAME_LEN, HEADER_LEN};
 use super::image::{Change, ExecutionImage, ExecutionState, ImageHead, Settings};
@@ -43,7 +45,7 @@ pub struct DurableState {
     /// Boxed as the decoder made them: a put moves a pointer, and the
     /// map's nodes stay small.
     executions: BTreeMap<u64, Box<ExecutionImage>>,
-    ids: HashMap<Rc<str>, u64>,
+    ids: HashMap<Rc<str>, u64, IdHasher>,
     /// Bytes of the `put` records of an image of this state (kept as the
     /// state changes, so [`DurableState::image_len`] costs nothing).
     puts_len: u64,
@@ -63,6 +65,15 @@ fn state_len(s: &ExecutionState) -> u64 {
 }
 
 impl DurableState {
+    /// An empty state whose id map hashes with `hasher` (the store's, which
+    /// then takes the map over as it is).
+    pub fn with_id_hasher(hasher: IdHasher) -> DurableState {
+        DurableState {
+            ids: HashMap::with_hasher(hasher),
+            ..DurableState::default()
+        }
+    }
+
     /// The highest creation sequence given so far (0: none).
     pub fn last_seq(&self) -> u64 {
         self.last_seq
@@ -93,19 +104,13 @@ impl DurableState {
         self.executions.values().map(|e| &**e)
     }
 
-    /// Takes the executions out, in creation order (for a manager restoring
-    /// itself).
-    pub fn into_executions(self) -> impl ExactSizeIterator<Item = ExecutionImage> {
-        self.executions.into_values().map(|e| *e)
-    }
-
     /// Takes the executions out, in creation order, with the map of their
     /// ids to their sequences (for a manager restoring itself).
     pub fn into_parts(
         self,
     ) -> (
         impl ExactSizeIterator<Item = ExecutionImage>,
-        HashMap<Rc<str>, u64>,
+        HashMap<Rc<str>, u64, IdHasher>,
     ) {
         (self.executions.into_values().map(|e| *e), self.ids)
     }
@@ -180,7 +185,7 @@ impl Apply for DurableState {
                     last_seq: head.last_seq,
                     last_finish: head.last_finish,
                     settings: head.settings,
-                    ..DurableState::default()
+                    ..DurableState::with_id_hasher(self.ids.hasher().clone())
                 };
                 // Room for the ids of the puts that follow, at once, rather
                 // than rehashing every id (SipHash) at each doubling. A count
