@@ -94,10 +94,12 @@ impl Store {
     }
 
     /// Adds a new (non-terminal) execution.
-    pub fn insert(&mut self, record: Record) {
+    pub fn insert(&mut self, mut record: Record) {
         let seq = record.seq();
-        self.indexes
+        let group = self
+            .indexes
             .insert(seq, record.status(), record.kind(), record.target_id());
+        record.set_group(group);
         if let Some(c) = self.counts.get_mut(record.status().index()) {
             *c += 1;
         }
@@ -153,8 +155,7 @@ impl Store {
             0
         };
         record.set_status(to, tick);
-        self.indexes
-            .move_status(seq, from, to, record.kind(), record.target_id());
+        self.indexes.move_status(seq, from, to, record.group());
         if let Some(c) = self.counts.get_mut(from.index()) {
             *c = c.saturating_sub(1);
         }
@@ -166,8 +167,7 @@ impl Store {
     /// Takes an execution out.
     pub fn remove(&mut self, seq: u64) -> Option<Record> {
         let record = self.records.remove(&seq)?;
-        self.indexes
-            .remove(seq, record.status(), record.kind(), record.target_id());
+        self.indexes.remove(seq, record.status(), record.group());
         if let Some(c) = self.counts.get_mut(record.status().index()) {
             *c = c.saturating_sub(1);
         }
@@ -233,15 +233,17 @@ pub struct Restoring<'a> {
 impl Restoring<'_> {
     /// Adds an execution (in creation order), keeping its place in the
     /// finish order.
-    pub fn push(&mut self, record: Record) {
+    pub fn push(&mut self, mut record: Record) {
         let seq = record.seq();
         if record.status().is_terminal() {
             let tick = record.finish_tick();
             self.store.finished.insert((tick, seq));
             self.store.next_tick = self.store.next_tick.max(tick);
         }
-        self.indexes
+        let group = self
+            .indexes
             .push(seq, record.status(), record.kind(), record.target_id());
+        record.set_group(group);
         if let Some(c) = self.store.counts.get_mut(record.status().index()) {
             *c += 1;
         }
