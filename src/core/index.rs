@@ -17,7 +17,14 @@
 use std::rc::Rc;
 
 use indexset::BTreeSet;
-use rustc_hash::FxHashMap;
+use std::collections::HashMap;
+
+use super::store::IdHasher;
+
+/// A map keyed by names callers choose (types, targets): hashed with the
+/// store's secret keys, like the ids, so that crafted names cannot make
+/// its lookups collide.
+type Keyed<K, V> = HashMap<K, V, IdHasher>;
 
 use super::query::{Order, Start};
 use super::status::Status;
@@ -87,40 +94,23 @@ pub struct IndexKey {
     target: Option<Rc<str>>,
 }
 
-/// The filter combinations of one execution: the 4 with its status first
-/// ([`status_keys`]), then the 4 without (made on the stack: every status
-/// change makes some).
+/// The filter combinations of one execution: the 4 with its status first,
+/// then the 4 without.
 fn keys(status: Status, kind: &Rc<str>, target: &Rc<str>) -> [IndexKey; 8] {
-    let [a, b, c, d] = status_keys(status, kind, target);
-    let key = |k: bool, t: bool| IndexKey {
-        status: None,
+    let key = |status: Option<Status>, k: bool, t: bool| IndexKey {
+        status,
         kind: k.then(|| kind.clone()),
         target: t.then(|| target.clone()),
     };
     [
-        a,
-        b,
-        c,
-        d,
-        key(true, true),
-        key(true, false),
-        key(false, true),
-        key(false, false),
-    ]
-}
-
-/// The filter combinations that name a status (the first 4 of [`keys`]).
-fn status_keys(status: Status, kind: &Rc<str>, target: &Rc<str>) -> [IndexKey; 4] {
-    let key = |k: bool, t: bool| IndexKey {
-        status: Some(status),
-        kind: k.then(|| kind.clone()),
-        target: t.then(|| target.clone()),
-    };
-    [
-        key(true, true),
-        key(true, false),
-        key(false, true),
-        key(false, false),
+        key(Some(status), true, true),
+        key(Some(status), true, false),
+        key(Some(status), false, true),
+        key(Some(status), false, false),
+        key(None, true, true),
+        key(None, true, false),
+        key(None, false, true),
+        key(None, false, false),
     ]
 }
 
@@ -133,15 +123,32 @@ pub struct IndexBuilder {
     /// One group per triple: its key and its sequences, ascending.
     groups: Vec<(IndexKey, Vec<u64>)>,
     /// Where each triple's group is.
-    at: FxHashMap<IndexKey, usize>,
+    at: Keyed<IndexKey, usize>,
     /// The group of the last execution pushed (runs of executions usually
     /// share a triple, and their names the same `Rc`).
     last: Option<usize>,
+    /// The `(type, target)` pairs, numbered as the built [`Indexes`] number
+    /// their groups, each with how many executions it has.
+    pairs: Vec<(Rc<str>, Rc<str>, usize)>,
+    /// Where each pair is.
+    pair_at: Keyed<(Rc<str>, Rc<str>), u32>,
+    /// The pair of each triple's group.
+    pair_of: Vec<u32>,
 }
 
 impl IndexBuilder {
-    /// Adds an execution; sequences must come in ascending order.
-    pub fn push(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
+    /// An empty builder whose maps hash with `hasher` (the store's).
+    pub fn with_hasher(hasher: IdHasher) -> IndexBuilder {
+        IndexBuilder {
+            at: HashMap::with_hasher(hasher.clone()),
+            pair_at: HashMap::with_hasher(hasher),
+            ..IndexBuilder::default()
+        }
+    }
+
+    /// Adds an execution; sequences must come in ascending order. Returns
+    /// the group the execution will be in (see [`Indexes::insert`]).
+    pub fn push(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) -> u32 {
         let same = |key: &IndexKey| {
             key.status == Some(status)
                 && key
@@ -165,6 +172,15 @@ impl IndexBuilder {
                 let i = *self.at.entry(key.clone()).or_insert(next);
                 if i == next {
                     self.groups.push((key, Vec::new()));
+                    let pairs = &mut self.pairs;
+                    let pair = *self
+                        .pair_at
+                        .entry((kind.clone(), target.clone()))
+                        .or_insert_with(|| {
+                            pairs.push((kind.clone(), target.clone(), 0));
+                            u32::try_from(pairs.len() - 1).unwrap_or(u32::MAX)
+                        });
+                    self.pair_of.push(pair);
                 }
                 i
             }
@@ -173,13 +189,18 @@ impl IndexBuilder {
         if let Some((_, seqs)) = self.groups.get_mut(group) {
             seqs.push(seq);
         }
+        let pair = self.pair_of.get(group).copied().unwrap_or(u32::MAX);
+        if let Some((_, _, len)) = self.pairs.get_mut(pair as usize) {
+            *len += 1;
+        }
+        pair
     }
 
     /// The sets of every execution pushed.
     pub fn build(self) -> Indexes {
         // Which groups each set covers (the sets found through the same
         // kind of map as the groups).
-        let mut set_at: FxHashMap<IndexKey, usize> = FxHashMap::default();
+        let mut set_at: Keyed<IndexKey, usize> = HashMap::with_hasher(self.at.hasher().clone());
         let mut covers: Vec<(IndexKey, Vec<usize>)> = Vec::new();
         for (i, (key, _)) in self.groups.iter().enumerate() {
             let (Some(status), Some(kind), Some(target)) = (key.status, &key.kind, &key.target)
@@ -197,8 +218,17 @@ impl IndexBuilder {
                 }
             }
         }
-        let mut sets = FxHashMap::default();
-        sets.reserve(covers.len());
+        // The groups first (numbered as `push` returned), then the sets
+        // into the slots their groups named.
+        let mut indexes = Indexes::with_hasher(self.at.hasher().clone());
+        for (kind, target, len) in &self.pairs {
+            let group = indexes.group_for(kind, target);
+            if let Some(Some(g)) = indexes.groups.get_mut(group as usize) {
+                g.len = *len;
+            }
+        }
+        // Every pair pushed has executions.
+        indexes.empty_groups = 0;
         for (key, groups) in covers {
             let runs: Vec<&[u64]> = groups
                 .iter()
@@ -208,12 +238,16 @@ impl IndexBuilder {
                 [only] => Set::from_ascending(only.iter().copied()),
                 _ => Set::from_ascending(merge_runs(&runs).into_iter()),
             };
-            sets.insert(key, set);
+            if let Some(slot) = indexes
+                .at
+                .get(&key)
+                .and_then(|&i| indexes.slots.get_mut(i as usize))
+            {
+                slot.set = Some(set);
+                indexes.live += 1;
+            }
         }
-        Indexes {
-            sets,
-            spare: Vec::new(),
-        }
+        indexes
     }
 }
 
@@ -260,19 +294,70 @@ fn merge_two(a: &[u64], b: &[u64]) -> Vec<u64> {
     out
 }
 
-/// All the sets (few keys, made from the executions' types and targets: a
-/// fast hash is enough).
+/// All the sets. Their maps are keyed by types and targets, which callers
+/// choose, and so hashed with secret keys ([`Keyed`]); the changes of an
+/// execution never hash (see below).
+///
+/// The sets sit in slots, one per key that some group names; a slot holds
+/// a set only while it has items. Each execution is in one group, its
+/// `(type, target)` pair, which names the slots of its 8 sets for every
+/// status once: an insert, a removal or a status change then reaches the
+/// sets through the group's list of slots, without making or hashing keys.
 #[derive(Default)]
 pub struct Indexes {
-    sets: FxHashMap<IndexKey, Set>,
+    /// Each named key's slot (the queries' way in).
+    at: Keyed<IndexKey, u32>,
+    slots: Vec<Slot>,
+    /// Slots that no group names any more, for the next new key.
+    free_slots: Vec<u32>,
+    /// The groups, by number (`None`: a free number).
+    groups: Vec<Option<Group>>,
+    /// Each group's number, by its `(type, target)` pair.
+    group_at: Keyed<(Rc<str>, Rc<str>), u32>,
+    /// Free group numbers.
+    free_groups: Vec<u32>,
+    /// The group last found by its pair (executions created in a row
+    /// usually share theirs).
+    last_group: u32,
+    /// How many groups have no executions (kept for a while: see
+    /// [`Indexes::remove`]).
+    empty_groups: usize,
+    /// How many slots hold a set.
+    live: usize,
     /// Sets emptied lately, kept for the next new key: a status change often
     /// empties the sets of the status it leaves and refills them soon after
     /// (at most [`SPARE_SETS`]).
     spare: Vec<Set>,
 }
 
+/// One key's place: its set while it has items, and how many groups name it.
+struct Slot {
+    key: IndexKey,
+    groups: u32,
+    set: Option<Set>,
+}
+
+/// The executions of one `(type, target)` pair.
+struct Group {
+    kind: Rc<str>,
+    target: Rc<str>,
+    /// How many executions are in it.
+    len: usize,
+    /// The slots of its sets: row [`Status::index`] for the sets of that
+    /// status, the last row for those of any status; in each row the sets
+    /// by type and target, by type, by target, by neither.
+    slots: [[u32; 4]; 6],
+}
+
+/// The row of [`Group::slots`] for the sets of any status.
+const ANY_STATUS: usize = 5;
+
 /// How many emptied sets [`Indexes`] keeps for reuse.
 const SPARE_SETS: usize = 8;
+
+/// How many groups without executions [`Indexes`] keeps at least before it
+/// frees them (more when more groups have executions).
+const SPARE_GROUPS: usize = 8;
 
 /// One page read from the indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,11 +371,44 @@ pub struct PageSeqs {
 }
 
 impl Indexes {
-    /// Adds an execution to its 8 sets.
-    pub fn insert(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
-        for key in keys(status, kind, target) {
-            self.add_to(key, seq);
+    /// Empty indexes whose maps hash with `hasher` (the store's).
+    pub fn with_hasher(hasher: IdHasher) -> Indexes {
+        Indexes {
+            at: HashMap::with_hasher(hasher.clone()),
+            group_at: HashMap::with_hasher(hasher),
+            ..Indexes::default()
         }
+    }
+
+    /// Hashes the maps with `hasher` from now on (their entries again).
+    pub fn rekey(&mut self, hasher: &IdHasher) {
+        let mut at = HashMap::with_capacity_and_hasher(self.at.len(), hasher.clone());
+        at.extend(self.at.drain());
+        self.at = at;
+        let mut group_at = HashMap::with_capacity_and_hasher(self.group_at.len(), hasher.clone());
+        group_at.extend(self.group_at.drain());
+        self.group_at = group_at;
+    }
+
+    /// Adds an execution to its 8 sets; returns its group, which the other
+    /// changes of this execution take.
+    pub fn insert(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) -> u32 {
+        let group = self.group_for(kind, target);
+        let Some(Some(g)) = self.groups.get_mut(group as usize) else {
+            return group;
+        };
+        if g.len == 0 {
+            self.empty_groups = self.empty_groups.saturating_sub(1);
+        }
+        g.len += 1;
+        let rows = [status.index(), ANY_STATUS];
+        let slots = rows.map(|r| g.slots.get(r).copied().unwrap_or_default());
+        for row in slots {
+            for slot in row {
+                self.add_to(slot, seq);
+            }
+        }
+        group
     }
 
     /// Every execution, in creation order.
@@ -300,51 +418,189 @@ impl Indexes {
             kind: None,
             target: None,
         };
-        self.sets
-            .get(&key)
+        self.set(&key)
             .into_iter()
             .flat_map(|s| s.seqs.iter().copied())
     }
 
-    /// Takes an execution out of its 8 sets.
-    pub fn remove(&mut self, seq: u64, status: Status, kind: &Rc<str>, target: &Rc<str>) {
-        for key in keys(status, kind, target) {
-            self.remove_from(key, seq);
+    /// Takes an execution (of this status, in this group) out of its 8 sets.
+    /// A group left without executions is kept for a while (its pair often
+    /// comes back soon); once more groups are empty than have executions
+    /// (and more than [`SPARE_GROUPS`]), the empty ones are freed.
+    pub fn remove(&mut self, seq: u64, status: Status, group: u32) {
+        let Some(Some(g)) = self.groups.get_mut(group as usize) else {
+            return;
+        };
+        g.len = g.len.saturating_sub(1);
+        if g.len == 0 {
+            self.empty_groups += 1;
+        }
+        let rows = [status.index(), ANY_STATUS];
+        let slots = rows.map(|r| g.slots.get(r).copied().unwrap_or_default());
+        for row in slots {
+            for slot in row {
+                self.remove_from(slot, seq);
+            }
+        }
+        let held = self.groups.len() - self.free_groups.len();
+        if self.empty_groups > SPARE_GROUPS && 2 * self.empty_groups > held {
+            self.free_empty_groups();
         }
     }
 
-    /// Moves an execution between the status-keyed sets.
-    pub fn move_status(
-        &mut self,
-        seq: u64,
-        from: Status,
-        to: Status,
-        kind: &Rc<str>,
-        target: &Rc<str>,
-    ) {
-        for key in status_keys(from, kind, target) {
-            self.remove_from(key, seq);
+    /// Moves an execution (of this group) between the status-keyed sets.
+    pub fn move_status(&mut self, seq: u64, from: Status, to: Status, group: u32) {
+        let Some(Some(g)) = self.groups.get(group as usize) else {
+            return;
+        };
+        let from = g.slots.get(from.index()).copied().unwrap_or_default();
+        let to = g.slots.get(to.index()).copied().unwrap_or_default();
+        for slot in from {
+            self.remove_from(slot, seq);
         }
-        for key in status_keys(to, kind, target) {
-            self.add_to(key, seq);
+        for slot in to {
+            self.add_to(slot, seq);
         }
     }
 
-    fn add_to(&mut self, key: IndexKey, seq: u64) {
-        let spare = &mut self.spare;
-        self.sets
-            .entry(key)
-            .or_insert_with(|| spare.pop().unwrap_or_else(Set::new))
-            .insert(seq);
+    /// The group of a `(type, target)` pair, made (with the slots of its
+    /// sets) if there is none.
+    fn group_for(&mut self, kind: &Rc<str>, target: &Rc<str>) -> u32 {
+        let same = |g: &Group| {
+            (Rc::ptr_eq(&g.kind, kind) || g.kind == *kind)
+                && (Rc::ptr_eq(&g.target, target) || g.target == *target)
+        };
+        if let Some(Some(g)) = self.groups.get(self.last_group as usize) {
+            if same(g) {
+                return self.last_group;
+            }
+        }
+        let pair = (kind.clone(), target.clone());
+        let group = match self.group_at.get(&pair) {
+            Some(&group) => group,
+            None => {
+                let mut slots = [[0u32; 4]; 6];
+                for (r, row) in slots.iter_mut().enumerate() {
+                    let status = Status::ALL.get(r).copied();
+                    for (c, slot) in row.iter_mut().enumerate() {
+                        *slot = self.name_slot(IndexKey {
+                            status,
+                            kind: (c < 2).then(|| kind.clone()),
+                            target: (c % 2 == 0).then(|| target.clone()),
+                        });
+                    }
+                }
+                let g = Group {
+                    kind: kind.clone(),
+                    target: target.clone(),
+                    len: 0,
+                    slots,
+                };
+                self.empty_groups += 1;
+                let group = match self.free_groups.pop() {
+                    Some(free) => {
+                        if let Some(place) = self.groups.get_mut(free as usize) {
+                            *place = Some(g);
+                        }
+                        free
+                    }
+                    None => {
+                        self.groups.push(Some(g));
+                        u32::try_from(self.groups.len() - 1).unwrap_or(u32::MAX)
+                    }
+                };
+                self.group_at.insert(pair, group);
+                group
+            }
+        };
+        self.last_group = group;
+        group
     }
 
-    fn remove_from(&mut self, key: IndexKey, seq: u64) {
-        if let Some(set) = self.sets.get_mut(&key) {
+    /// The slot of a key, made if no group names it yet; one more group
+    /// names it.
+    fn name_slot(&mut self, key: IndexKey) -> u32 {
+        if let Some(&slot) = self.at.get(&key) {
+            if let Some(s) = self.slots.get_mut(slot as usize) {
+                s.groups += 1;
+            }
+            return slot;
+        }
+        let made = Slot {
+            key: key.clone(),
+            groups: 1,
+            set: None,
+        };
+        let slot = match self.free_slots.pop() {
+            Some(free) => {
+                if let Some(place) = self.slots.get_mut(free as usize) {
+                    *place = made;
+                }
+                free
+            }
+            None => {
+                self.slots.push(made);
+                u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        self.at.insert(key, slot);
+        slot
+    }
+
+    /// Frees the groups without executions, and the slots only they named.
+    fn free_empty_groups(&mut self) {
+        for group in 0..self.groups.len() {
+            let Some(place) = self.groups.get_mut(group) else {
+                continue;
+            };
+            let Some(g) = place.take_if(|g| g.len == 0) else {
+                continue;
+            };
+            self.group_at.remove(&(g.kind, g.target));
+            self.free_groups
+                .push(u32::try_from(group).unwrap_or(u32::MAX));
+            for slot in g.slots.into_iter().flatten() {
+                let Some(s) = self.slots.get_mut(slot as usize) else {
+                    continue;
+                };
+                s.groups = s.groups.saturating_sub(1);
+                if s.groups == 0 {
+                    self.at.remove(&s.key);
+                    s.set = None;
+                    s.key = IndexKey {
+                        status: None,
+                        kind: None,
+                        target: None,
+                    };
+                    self.free_slots.push(slot);
+                }
+            }
+        }
+        self.empty_groups = 0;
+    }
+
+    fn add_to(&mut self, slot: u32, seq: u64) {
+        let Some(s) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        let set = s.set.get_or_insert_with(|| {
+            self.live += 1;
+            self.spare.pop().unwrap_or_else(Set::new)
+        });
+        set.insert(seq);
+    }
+
+    fn remove_from(&mut self, slot: u32, seq: u64) {
+        let Some(s) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        if let Some(set) = &mut s.set {
             set.seqs.remove(&seq);
             if set.seqs.is_empty() {
                 // Kept only at the first node size: a set that grew keeps
                 // its large node, which a new key may never need.
-                if let Some(set) = self.sets.remove(&key) {
+                if let Some(set) = s.set.take() {
+                    self.live -= 1;
                     if self.spare.len() < SPARE_SETS && set.node_size == NODE_SIZE {
                         self.spare.push(set);
                     }
@@ -353,9 +609,17 @@ impl Indexes {
         }
     }
 
+    /// The set of a key, if it has items.
+    fn set(&self, key: &IndexKey) -> Option<&Set> {
+        self.at
+            .get(key)
+            .and_then(|&slot| self.slots.get(slot as usize))
+            .and_then(|s| s.set.as_ref())
+    }
+
     /// How many sets exist (memory checks in tests).
     pub fn set_count(&self) -> usize {
-        self.sets.len()
+        self.live
     }
 
     /// Reads one page of the executions matching the filter.
@@ -424,7 +688,7 @@ impl Indexes {
                     kind: k.clone(),
                     target: target_key.clone(),
                 };
-                if let Some(set) = self.sets.get(&key) {
+                if let Some(set) = self.set(&key) {
                     sets.push(&set.seqs);
                 }
             }
@@ -594,11 +858,13 @@ mod tests {
         for seq in (1..=n).filter(|&s| late(s)) {
             ix.insert(seq, Status::Pending, &k, &t);
         }
-        let set = &ix.sets[&IndexKey {
-            status: None,
-            kind: None,
-            target: None,
-        }];
+        let set = ix
+            .set(&IndexKey {
+                status: None,
+                kind: None,
+                target: None,
+            })
+            .unwrap();
         assert!(set.node_size > NODE_SIZE, "{}", set.node_size);
         assert!(ix.all().eq(1..=n));
         let p = ix.page(
@@ -611,8 +877,10 @@ mod tests {
         );
         assert_eq!(p.seqs, [n - 1234, n - 1235, n - 1236]);
         assert_eq!(p.total, n);
+        let group = ix.insert(n + 1, Status::Pending, &k, &t);
+        ix.remove(n + 1, Status::Pending, group);
         for seq in (1..=n).filter(|s| s % 2 == 0) {
-            ix.remove(seq, Status::Pending, &k, &t);
+            ix.remove(seq, Status::Pending, group);
         }
         assert!(ix.all().eq((1..=n).filter(|s| s % 2 == 1)));
     }
@@ -632,8 +900,11 @@ mod tests {
         }
         let built = builder.build();
         assert_eq!(built.set_count(), one_by_one.set_count());
-        for (key, set) in &one_by_one.sets {
-            let other = &built.sets[key];
+        for (key, &slot) in &one_by_one.at {
+            let Some(set) = &one_by_one.slots[slot as usize].set else {
+                continue;
+            };
+            let other = built.set(key).unwrap();
             assert!(set.seqs.iter().eq(other.seqs.iter()), "{key:?}");
         }
         assert!(IndexBuilder::default().build().all().next().is_none());
@@ -658,11 +929,69 @@ mod tests {
     fn empty_sets_are_dropped() {
         let mut ix = Indexes::default();
         let (k, t) = (rc("k"), rc("t"));
-        ix.insert(1, Status::Pending, &k, &t);
+        let group = ix.insert(1, Status::Pending, &k, &t);
         assert_eq!(ix.set_count(), 8);
-        ix.move_status(1, Status::Pending, Status::Running, &k, &t);
+        ix.move_status(1, Status::Pending, Status::Running, group);
         assert_eq!(ix.set_count(), 8);
-        ix.remove(1, Status::Running, &k, &t);
+        ix.remove(1, Status::Running, group);
         assert_eq!(ix.set_count(), 0);
+    }
+
+    #[test]
+    fn groups_without_executions_are_freed_and_their_numbers_reused() {
+        // Many pairs, each with one execution that then goes: the groups
+        // and slots kept stay bounded, and a freed number serves a new pair
+        // whose sets are its own.
+        let mut ix = Indexes::default();
+        let t = rc("t");
+        let keep = ix.insert(1, Status::Running, &rc("kept"), &t);
+        for i in 0..200u64 {
+            let kind = rc(&format!("k{i}"));
+            let group = ix.insert(10 + i, Status::Pending, &kind, &t);
+            ix.move_status(10 + i, Status::Pending, Status::Completed, group);
+            ix.remove(10 + i, Status::Completed, group);
+        }
+        assert!(
+            ix.groups.len() <= 2 * SPARE_GROUPS + 2,
+            "{}",
+            ix.groups.len()
+        );
+        assert!(ix.at.len() <= 24 * ix.groups.len(), "{}", ix.at.len());
+        assert_eq!(ix.set_count(), 8);
+        let kinds = [String::from("kept")];
+        let p = ix.page(
+            None,
+            Some(&kinds),
+            Some("t"),
+            Order::Asc,
+            Start::Offset(0),
+            10,
+        );
+        assert_eq!((p.seqs, p.total), (vec![1], 1));
+        let late = ix.insert(500, Status::Failed, &rc("late"), &t);
+        ix.move_status(1, Status::Running, Status::Failed, keep);
+        let kinds = [String::from("late")];
+        let p = ix.page(
+            Some(&[Status::Failed]),
+            Some(&kinds),
+            None,
+            Order::Asc,
+            Start::Offset(0),
+            10,
+        );
+        assert_eq!((p.seqs, p.total), (vec![500], 1));
+        let p = ix.page(
+            Some(&[Status::Failed]),
+            None,
+            Some("t"),
+            Order::Asc,
+            Start::Offset(0),
+            10,
+        );
+        assert_eq!((p.seqs, p.total), (vec![1, 500], 2));
+        ix.remove(500, Status::Failed, late);
+        ix.remove(1, Status::Failed, keep);
+        assert_eq!(ix.set_count(), 0);
+        assert!(ix.all().next().is_none());
     }
 }

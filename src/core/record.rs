@@ -119,6 +119,8 @@ pub struct Record {
     retry: Option<Rc<Retry>>,
     slot_key: u64,
     slot_kind: SlotKind,
+    /// Its group in the store's indexes (its `(type, target)` pair's).
+    group: u32,
 }
 
 /// Which set of the run queue a record's `slot_key` is in.
@@ -221,6 +223,7 @@ impl Record {
             retry: n.retry,
             slot_key: 0,
             slot_kind: SlotKind::None,
+            group: 0,
         }
     }
 
@@ -245,6 +248,16 @@ impl Record {
     /// Creation sequence number: unique for the manager's life, never reused.
     pub fn seq(&self) -> u64 {
         self.seq
+    }
+
+    /// Its group in the store's indexes (see [`super::index::Indexes`]).
+    pub(super) fn group(&self) -> u32 {
+        self.group
+    }
+
+    /// Sets its group (the store, as it indexes the record).
+    pub(super) fn set_group(&mut self, group: u32) {
+        self.group = group;
     }
 
     /// The caller-visible id.

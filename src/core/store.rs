@@ -81,12 +81,13 @@ impl Store {
         self.by_id.hasher().clone()
     }
 
-    /// Keys the id lookup's hash (see [`IdHasher`]); the ids held are
-    /// hashed again.
+    /// Keys the id lookup's hash (see [`IdHasher`]), and the index maps'
+    /// (keyed by types and targets); what they hold is hashed again.
     pub fn set_id_keys(&mut self, k0: u64, k1: u64) {
         let mut by_id = HashMap::with_capacity_and_hasher(self.by_id.len(), IdHasher { k0, k1 });
         by_id.extend(self.by_id.drain());
         self.by_id = by_id;
+        self.indexes.rekey(&IdHasher { k0, k1 });
     }
 
     /// The creation sequence of the execution with this id.
@@ -100,10 +101,12 @@ impl Store {
     }
 
     /// Adds a new (non-terminal) execution.
-    pub fn insert(&mut self, record: Record) {
+    pub fn insert(&mut self, mut record: Record) {
         let seq = record.seq();
-        self.indexes
+        let group = self
+            .indexes
             .insert(seq, record.status(), record.kind(), record.target_id());
+        record.set_group(group);
         if let Some(c) = self.counts.get_mut(record.status().index()) {
             *c += 1;
         }
@@ -122,10 +125,11 @@ impl Store {
         len: usize,
     ) -> Restoring<'_> {
         self.records.reserve(len);
+        let indexes = IndexBuilder::with_hasher(self.id_hasher());
         Restoring {
             store: self,
             by_id,
-            indexes: IndexBuilder::default(),
+            indexes,
         }
     }
 
@@ -163,8 +167,7 @@ impl Store {
             0
         };
         record.set_status(to, tick);
-        self.indexes
-            .move_status(seq, from, to, record.kind(), record.target_id());
+        self.indexes.move_status(seq, from, to, record.group());
         if let Some(c) = self.counts.get_mut(from.index()) {
             *c = c.saturating_sub(1);
         }
@@ -176,8 +179,7 @@ impl Store {
     /// Takes an execution out.
     pub fn remove(&mut self, seq: u64) -> Option<Record> {
         let record = self.records.remove(&seq)?;
-        self.indexes
-            .remove(seq, record.status(), record.kind(), record.target_id());
+        self.indexes.remove(seq, record.status(), record.group());
         if let Some(c) = self.counts.get_mut(record.status().index()) {
             *c = c.saturating_sub(1);
         }
@@ -243,15 +245,17 @@ pub struct Restoring<'a> {
 impl Restoring<'_> {
     /// Adds an execution (in creation order), keeping its place in the
     /// finish order.
-    pub fn push(&mut self, record: Record) {
+    pub fn push(&mut self, mut record: Record) {
         let seq = record.seq();
         if record.status().is_terminal() {
             let tick = record.finish_tick();
             self.store.finished.insert((tick, seq));
             self.store.next_tick = self.store.next_tick.max(tick);
         }
-        self.indexes
+        let group = self
+            .indexes
             .push(seq, record.status(), record.kind(), record.target_id());
+        record.set_group(group);
         if let Some(c) = self.store.counts.get_mut(record.status().index()) {
             *c += 1;
         }

@@ -240,6 +240,7 @@ impl Record {
             retry: retry.as_ref().map(|r| Rc::new(retry_of(r))),
             slot_key: 0,
             slot_kind: SlotKind::None,
+            group: 0,
         })
     }
 }
