@@ -390,7 +390,24 @@ test("Redis killed and restarted mid-run: nothing lost, nothing shown twice", { 
     await sleep(800);
     await own.restart();
     const all = [...before, ...during];
-    const ends = await Promise.all(all.map((x) => manager.wait(x.id)));
+    // Not ended after 45 s (the test's limit is 60 s): fail with what each unfinished execution
+    // and its job are, so that a rare hang says where it is.
+    let timer;
+    const stuck = new Promise((_, reject) => {
+      timer = setTimeout(async () => {
+        const open = all.filter((x) => !["completed", "failed", "cancelled"].includes(manager.status(x.id)?.status));
+        const states = await Promise.all(
+          open.map(
+            async (x) =>
+              `${x.id}: ${manager.status(x.id)?.status}, job ${await (await api.queue.getJob(x.id))?.getState()}`,
+          ),
+        );
+        reject(new Error(`not ended after 45 s: ${states.join("; ")}`));
+      }, 45_000);
+    });
+    const ends = await Promise.race([Promise.all(all.map((x) => manager.wait(x.id))), stuck]).finally(() =>
+      clearTimeout(timer),
+    );
     assert.deepEqual(
       ends.map((x) => x.status),
       all.map(() => "completed"),
