@@ -126,6 +126,21 @@ pub struct Counts {
     pub total: usize,
 }
 
+impl Counts {
+    /// `[pending, running, completed, failed, cancelled, total]`, the order
+    /// the JS layer reads them in.
+    pub fn to_array(self) -> [usize; 6] {
+        [
+            self.pending,
+            self.running,
+            self.completed,
+            self.failed,
+            self.cancelled,
+            self.total,
+        ]
+    }
+}
+
 /// The execution manager.
 ///
 /// ```

@@ -1052,18 +1052,12 @@ impl Engine {
         let Some(st) = self.st() else {
             return Vec::new();
         };
-        let c = st.core.counts();
-        [
-            c.pending,
-            c.running,
-            c.completed,
-            c.failed,
-            c.cancelled,
-            c.total,
-        ]
-        .iter()
-        .map(|&n| n as f64)
-        .collect()
+        st.core
+            .counts()
+            .to_array()
+            .iter()
+            .map(|&n| n as f64)
+            .collect()
     }
 
     /// Whether change events are queued (JS has listeners).

@@ -21,15 +21,7 @@ pub fn ids(page: &Value) -> Vec<String> {
 
 /// The manager's counts as `[pending, running, completed, failed, cancelled, total]`.
 pub fn counts(m: &Manager) -> [usize; 6] {
-    let c = m.counts();
-    [
-        c.pending,
-        c.running,
-        c.completed,
-        c.failed,
-        c.cancelled,
-        c.total,
-    ]
+    m.counts().to_array()
 }
 
 /// A retry policy from its parts as strategies draw them: `(attempts,
